@@ -1,0 +1,250 @@
+/**
+ * The backend's commands: how each is spelled on the command line and which module runs it.
+ * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
+ */
+import type { JobCommand, JobRequest, ModelName } from '../shared/protocol';
+import { ENGINE_NAMES, MODEL_NAMES } from '../shared/protocol';
+import { assertNever } from '../shared/assertNever';
+import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
+import { parseOptions } from './args';
+import type { JobContext } from './job';
+import { sleep } from './job';
+
+export interface CommandSpec {
+  name: JobCommand;
+  summary: string;
+  options: OptionSpec[];
+  positional?: PositionalSpec;
+  /** Diagnostics for tests; left out of the usage text. */
+  hidden?: boolean;
+  toRequest(args: ParsedArgs): JobRequest;
+}
+
+const s = (v: OptionValue): string => v as string;
+const n = (v: OptionValue): number => v as number;
+const b = (v: OptionValue): boolean => v === true;
+const optN = (v: OptionValue): number | undefined => (v === undefined ? undefined : (v as number));
+const optS = (v: OptionValue): string | undefined => (v === undefined ? undefined : (v as string));
+
+const seedOption = (def: number): OptionSpec => ({ name: 'seed', kind: 'int', default: def, help: 'random seed (same seed, same result)' });
+
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'engines',
+    summary: 'List the compute engines, whether each is available here and why, and which one `auto` picks.',
+    options: [],
+    toRequest: () => ({ command: 'engines' }),
+  },
+  {
+    name: 'demo-data',
+    summary: 'Write a synthetic dataset in the Kaggle HAM10000 layout (metadata CSV + two image folders).',
+    options: [
+      { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'folder to write' },
+      { name: 'per-class', kind: 'int', min: 1, help: 'N images in every class' },
+      { name: 'total', kind: 'int', min: 7, help: "N images in HAM10000's class proportions (10015 = HAM10000's counts)" },
+      { name: 'size', kind: 'int', min: 32, max: 2048, default: 600, metavar: 'PX', help: 'image width (height is 3/4)' },
+      seedOption(1),
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'demo-data',
+      options: { out: s(v.out), perClass: optN(v['per-class']), total: optN(v.total), size: n(v.size), seed: n(v.seed) },
+    }),
+  },
+  {
+    name: 'download',
+    summary: 'Download the ISIC 2018 Task 3 training set (CC BY-NC 4.0) with resume and verification.',
+    options: [
+      { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'folder to download into' },
+      { name: 'include-test', kind: 'boolean', help: 'also the test set (1,512 images, public ground truth)' },
+      { name: 'base-url', kind: 'string', metavar: 'URL', help: 'a mirror to download from instead of the official bucket' },
+      { name: 'accept-license', kind: 'boolean', help: 'accept CC BY-NC 4.0 (required; read it first)' },
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'download',
+      options: { out: s(v.out), includeTest: b(v['include-test']), baseUrl: optS(v['base-url']), acceptLicense: b(v['accept-license']) },
+    }),
+  },
+  {
+    name: 'prepare',
+    summary: 'Validate a HAM10000 / ISIC 2018 dataset and split it into train/ and val/ (by lesion by default).',
+    options: [
+      { name: 'data', kind: 'string', required: true, metavar: 'DIR', help: 'the dataset folder (never modified)' },
+      { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'where to write the prepared dataset' },
+      { name: 'split', kind: 'string', choices: ['lesion', 'image'], default: 'lesion', help: 'group by lesion_id, or the reference image-level split' },
+      { name: 'val-fraction', kind: 'number', min: 0.01, max: 0.9, default: 0.2, help: 'share of each class held out' },
+      seedOption(101),
+      { name: 'link', kind: 'string', choices: ['hard', 'symlink', 'copy'], default: 'hard', help: 'how files are materialised' },
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'prepare',
+      options: {
+        data: s(v.data),
+        out: s(v.out),
+        split: s(v.split) as 'lesion' | 'image',
+        valFraction: n(v['val-fraction']),
+        seed: n(v.seed),
+        link: s(v.link) as 'hard' | 'symlink' | 'copy',
+      },
+    }),
+  },
+  {
+    name: 'augment',
+    summary: 'Write Keras ImageDataGenerator-style augmented images until each train class reaches --target.',
+    options: [
+      { name: 'prepared', kind: 'string', required: true, metavar: 'DIR', help: 'a folder written by `prepare`' },
+      { name: 'target', kind: 'int', min: 1, default: 6000, help: 'images per class after augmentation' },
+      { name: 'skip', kind: 'list', default: ['nv'], help: 'classes to leave as they are' },
+      { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'output side in pixels' },
+      { name: 'concurrency', kind: 'int', min: 1, max: 64, metavar: 'N', help: 'images in flight (default: 2 per core)' },
+      seedOption(1),
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'augment',
+      options: {
+        prepared: s(v.prepared),
+        target: n(v.target),
+        skip: v.skip as string[],
+        size: n(v.size),
+        seed: n(v.seed),
+        concurrency: optN(v.concurrency),
+      },
+    }),
+  },
+  {
+    name: 'train',
+    summary: 'Train (head) and/or fine-tune an ImageNet-pretrained CNN on a prepared dataset.',
+    options: [
+      { name: 'prepared', kind: 'string', required: true, metavar: 'DIR', help: 'a folder written by `prepare`' },
+      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'the run folder (checkpoints, metrics)' },
+      { name: 'model', kind: 'string', choices: MODEL_NAMES, default: 'resnet152', help: 'backbone' },
+      { name: 'alpha', kind: 'number', min: 0.35, max: 1.4, metavar: 'A', help: 'MobileNetV2 width multiplier' },
+      { name: 'weights', kind: 'string', default: 'imagenet', metavar: 'imagenet|none|FILE', help: 'backbone weights' },
+      { name: 'phase', kind: 'string', choices: ['head', 'finetune', 'both'], default: 'both', help: 'what to train' },
+      { name: 'epochs', kind: 'int', min: 1, default: 10, help: 'epochs per phase' },
+      { name: 'finetune-epochs', kind: 'int', min: 1, help: 'epochs of the fine-tune phase (default: --epochs)' },
+      { name: 'batch', kind: 'int', min: 1, default: 32, help: 'batch size' },
+      { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'input side in pixels' },
+      { name: 'lr', kind: 'number', min: 0, metavar: 'X', help: 'learning rate of the head phase' },
+      { name: 'finetune-lr', kind: 'number', min: 0, metavar: 'X', help: 'learning rate of the fine-tune phase' },
+      { name: 'optimizer', kind: 'string', choices: ['rmsprop', 'adam', 'sgd'], help: 'default: rmsprop (head), adam (fine-tune)' },
+      { name: 'unfreeze-from', kind: 'string', metavar: 'LAYER', help: 'layer name or index where fine-tuning starts (default conv5_block1_1_conv)' },
+      { name: 'augment', kind: 'string', choices: ['none', 'disk', 'online'], default: 'none', help: 'augmentation during training' },
+      { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' },
+      { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
+      { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint' },
+      seedOption(1),
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'train',
+      options: {
+        prepared: s(v.prepared),
+        run: s(v.run),
+        model: s(v.model) as ModelName,
+        alpha: optN(v.alpha),
+        weights: s(v.weights),
+        phase: s(v.phase) as 'head' | 'finetune' | 'both',
+        epochs: n(v.epochs),
+        finetuneEpochs: optN(v['finetune-epochs']),
+        batch: n(v.batch),
+        size: n(v.size),
+        lr: optN(v.lr),
+        finetuneLr: optN(v['finetune-lr']),
+        optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
+        unfreezeFrom: optS(v['unfreeze-from']),
+        augment: s(v.augment) as 'none' | 'disk' | 'online',
+        engine: s(v.engine) as 'auto',
+        resume: b(v.resume),
+        classWeights: b(v['class-weights']),
+        seed: n(v.seed),
+      },
+    }),
+  },
+  {
+    name: 'evaluate',
+    summary: "Evaluate a run's best checkpoint: accuracy, balanced accuracy, per-class metrics, confusion matrix.",
+    options: [
+      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'data', kind: 'string', metavar: 'DIR', help: 'evaluate on this dataset instead of the validation split' },
+    ],
+    toRequest: ({ values: v }) => ({ command: 'evaluate', options: { run: s(v.run), data: optS(v.data) } }),
+  },
+  {
+    name: 'predict',
+    summary: 'Class probabilities for one or more images, optionally with test-time augmentation and Grad-CAM.',
+    options: [
+      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'tta', kind: 'boolean', help: 'average over flipped and rotated copies' },
+      { name: 'gradcam', kind: 'string', metavar: 'OUTDIR', help: 'write Grad-CAM overlays here' },
+    ],
+    positional: { name: 'image', min: 1, help: 'image files' },
+    toRequest: ({ values: v, positionals }) => ({
+      command: 'predict',
+      options: { run: s(v.run), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam) },
+    }),
+  },
+  {
+    name: 'debug-wait',
+    summary: 'Wait, reporting progress every 100 ms, until done or cancelled.',
+    hidden: true,
+    options: [{ name: 'seconds', kind: 'number', min: 0, default: 60, help: 'how long' }],
+    toRequest: ({ values: v }) => ({ command: 'debug-wait', options: { seconds: n(v.seconds) } }),
+  },
+  {
+    name: 'debug-crash',
+    summary: 'Write a message to stderr and die abruptly, as a native crash would.',
+    hidden: true,
+    options: [{ name: 'message', kind: 'string', default: 'simulated crash', help: 'what to print' }],
+    toRequest: ({ values: v }) => ({ command: 'debug-crash', options: { message: s(v.message) } }),
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export function requestFromArgv(command: CommandSpec, argv: readonly string[]): { request: JobRequest; json: boolean } {
+  const parsed = parseOptions(command.name, argv, command.options, command.positional);
+  return { request: command.toRequest(parsed), json: parsed.json };
+}
+
+/** Runs a request. Heavy modules are imported lazily so `engines` and usage errors start fast. */
+export async function dispatch(request: JobRequest, ctx: JobContext): Promise<void> {
+  switch (request.command) {
+    case 'engines': {
+      const { detectEngines } = await import('./engines/detect');
+      const { selectEngine } = await import('./engines/select');
+      const engines = await detectEngines();
+      ctx.emit({ type: 'engines/didDetect', engines, selected: selectEngine(engines, 'auto') });
+      return;
+    }
+    case 'demo-data':
+      return (await import('./dataset/demoData')).writeDemoData(request.options, ctx);
+    case 'download':
+      return (await import('./dataset/download')).downloadIsic2018(request.options, ctx);
+    case 'prepare':
+      return (await import('./dataset/prepare')).prepareDataset(request.options, ctx);
+    case 'augment':
+      return (await import('./augment/augment')).augmentDataset(request.options, ctx);
+    case 'train':
+      return (await import('./training/train')).train(request.options, ctx);
+    case 'evaluate':
+      return (await import('./training/evaluate')).evaluateRun(request.options, ctx);
+    case 'predict':
+      return (await import('./training/predict')).predict(request.options, ctx);
+    case 'debug-wait': {
+      const total = Math.round(request.options.seconds * 10);
+      for (let i = 0; i < total; i++) {
+        await sleep(100, ctx.signal);
+        ctx.emit({ type: 'progress', task: 'wait', done: i + 1, total, unit: 'tick' });
+      }
+      return;
+    }
+    case 'debug-crash':
+      process.stderr.write(`FATAL: ${request.options.message}\n`);
+      // Like a native abort: no error event, no job/didEnd, a non-zero exit.
+      process.exit(70);
+      return;
+    default:
+      assertNever(request, 'command');
+  }
+}

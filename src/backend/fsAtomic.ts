@@ -1,0 +1,59 @@
+/**
+ * Atomic writes: a reader (or a crash) sees the old file or the new one, never half of one.
+ * Write to a temporary sibling, fsync, then rename over the target.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+let counter = 0;
+const tempName = (target: string): string => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${++counter}`);
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const temp = tempName(target);
+  const handle = await fs.open(temp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
+}
+
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Replaces a whole directory atomically: `fill(tempDir)` writes the new contents, then the old
+ * directory is moved aside and the new one renamed into place. A crash in between leaves the
+ * previous directory (or its `.old` copy) intact.
+ */
+export async function replaceDirAtomic(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const temp = tempName(target);
+  await fs.rm(temp, { recursive: true, force: true });
+  await fs.mkdir(temp, { recursive: true });
+  try {
+    await fill(temp);
+  } catch (err) {
+    await fs.rm(temp, { recursive: true, force: true });
+    throw err;
+  }
+  const old = `${target}.old-${process.pid}`;
+  let hadOld = false;
+  try {
+    await fs.rename(target, old);
+    hadOld = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await fs.rename(temp, target);
+  if (hadOld) await fs.rm(old, { recursive: true, force: true });
+}

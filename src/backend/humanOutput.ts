@@ -1,0 +1,130 @@
+/**
+ * Formats backend events for a person at a terminal: results on stdout, progress and logs on stderr.
+ * Progress redraws one line on a TTY and is thinned to one line every few seconds otherwise.
+ */
+import type { BackendEvent } from '../shared/protocol';
+import { assertNever } from '../shared/assertNever';
+
+type Stream = NodeJS.WritableStream & { isTTY?: boolean };
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent) => void {
+  let progressLineOpen = false;
+  let lastPlainProgress = 0;
+  const endProgressLine = (): void => {
+    if (progressLineOpen) err.write('\n');
+    progressLineOpen = false;
+  };
+  const line = (stream: Stream, text: string): void => {
+    endProgressLine();
+    stream.write(text + '\n');
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'progress': {
+        const rate = e.rate !== undefined ? `, ${e.rate.toFixed(e.rate < 10 ? 1 : 0)} ${e.unit}/s` : '';
+        const eta = e.etaSeconds !== undefined && e.done < e.total ? `, ETA ${formatDuration(e.etaSeconds)}` : '';
+        const text = `${e.task}: ${e.done}/${e.total} ${e.unit}${rate}${eta}`;
+        if (err.isTTY) {
+          err.write(`\r\x1b[K${text}`);
+          progressLineOpen = true;
+          if (e.done >= e.total) endProgressLine();
+        } else if (Date.now() - lastPlainProgress > 3000 || e.done >= e.total) {
+          lastPlainProgress = Date.now();
+          err.write(text + '\n');
+        }
+        return;
+      }
+      case 'log':
+        if (e.level !== 'debug') line(err, e.level === 'warn' ? `warning: ${e.message}` : e.message);
+        return;
+      case 'error':
+        line(err, `error: ${e.message}`);
+        if (e.detail && process.env.LESION_LAB_DEBUG) line(err, e.detail);
+        return;
+      case 'engines/didDetect': {
+        const rows = e.engines.map((x) => `  ${x.available ? '✓' : '✗'} ${x.name.padEnd(14)} ${x.device ? `[${x.device}] ` : ''}${x.reason}`);
+        line(out, ['engines:', ...rows, `selected (auto): ${e.selected.engine} — ${e.selected.reason}`].join('\n'));
+        return;
+      }
+      case 'demoData/didFinish':
+        line(out, `wrote ${e.images} images of ${e.lesions} lesions to ${e.out}`);
+        return;
+      case 'download/didFinish':
+        line(out, `downloaded ${e.files.length} file(s) to ${e.out}`);
+        return;
+      case 'prepare/didFinish': {
+        const rows = e.summary.classes.map(
+          (c) => `  ${c.name.padEnd(6)} ${String(c.all.images).padStart(6)} images ${String(c.all.lesions).padStart(6)} lesions   train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}`,
+        );
+        line(
+          out,
+          [
+            `prepared ${e.out} (${e.summary.layout}, split by ${e.summary.split}, val fraction ${e.summary.valFraction}, seed ${e.summary.seed})`,
+            ...rows,
+            `excluded: ${e.summary.excludedCount} file(s)${e.summary.excludedCount ? ' — see manifest.json › excluded' : ''}`,
+          ].join('\n'),
+        );
+        return;
+      }
+      case 'augment/didFinish':
+        line(out, `augmented ${e.prepared}: wrote ${e.written} images`);
+        return;
+      case 'train/didStart':
+        line(err, `training ${e.model} on ${e.engine.engine} (${e.engine.reason}) → ${e.run}`);
+        return;
+      case 'train/didBatch':
+        return; // progress events carry batch progress for people
+      case 'train/didEpoch': {
+        const m = e.metrics;
+        line(
+          out,
+          `epoch ${m.epoch} (${m.phase}) ${formatDuration(m.seconds)} - loss: ${m.loss.toFixed(4)} - acc: ${m.accuracy.toFixed(4)} - val_loss: ${m.valLoss.toFixed(4)} - val_acc: ${m.valAccuracy.toFixed(4)} - val_bal_acc: ${m.valBalancedAccuracy.toFixed(4)}`,
+        );
+        return;
+      }
+      case 'train/didCheckpoint':
+        if (e.kind === 'best') line(err, `  val_acc improved to ${e.valAccuracy.toFixed(4)}: saved ${e.path}`);
+        return;
+      case 'train/didStopEarly':
+        line(err, `early stop at epoch ${e.epoch}: ${e.monitor} did not improve for ${e.patience} epochs`);
+        return;
+      case 'train/didFinish':
+        line(out, `finished ${e.run}: ${e.epochs} epochs, best val acc ${pct(e.bestValAccuracy)}, best balanced val acc ${pct(e.bestValBalancedAccuracy)}`);
+        return;
+      case 'evaluate/didFinish': {
+        const ev = e.evaluation;
+        line(
+          out,
+          [
+            `${ev.split}: ${ev.count} images, accuracy ${pct(ev.accuracy)}, balanced accuracy ${pct(ev.balancedAccuracy)}`,
+            ...ev.perClass.map((c) => `  ${c.name.padEnd(6)} precision ${pct(c.precision).padStart(6)}  recall ${pct(c.recall).padStart(6)}  F1 ${pct(c.f1).padStart(6)}  n=${c.support}`),
+            `written to ${e.path}`,
+          ].join('\n'),
+        );
+        return;
+      }
+      case 'predict/didFinish':
+        for (const p of e.predictions) {
+          const top = Object.entries(p.probabilities).sort((a, b) => b[1] - a[1]).slice(0, 3);
+          line(out, `${p.image}: ${top.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}${p.gradcam ? ` (Grad-CAM: ${p.gradcam})` : ''}`);
+        }
+        return;
+      case 'job/didEnd':
+        endProgressLine();
+        if (e.status === 'cancelled') err.write('cancelled\n');
+        return;
+      default:
+        assertNever(e, 'event');
+    }
+  };
+}
