@@ -4,18 +4,11 @@
  */
 import type { BackendEvent } from '../shared/protocol';
 import { assertNever } from '../shared/assertNever';
+import { formatDuration, formatPercent } from '../shared/format';
 
 type Stream = NodeJS.WritableStream & { isTTY?: boolean };
 
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-}
-
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number): string => formatPercent(x);
 
 export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent) => void {
   let progressLineOpen = false;

@@ -1,0 +1,276 @@
+/**
+ * The random geometric transform of Keras' `ImageDataGenerator(rotation_range, width_shift_range,
+ * height_shift_range, zoom_range, horizontal_flip, vertical_flip, fill_mode)`, on raw pixel buffers.
+ *
+ * Conventions (x = column, rightwards; y = row, downwards; c = the exact image centre
+ * ((w−1)/2, (h−1)/2), as `transform_matrix_offset_center` in Keras ≥ 2.6 / keras-preprocessing 1.1.2+):
+ *   output pixel o samples the source at  s = c + R(θ)·(Z·F·(o − c) + t)
+ * with R(θ) = [[cos θ, −sin θ], [sin θ, cos θ]], t = (tx·w, ty·h), Z = diag(zx, zy), and F the flips
+ * (diag(±1, ±1)). This is Keras' composition: rotation · shift · zoom about the centre, an inverse
+ * (output → input) mapping as scipy's `affine_transform` / `tfa.image.transform` use, with the flips
+ * applied to the transformed image afterwards, as `ImageDataGenerator.apply_transform` does.
+ * Consequences, visible on screen (y down): a positive angle turns the image counter-clockwise (as in
+ * tf.keras ≥ 2.6, whose matrix acts on (x, y)); a positive tx moves the content left (it samples from the
+ * right), zx > 1 shrinks the content horizontally (zooms out).
+ * Two Keras quirks are not copied, both invisible in distribution: keras-preprocessing ≤ 1.1.1 applied
+ * the same matrix to (row, col), turning positive angles clockwise, with its centre half a pixel past
+ * the middle (h/2 + 0.5); and Keras names the height shift `tx` (it shifts rows). Here tx is horizontal.
+ *
+ * Sampling is bilinear (Keras' `order=1`); out-of-image samples follow scipy.ndimage's fill modes.
+ */
+import type { FillMode } from '../../shared/protocol';
+import type { Rng } from '../../shared/random';
+import { uniform } from '../../shared/random';
+
+/** What the generator draws from; the defaults are the reference workflow's. */
+export interface AffineRanges {
+  /** θ ~ U(−rotationDeg, rotationDeg), degrees. */
+  rotationDeg: number;
+  /** tx ~ U(−widthShift, widthShift), as a fraction of the width. */
+  widthShift: number;
+  /** ty ~ U(−heightShift, heightShift), as a fraction of the height. */
+  heightShift: number;
+  /** zx, zy ~ U(1 − zoom, 1 + zoom) independently (Keras' `zoom_range` as a float). */
+  zoom: number;
+  horizontalFlip: boolean;
+  verticalFlip: boolean;
+}
+
+export const KERAS_REFERENCE_RANGES: Readonly<AffineRanges> = {
+  rotationDeg: 180,
+  widthShift: 0.1,
+  heightShift: 0.1,
+  zoom: 0.1,
+  horizontalFlip: true,
+  verticalFlip: true,
+};
+
+/** One draw of the transform. Shifts are fractions of the image size, so a draw applies at any size. */
+export interface AffineParams {
+  angleDeg: number;
+  /** Horizontal shift as a fraction of the width (positive: content moves left). */
+  tx: number;
+  /** Vertical shift as a fraction of the height (positive: content moves up). */
+  ty: number;
+  /** Horizontal zoom factor (> 1 zooms out). */
+  zx: number;
+  /** Vertical zoom factor (> 1 zooms out). */
+  zy: number;
+  flipH: boolean;
+  flipV: boolean;
+}
+
+export const IDENTITY_PARAMS: Readonly<AffineParams> = { angleDeg: 0, tx: 0, ty: 0, zx: 1, zy: 1, flipH: false, flipV: false };
+
+export interface FillOptions {
+  mode: FillMode;
+  /** The constant for mode 'constant' (Keras' `cval`), applied to every channel. */
+  cval?: number;
+}
+
+/**
+ * Draws one transform. The draw order is fixed (angle, tx, ty, zx, zy, flipH, flipV) and every draw
+ * consumes the same number of random numbers, so streams stay aligned whatever the ranges.
+ */
+export function sampleAffineParams(rng: Rng, ranges: AffineRanges = KERAS_REFERENCE_RANGES): AffineParams {
+  const angleDeg = uniform(rng, -ranges.rotationDeg, ranges.rotationDeg);
+  const tx = uniform(rng, -ranges.widthShift, ranges.widthShift);
+  const ty = uniform(rng, -ranges.heightShift, ranges.heightShift);
+  const zx = uniform(rng, 1 - ranges.zoom, 1 + ranges.zoom);
+  const zy = uniform(rng, 1 - ranges.zoom, 1 + ranges.zoom);
+  const flipH = rng() < 0.5 && ranges.horizontalFlip;
+  const flipV = rng() < 0.5 && ranges.verticalFlip;
+  return { angleDeg, tx, ty, zx, zy, flipH, flipV };
+}
+
+/** Output → source mapping: sx = a·x + b·y + c, sy = d·x + e·y + f (pixel-centre coordinates). */
+export interface SourceMapping {
+  a: number;
+  b: number;
+  c: number;
+  d: number;
+  e: number;
+  f: number;
+}
+
+export function sourceMapping(params: AffineParams, width: number, height: number): SourceMapping {
+  const theta = (params.angleDeg * Math.PI) / 180;
+  const cos = Math.cos(theta);
+  const sin = Math.sin(theta);
+  const sx = params.zx * (params.flipH ? -1 : 1);
+  const sy = params.zy * (params.flipV ? -1 : 1);
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const tx = params.tx * width;
+  const ty = params.ty * height;
+  // s = c + R·(Z·F·(o − c) + t)  ⇒  s = A·o + (c + R·t − A·c), with A = R·Z·F.
+  const a = cos * sx;
+  const b = -sin * sy;
+  const d = sin * sx;
+  const e = cos * sy;
+  return {
+    a,
+    b,
+    c: cx + (cos * tx - sin * ty) - (a * cx + b * cy),
+    d,
+    e,
+    f: cy + (sin * tx + cos * ty) - (d * cx + e * cy),
+  };
+}
+
+export const FILL_MODE_CODES: Readonly<Record<FillMode, number>> = { nearest: 0, reflect: 1, wrap: 2, constant: 3 };
+
+/**
+ * Applies a transform to an interleaved 8-bit image (`channels` per pixel, row-major, no padding).
+ * Returns a new buffer of the same shape unless `out` is given.
+ */
+export function applyAffine(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  params: AffineParams,
+  fill: FillMode | FillOptions = 'nearest',
+  channels = 3,
+  out?: Uint8Array,
+): Uint8Array {
+  const expected = width * height * channels;
+  if (src.length !== expected) {
+    throw new Error(`applyAffine: buffer holds ${src.length} bytes, ${width}×${height}×${channels} needs ${expected}`);
+  }
+  const dst = out ?? new Uint8Array(expected);
+  if (dst.length !== expected) throw new Error(`applyAffine: output buffer holds ${dst.length} bytes, needs ${expected}`);
+  const f = typeof fill === 'string' ? { mode: fill } : fill;
+  const m = sourceMapping(params, width, height);
+  affineKernel(src, dst, width, height, channels, m.a, m.b, m.c, m.d, m.e, m.f, FILL_MODE_CODES[f.mode], f.cval ?? 0);
+  return dst;
+}
+
+/**
+ * The per-pixel loop. Self-contained on purpose (no closures, no calls to other functions of this
+ * module, no inner functions) so its source text can be shipped to a worker thread as is.
+ * mode: 0 nearest (aaaa|abcd|dddd), 1 reflect (dcba|abcd|dcba), 2 wrap (abcd|abcd|abcd),
+ * 3 constant (kkkk|abcd|kkkk, no blending with k inside [0, n−1], as scipy's 'constant').
+ */
+export function affineKernel(
+  src: Uint8Array,
+  dst: Uint8Array,
+  w: number,
+  h: number,
+  ch: number,
+  a: number,
+  b: number,
+  c: number,
+  d: number,
+  e: number,
+  f: number,
+  mode: number,
+  cval: number,
+): void {
+  const wMax = w - 1;
+  const hMax = h - 1;
+  const stride = w * ch;
+  const eps = 1e-6;
+  const k = Math.min(255, Math.max(0, Math.round(cval)));
+  // Single-pixel rows or columns have no right/lower neighbour; clamping handles them in the slow path.
+  const xLast = wMax > 0 ? wMax - 1 : 0;
+  const yLast = hMax > 0 ? hMax - 1 : 0;
+  let o = 0;
+  for (let y = 0; y < h; y++) {
+    const rowX = b * y + c;
+    const rowY = e * y + f;
+    for (let x = 0; x < w; x++, o += ch) {
+      let sx = a * x + rowX;
+      let sy = d * x + rowY;
+      let x0 = 0;
+      let y0 = 0;
+      if (sx >= 0 && sy >= 0 && sx < wMax && sy < hMax) {
+        x0 = sx | 0;
+        y0 = sy | 0;
+      } else if (mode === 0 || mode === 3) {
+        if (mode === 3 && (sx < -eps || sy < -eps || sx > wMax + eps || sy > hMax + eps)) {
+          for (let i = 0; i < ch; i++) dst[o + i] = k;
+          continue;
+        }
+        // Edge replication: clamping the sample point equals clamping each neighbour.
+        sx = sx < 0 ? 0 : sx > wMax ? wMax : sx;
+        sy = sy < 0 ? 0 : sy > hMax ? hMax : sy;
+        x0 = Math.min(sx | 0, xLast);
+        y0 = Math.min(sy | 0, yLast);
+        if (wMax === 0) sx = 0;
+        if (hMax === 0) sy = 0;
+      } else {
+        // reflect / wrap: map each of the four neighbours into the image separately.
+        const fx0 = Math.floor(sx);
+        const fy0 = Math.floor(sy);
+        const fx = sx - fx0;
+        const fy = sy - fy0;
+        let xa = fx0;
+        let xb = fx0 + 1;
+        let ya = fy0;
+        let yb = fy0 + 1;
+        if (mode === 1) {
+          const pw = 2 * w;
+          const ph = 2 * h;
+          xa = ((xa % pw) + pw) % pw;
+          xa = xa < w ? xa : pw - 1 - xa;
+          xb = ((xb % pw) + pw) % pw;
+          xb = xb < w ? xb : pw - 1 - xb;
+          ya = ((ya % ph) + ph) % ph;
+          ya = ya < h ? ya : ph - 1 - ya;
+          yb = ((yb % ph) + ph) % ph;
+          yb = yb < h ? yb : ph - 1 - yb;
+        } else {
+          xa = ((xa % w) + w) % w;
+          xb = ((xb % w) + w) % w;
+          ya = ((ya % h) + h) % h;
+          yb = ((yb % h) + h) % h;
+        }
+        const pa = ya * stride;
+        const pb = yb * stride;
+        for (let i = 0; i < ch; i++) {
+          const t = src[pa + xa * ch + i]! + (src[pa + xb * ch + i]! - src[pa + xa * ch + i]!) * fx;
+          const u = src[pb + xa * ch + i]! + (src[pb + xb * ch + i]! - src[pb + xa * ch + i]!) * fx;
+          dst[o + i] = (t + (u - t) * fy + 0.5) | 0;
+        }
+        continue;
+      }
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const p = y0 * stride + x0 * ch;
+      const q = wMax === 0 ? p : p + ch;
+      const r = hMax === 0 ? p : p + stride;
+      const s = r + (q - p);
+      if (ch === 3) {
+        let t = src[p]! + (src[q]! - src[p]!) * fx;
+        let u = src[r]! + (src[s]! - src[r]!) * fx;
+        dst[o] = (t + (u - t) * fy + 0.5) | 0;
+        t = src[p + 1]! + (src[q + 1]! - src[p + 1]!) * fx;
+        u = src[r + 1]! + (src[s + 1]! - src[r + 1]!) * fx;
+        dst[o + 1] = (t + (u - t) * fy + 0.5) | 0;
+        t = src[p + 2]! + (src[q + 2]! - src[p + 2]!) * fx;
+        u = src[r + 2]! + (src[s + 2]! - src[r + 2]!) * fx;
+        dst[o + 2] = (t + (u - t) * fy + 0.5) | 0;
+      } else {
+        for (let i = 0; i < ch; i++) {
+          const t = src[p + i]! + (src[q + i]! - src[p + i]!) * fx;
+          const u = src[r + i]! + (src[s + i]! - src[r + i]!) * fx;
+          dst[o + i] = (t + (u - t) * fy + 0.5) | 0;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Keras' `array_to_img(scale=True)`, for exact reproduction only: scales the image so its brightest
+ * value becomes 255 (x · 255 / max over all channels) and truncates, as `astype('uint8')` does.
+ * It changes lesion colour, which is why it is off by default.
+ */
+export function kerasContrastStretch(pixels: Uint8Array): Uint8Array {
+  let max = 0;
+  for (let i = 0; i < pixels.length; i++) if (pixels[i]! > max) max = pixels[i]!;
+  if (max === 0 || max === 255) return pixels;
+  const scale = 255 / max;
+  for (let i = 0; i < pixels.length; i++) pixels[i] = Math.floor(pixels[i]! * scale);
+  return pixels;
+}

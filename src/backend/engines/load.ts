@@ -1,0 +1,171 @@
+/**
+ * Loads and activates one compute engine (a TF.js backend) in this process, with the project's fixes:
+ * broadcasting Mean/Sum gradients on every engine, and the missing gradient kernels on wasm.
+ * There is one @tensorflow/tfjs-core in node_modules; tfjs-layers and every backend share it.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { EngineName } from '../../shared/protocol';
+import { UserError } from '../errors';
+import { createEngineRequire } from './detect';
+import { broadcastReductionGradientsActive, useBroadcastReductionGradients } from './reductionGradients';
+import { registerWasmGradientKernels } from './wasmKernels';
+import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
+
+export type TfCore = typeof tf;
+
+export interface LoadedEngine {
+  tf: TfCore;
+  engine: EngineName;
+  /** The TF.js backend name (tfjs-node registers itself as `tensorflow`). */
+  backend: string;
+  device?: string;
+}
+
+/** What a run's config.json records about the engine it trained on. */
+export interface EngineRunInfo {
+  engine: EngineName;
+  backend: string;
+  device?: string;
+  /** Package name → version, for tfjs-core, tfjs-layers and the engine's backend package. */
+  versions: Record<string, string>;
+  /** The project's changes to stock TF.js that were active. */
+  patches: string[];
+}
+
+const localRequire = createRequire(__filename);
+
+const BACKEND_PACKAGE: Record<EngineName, string> = {
+  cpu: '@tensorflow/tfjs-backend-cpu',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+  'tfjs-node': '@tensorflow/tfjs-node',
+  'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+};
+
+let current: { loaded: LoadedEngine; patches: string[] } | undefined;
+
+export async function initEngine(name: EngineName): Promise<LoadedEngine> {
+  const patches: string[] = [];
+  let loaded: LoadedEngine;
+  switch (name) {
+    case 'cpu':
+      await import('@tensorflow/tfjs-backend-cpu');
+      loaded = { tf, engine: name, backend: 'cpu', device: 'CPU' };
+      await activate(name, 'cpu', 'The cpu engine is part of Lesion Lab; reinstall it.');
+      break;
+    case 'wasm': {
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      // Point at the package's own dist folder so the .wasm files are found when the backend is bundled.
+      wasm.setWasmPaths(path.dirname(localRequire.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
+      await activate(name, 'wasm', 'The WebAssembly files in @tensorflow/tfjs-backend-wasm/dist may be missing; reinstall Lesion Lab, or use --engine cpu.');
+      const added = registerWasmGradientKernels();
+      patches.push(`wasm gradient kernels: ${added.length ? added.join(', ') : 'already registered'}`);
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      loaded = { tf, engine: name, backend: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread)` };
+      break;
+    }
+    case 'webgpu':
+      loaded = await initWebGpu();
+      break;
+    case 'tfjs-node':
+    case 'tfjs-node-gpu':
+      loaded = await initNative(name);
+      break;
+  }
+  useBroadcastReductionGradients(true);
+  patches.unshift('Mean/Sum gradients broadcast dy instead of multiplying by ones(x.shape)');
+  current = { loaded, patches };
+  return loaded;
+}
+
+async function activate(engine: EngineName, backend: string, whatToDo: string): Promise<void> {
+  let failure: unknown;
+  let ok = false;
+  try {
+    ok = await tf.setBackend(backend);
+  } catch (err) {
+    failure = err;
+  }
+  if (!ok || tf.getBackend() !== backend) {
+    const why = failure instanceof Error ? `: ${failure.message.split('\n')[0]}` : ' (TF.js could not initialise it; see the log above)';
+    throw new UserError(`The ${engine} engine failed to start${why}. ${whatToDo}`);
+  }
+}
+
+async function initWebGpu(): Promise<LoadedEngine> {
+  let adapterName: string;
+  try {
+    const adapter = await requestAdapter();
+    if (!adapter) {
+      throw new UserError(
+        'The webgpu engine found no GPU adapter: Dawn found no Vulkan/Metal/D3D12 driver. Install your GPU driver’s Vulkan support (Linux: libvulkan1 and the vendor driver), or choose --engine wasm.',
+      );
+    }
+    adapterName = adapter.name;
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`The webgpu engine could not start Dawn: ${firstLine(err)}. Check the GPU driver, or choose --engine wasm.`);
+  }
+  await installWebGpuGlobals();
+  // The backend registers itself at import time only if navigator.gpu already exists.
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!tf.engine().registryFactory.webgpu) {
+    throw new UserError('The webgpu backend did not register (navigator.gpu was missing when it loaded). Choose --engine wasm and report this.');
+  }
+  await activate('webgpu', 'webgpu', `The GPU (${adapterName}) refused a WebGPU device; update its driver, or choose --engine wasm.`);
+  return { tf, engine: 'webgpu', backend: 'webgpu', device: adapterName };
+}
+
+async function initNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<LoadedEngine> {
+  const pkg = BACKEND_PACKAGE[name];
+  const entry = createEngineRequire()(pkg);
+  if (!entry) {
+    throw new UserError(`The ${name} engine is not installed. Run "Lesion Lab: Install GPU Engine…", or choose --engine auto.`);
+  }
+  try {
+    // Loading it registers the `tensorflow` backend in the shared TF.js registry.
+    localRequire(entry);
+  } catch (err) {
+    const hint = name === 'tfjs-node-gpu' ? ' It needs CUDA 11.2 and cuDNN 8.1 on LD_LIBRARY_PATH.' : '';
+    throw new UserError(`The ${name} engine failed to load: ${firstLine(err)}.${hint} Reinstall it with "Lesion Lab: Install GPU Engine…", or choose another --engine.`);
+  }
+  await activate(name, 'tensorflow', `Reinstall it with "Lesion Lab: Install GPU Engine…", or choose another --engine.`);
+  return { tf, engine: name, backend: 'tensorflow', device: name === 'tfjs-node-gpu' ? 'NVIDIA GPU (CUDA)' : 'CPU (native)' };
+}
+
+export function engineInfoForRun(): EngineRunInfo {
+  if (!current) throw new Error('engineInfoForRun() before initEngine()');
+  const { loaded, patches } = current;
+  const versions: Record<string, string> = {};
+  for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', BACKEND_PACKAGE[loaded.engine]]) {
+    const v = packageVersion(pkg, loaded.engine === 'tfjs-node' || loaded.engine === 'tfjs-node-gpu');
+    if (v) versions[pkg] = v;
+  }
+  const active = patches.filter((p) => !p.startsWith('Mean/Sum') || broadcastReductionGradientsActive());
+  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches: active };
+}
+
+function packageVersion(pkg: string, engineDir: boolean): string | undefined {
+  const file = engineDir ? createEngineRequire()(`${pkg}/package.json`) : tryResolve(`${pkg}/package.json`);
+  if (!file) return undefined;
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+function tryResolve(id: string): string | undefined {
+  try {
+    return localRequire.resolve(id);
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split('\n')[0]!.slice(0, 300);
+}

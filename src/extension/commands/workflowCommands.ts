@@ -1,0 +1,229 @@
+import * as vscode from 'vscode';
+import path from 'node:path';
+import { existsSync } from 'node:fs';
+import type { BackendEvent, ModelName, TrainOptions, TrainPhase } from '../../shared/protocol';
+import type { LabContext } from '../labContext';
+import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
+import { listRuns, readDatasetSummary } from '../runFolders';
+import type { TrainingSession } from '../trainingSession';
+
+const LAST_DATA_KEY = 'lesionLab.lastDataFolder';
+
+async function pickFolder(title: string, defaultPath?: string): Promise<string | undefined> {
+  const picked = await vscode.window.showOpenDialog({
+    title,
+    canSelectFiles: false,
+    canSelectFolders: true,
+    canSelectMany: false,
+    defaultUri: defaultPath ? vscode.Uri.file(defaultPath) : undefined,
+    openLabel: 'Select',
+  });
+  return picked?.[0]?.fsPath;
+}
+
+export async function refreshWorkspaceState(lab: LabContext): Promise<void> {
+  const root = workspaceRoot(false);
+  if (!root) return;
+  const prepared = preparedDir(root);
+  const summary = await readDatasetSummary(prepared);
+  lab.state.update({ dataset: summary ? { path: prepared, summary } : undefined, runs: await listRuns(runsDir(root)) });
+  lab.panels.refreshAll();
+}
+
+function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Partial<TrainOptions>): TrainOptions {
+  const cfg = vscode.workspace.getConfiguration('lesionLab');
+  const model = cfg.get<ModelName>('model', 'resnet152');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return {
+    prepared: preparedDir(root),
+    run: path.join(runsDir(root), `${stamp}-${overrides.model ?? model}`),
+    model,
+    weights: 'imagenet',
+    phase,
+    epochs: cfg.get<number>('epochs', 10),
+    batch: cfg.get<number>('batchSize', 32),
+    size: cfg.get<number>('imageSize', 224),
+    augment: 'none',
+    engine: cfg.get('engine', 'auto'),
+    resume: false,
+    classWeights: false,
+    seed: 1,
+    ...overrides,
+  };
+}
+
+export function registerWorkflowCommands(lab: LabContext, session: TrainingSession): vscode.Disposable[] {
+  const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
+
+  const startTraining = async (phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<void> => {
+    const root = workspaceRoot();
+    if (!root || !requireTrust('Training')) return;
+    const options = trainOptionsFromSettings(root, phase, overrides);
+    if (!existsSync(path.join(options.prepared, 'manifest.json'))) {
+      const choice = await vscode.window.showWarningMessage(`No prepared dataset at ${options.prepared}. Prepare one first.`, 'Prepare Dataset…');
+      if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
+      return;
+    }
+    session.begin(options.run);
+    lab.currentRun = options.run;
+    lab.panels.show('training', true);
+    const result = await lab.jobs.run({ command: 'train', options }, {
+      title: options.resume ? 'Resume training' : phase === 'finetune' ? 'Fine-tune' : 'Train',
+      notify: true,
+      onEvent: (e: BackendEvent) => session.onEvent(e),
+    });
+    session.end(result?.status ?? 'failed');
+    await refreshWorkspaceState(lab);
+  };
+
+  const parseOverrides = (arg: unknown): Partial<TrainOptions> => {
+    if (typeof arg !== 'string') return {};
+    try {
+      return JSON.parse(arg) as Partial<TrainOptions>;
+    } catch {
+      return {};
+    }
+  };
+
+  return [
+    register('lesionLab.createDemoData', async () => {
+      const root = workspaceRoot();
+      if (!root || !requireTrust('Creating demo data')) return;
+      const sizes = [
+        { label: 'Small', description: '350 images (50 per class), 600×450', detail: 'Trains in a few minutes on a CPU.', perClass: 50, total: undefined },
+        { label: 'HAM10000 proportions', description: '1,000 images in HAM10000’s class balance', detail: 'Imbalanced like the real data (67% nv).', perClass: undefined, total: 1000 },
+        { label: 'Full size', description: '10,015 images, exactly HAM10000’s class counts', detail: 'For benchmarks; takes a few minutes to write.', perClass: undefined, total: 10015 },
+      ];
+      const pick = await vscode.window.showQuickPick(sizes, { title: 'Lesion Lab: synthetic demo dataset (HAM10000 layout)' });
+      if (!pick) return;
+      const out = path.join(root, 'demo-data');
+      const result = await lab.jobs.run(
+        { command: 'demo-data', options: { out, perClass: pick.perClass, total: pick.total, size: 600, seed: 1 } },
+        { title: 'Create demo dataset', notify: true },
+      );
+      if (result?.status === 'done') {
+        await lab.extension.workspaceState.update(LAST_DATA_KEY, out);
+        const next = await vscode.window.showInformationMessage(`Demo dataset written to ${path.relative(root, out) || out}.`, 'Prepare Dataset…');
+        if (next) void vscode.commands.executeCommand('lesionLab.prepareDataset', out);
+      }
+    }),
+    register('lesionLab.downloadDataset', async () => {
+      const root = workspaceRoot();
+      if (!root || !requireTrust('Downloading')) return;
+      const accept = await vscode.window.showInformationMessage(
+        'ISIC 2018 Task 3 / HAM10000 is licensed CC BY-NC 4.0: non-commercial use, with attribution (Tschandl et al., Sci. Data 2018; Codella et al., arXiv:1902.03368). Download about 2.6 GB?',
+        { modal: true },
+        'Accept and Download',
+        'Include Test Set',
+      );
+      if (!accept) return;
+      const out = path.join(root, 'isic2018');
+      const result = await lab.jobs.run(
+        { command: 'download', options: { out, includeTest: accept === 'Include Test Set', acceptLicense: true } },
+        { title: 'Download ISIC 2018', notify: true },
+      );
+      if (result?.status === 'done') {
+        await lab.extension.workspaceState.update(LAST_DATA_KEY, out);
+        const next = await vscode.window.showInformationMessage(`Downloaded to ${out}.`, 'Prepare Dataset…');
+        if (next) void vscode.commands.executeCommand('lesionLab.prepareDataset', out);
+      }
+    }),
+    register('lesionLab.prepareDataset', async (arg?: unknown) => {
+      const root = workspaceRoot();
+      if (!root || !requireTrust('Preparing a dataset')) return;
+      const given = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' ? arg : undefined;
+      const remembered = lab.extension.workspaceState.get<string>(LAST_DATA_KEY) ?? settingPath('dataFolder', root);
+      const data = given ?? (await pickFolder('Dataset folder (HAM10000, ISIC 2018 or Lesion Lab demo data)', remembered ?? root));
+      if (!data) return;
+      await lab.extension.workspaceState.update(LAST_DATA_KEY, data);
+      const out = preparedDir(root);
+      const result = await lab.jobs.run(
+        { command: 'prepare', options: { data, out, split: 'lesion', valFraction: 0.2, seed: 101, link: 'hard' } },
+        {
+          title: 'Prepare dataset',
+          notify: true,
+          onEvent: (e) => {
+            if (e.type === 'prepare/didFinish') lab.state.update({ dataset: { path: e.out, summary: e.summary } });
+          },
+        },
+      );
+      if (result?.status === 'done') lab.panels.show('dataset');
+    }),
+    register('lesionLab.augment', async () => {
+      const root = workspaceRoot();
+      if (!root || !requireTrust('Augmenting')) return;
+      const target = await vscode.window.showInputBox({
+        title: 'Lesion Lab: augment the training split',
+        prompt: 'Images per class after augmentation (nv is left as it is; validation is never augmented)',
+        value: '6000',
+        validateInput: (v) => (/^\d+$/.test(v) && Number(v) > 0 ? undefined : 'a whole number above 0'),
+      });
+      if (!target) return;
+      const result = await lab.jobs.run(
+        { command: 'augment', options: { prepared: preparedDir(root), target: Number(target), skip: ['nv'], size: vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), seed: 1 } },
+        { title: 'Augment', notify: true },
+      );
+      if (result?.status === 'done') {
+        await refreshWorkspaceState(lab);
+        lab.panels.show('dataset');
+      }
+    }),
+    register('lesionLab.train', (arg?: unknown) => startTraining('both', parseOverrides(arg))),
+    register('lesionLab.fineTune', (arg?: unknown) => startTraining('finetune', parseOverrides(arg))),
+    register('lesionLab.resume', async () => {
+      const root = workspaceRoot();
+      if (!root) return;
+      const runs = await listRuns(runsDir(root));
+      const pick = await vscode.window.showQuickPick(
+        runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs · ${r.status}`, run: r })),
+        { title: 'Lesion Lab: resume which run?' },
+      );
+      if (!pick) return;
+      await startTraining('both', { run: pick.run.path, resume: true });
+    }),
+    register('lesionLab.stop', () => {
+      if (!lab.jobs.cancelCurrent()) void vscode.window.showInformationMessage('Lesion Lab has no job running.');
+    }),
+    register('lesionLab.evaluate', async (arg?: unknown) => {
+      const root = workspaceRoot();
+      if (!root || !requireTrust('Evaluating')) return;
+      const run = typeof arg === 'string' ? arg : lab.currentRun ?? (await listRuns(runsDir(root))).at(-1)?.path;
+      if (!run) {
+        void vscode.window.showWarningMessage('There is no training run to evaluate yet. Train a model first (Lesion Lab: Train…).');
+        return;
+      }
+      lab.currentRun = run;
+      const result = await lab.jobs.run({ command: 'evaluate', options: { run } }, { title: 'Evaluate', notify: true });
+      if (result?.status === 'done') lab.panels.show('evaluation');
+    }),
+    register('lesionLab.classifyLesion', (arg?: unknown) => {
+      const image = arg instanceof vscode.Uri ? arg.fsPath : vscode.window.activeTextEditor?.document.uri.fsPath;
+      void vscode.window.showInformationMessage(
+        `Classify Lesion${image ? ` (${path.basename(image)})` : ''} needs a trained model; the Prediction panel is not available in this version of Lesion Lab yet.`,
+      );
+    }),
+    register('lesionLab.previewAugmentations', (arg?: unknown) => {
+      const image = arg instanceof vscode.Uri ? arg.fsPath : undefined;
+      void vscode.window.showInformationMessage(`Preview Augmentations${image ? ` (${path.basename(image)})` : ''} is not available in this version of Lesion Lab yet.`);
+    }),
+    register('lesionLab.showSamples', () => {
+      void vscode.window.showInformationMessage('The Samples panel is not available in this version of Lesion Lab yet.');
+    }),
+    register('lesionLab.showDataset', () => lab.panels.show('dataset')),
+    register('lesionLab.showTraining', () => lab.panels.show('training')),
+    register('lesionLab.showEvaluation', () => lab.panels.show('evaluation')),
+    register('lesionLab.openRun', async (arg?: unknown) => {
+      const root = workspaceRoot(false);
+      const run = arg instanceof vscode.Uri ? arg.fsPath : await pickFolder('A Lesion Lab run folder (has config.json and metrics.jsonl)', root ? runsDir(root) : undefined);
+      if (!run) return;
+      if (!existsSync(path.join(run, 'config.json'))) {
+        void vscode.window.showWarningMessage(`${run} is not a Lesion Lab run folder (no config.json). Runs are written by "lesion-lab train --run DIR".`);
+        return;
+      }
+      lab.currentRun = run;
+      await session.load(run);
+      lab.panels.show('training');
+    }),
+    register('lesionLab.showLog', () => lab.output.show(true)),
+  ];
+}

@@ -1,0 +1,150 @@
+import * as vscode from 'vscode';
+import type { BackendEvent, JobRequest } from '../shared/protocol';
+import { formatDuration } from '../shared/format';
+import type { BackendClient, JobResult } from './backendClient';
+import { BackendCrashError } from './backendClient';
+import type { LabState } from './state';
+
+export interface RunOptions {
+  /** Shown in the progress notification and the status bar. */
+  title: string;
+  /** Show a cancellable notification (long jobs); quick queries run silently. */
+  notify?: boolean;
+  onEvent?: (event: BackendEvent) => void;
+}
+
+/**
+ * Runs backend jobs the way a VS Code user expects: a cancellable progress notification, a
+ * status-bar item while it runs, the log in the Output channel, and failures as error messages
+ * with a *Show Log* action.
+ */
+export class JobRunner implements vscode.Disposable {
+  private readonly statusItem: vscode.StatusBarItem;
+  private readonly eventEmitter = new vscode.EventEmitter<BackendEvent>();
+  /** Every event of every job, for panels that follow along. */
+  readonly onEvent = this.eventEmitter.event;
+  private current: AbortController | undefined;
+
+  constructor(
+    private readonly client: BackendClient,
+    private readonly output: vscode.OutputChannel,
+    private readonly state: LabState,
+  ) {
+    this.statusItem = vscode.window.createStatusBarItem('lesionLab.job', vscode.StatusBarAlignment.Left, 50);
+    this.statusItem.name = 'Lesion Lab job';
+    this.statusItem.command = 'lesionLab.showTraining';
+  }
+
+  get busy(): boolean {
+    return this.current !== undefined;
+  }
+
+  /** Asks the running long job to stop (within one batch for training). */
+  cancelCurrent(): boolean {
+    if (!this.current) return false;
+    this.current.abort();
+    return true;
+  }
+
+  async run(request: JobRequest, opts: RunOptions): Promise<JobResult | undefined> {
+    if (!opts.notify) return this.execute(request, opts, new AbortController());
+    if (this.current) {
+      void vscode.window.showWarningMessage(`Lesion Lab is busy with “${this.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
+      return undefined;
+    }
+    const controller = new AbortController();
+    this.current = controller;
+    this.state.update({ job: { command: request.command, title: opts.title } });
+    void vscode.commands.executeCommand('setContext', 'lesionLab.jobRunning', true);
+    this.statusItem.text = `$(sync~spin) ${opts.title}`;
+    this.statusItem.tooltip = `${opts.title} — click to show progress`;
+    this.statusItem.show();
+    try {
+      return await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Lesion Lab: ${opts.title}`, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          let reported = 0;
+          return this.execute(request, {
+            ...opts,
+            onEvent: (e) => {
+              if (e.type === 'progress' && e.total > 0) {
+                const fraction = Math.min(1, e.done / e.total);
+                const eta = e.etaSeconds !== undefined && e.done < e.total ? ` · ETA ${formatDuration(e.etaSeconds)}` : '';
+                progress.report({ increment: Math.max(0, fraction * 100 - reported), message: `${e.task} ${e.done}/${e.total} ${e.unit}${eta}` });
+                reported = fraction * 100;
+                this.statusItem.text = `$(sync~spin) ${opts.title}: ${e.task} ${Math.round(fraction * 100)}%`;
+                this.state.update({ job: { command: request.command, title: opts.title, progress: { ...e } } });
+              }
+              opts.onEvent?.(e);
+            },
+          }, controller);
+        },
+      );
+    } finally {
+      this.current = undefined;
+      this.statusItem.hide();
+      this.state.update({ job: undefined });
+      void vscode.commands.executeCommand('setContext', 'lesionLab.jobRunning', false);
+    }
+  }
+
+  private async execute(request: JobRequest, opts: RunOptions, controller: AbortController): Promise<JobResult | undefined> {
+    this.output.appendLine(`[${new Date().toISOString()}] ${opts.title} (${request.command})`);
+    try {
+      const result = await this.client.run(request, {
+        signal: controller.signal,
+        onEvent: (e) => {
+          this.logEvent(e);
+          opts.onEvent?.(e);
+          this.eventEmitter.fire(e);
+        },
+      });
+      if (result.status === 'failed') void this.showError(result.error?.message ?? `${opts.title} failed.`);
+      if (result.status === 'cancelled') void vscode.window.showInformationMessage(`Lesion Lab: ${opts.title} was cancelled.`);
+      return result;
+    } catch (err) {
+      if (err instanceof BackendCrashError) {
+        this.output.appendLine(`backend crashed: exit code ${err.exitCode}, signal ${err.signalName}`);
+        const tail = err.stderrTail.slice(-3).join(' ⏎ ');
+        void this.showError(
+          `The Lesion Lab backend stopped unexpectedly during “${opts.title}” (${err.signalName ?? `exit code ${err.exitCode}`})${tail ? `: ${tail}` : ''}. It restarts on the next request.`,
+        );
+        return { status: 'failed', exitCode: err.exitCode ?? 1, error: { message: err.message } };
+      }
+      throw err;
+    }
+  }
+
+  async showError(message: string): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(message, 'Show Log', 'Open Settings');
+    if (choice === 'Show Log') this.output.show(true);
+    if (choice === 'Open Settings') void vscode.commands.executeCommand('workbench.action.openSettings', 'lesionLab');
+  }
+
+  private logEvent(e: BackendEvent): void {
+    switch (e.type) {
+      case 'log':
+        this.output.appendLine(`${e.level}: ${e.message}`);
+        break;
+      case 'error':
+        this.output.appendLine(`error: ${e.message}${e.detail ? `\n${e.detail}` : ''}`);
+        break;
+      case 'job/didEnd':
+        this.output.appendLine(`→ ${e.status} (exit code ${e.exitCode})`);
+        break;
+      case 'progress':
+      case 'train/didBatch':
+        break; // too chatty for the log
+      default:
+        this.output.appendLine(`${e.type}`);
+    }
+  }
+
+  dispose(): void {
+    this.current?.abort();
+    this.statusItem.dispose();
+    this.eventEmitter.dispose();
+  }
+}
+

@@ -1,0 +1,15 @@
+import type * as vscode from 'vscode';
+import type { JobRunner } from './jobRunner';
+import type { LabPanels } from './panels/labPanels';
+import type { LabState } from './state';
+
+/** What command handlers need; passed explicitly instead of living in module globals. */
+export interface LabContext {
+  extension: vscode.ExtensionContext;
+  state: LabState;
+  jobs: JobRunner;
+  panels: LabPanels;
+  output: vscode.OutputChannel;
+  /** The run shown in the Training and Evaluation panels. */
+  currentRun?: string;
+}

@@ -1,0 +1,106 @@
+import * as vscode from 'vscode';
+import type { HostToWebview, ViewKind, WebviewToHost } from '../../shared/protocol';
+import { validateWebviewToHost } from '../../shared/protocol';
+import { localRoots, webviewHtml } from '../webviewHtml';
+
+export type PanelKind = Extract<ViewKind, 'dataset' | 'training' | 'evaluation'>;
+
+export interface PanelSpec {
+  kind: PanelKind;
+  viewType: string;
+  title: string;
+  /** The full state the panel shows now; sent on `ready` and on every change. */
+  snapshot(): HostToWebview;
+  /** Folders beyond the bundle that this panel displays (dataset, run). */
+  roots(): vscode.Uri[];
+}
+
+/** Handles what any webview may ask of the host (run an allowed command, open a run). */
+export type WebviewMessageHandler = (message: WebviewToHost, reply: (m: HostToWebview) => void) => void;
+
+/**
+ * One panel per kind beside the editor. Panels come back after a window reload through their
+ * serializers, and always render from a full snapshot (a hidden webview keeps only the last message).
+ */
+export class LabPanels implements vscode.Disposable {
+  private readonly open = new Map<PanelKind, vscode.WebviewPanel>();
+  private readonly specs = new Map<PanelKind, PanelSpec>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    specs: PanelSpec[],
+    private readonly onMessage: WebviewMessageHandler,
+  ) {
+    for (const spec of specs) {
+      this.specs.set(spec.kind, spec);
+      this.disposables.push(
+        vscode.window.registerWebviewPanelSerializer(spec.viewType, {
+          deserializeWebviewPanel: async (panel) => this.attach(spec, panel),
+        }),
+      );
+    }
+  }
+
+  show(kind: PanelKind, preserveFocus = false): void {
+    const existing = this.open.get(kind);
+    if (existing) {
+      existing.reveal(undefined, preserveFocus);
+      this.refresh(kind);
+      return;
+    }
+    const spec = this.spec(kind);
+    const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      localResourceRoots: localRoots(this.extensionUri, spec.roots()),
+    });
+    this.attach(spec, panel);
+  }
+
+  isOpen(kind: PanelKind): boolean {
+    return this.open.has(kind);
+  }
+
+  /** Sends the panel a fresh snapshot if it is open. */
+  refresh(kind: PanelKind): void {
+    const panel = this.open.get(kind);
+    if (!panel) return;
+    const spec = this.spec(kind);
+    panel.webview.options = { enableScripts: true, localResourceRoots: localRoots(this.extensionUri, spec.roots()) };
+    void panel.webview.postMessage(spec.snapshot());
+  }
+
+  refreshAll(): void {
+    for (const kind of this.open.keys()) this.refresh(kind);
+  }
+
+  private spec(kind: PanelKind): PanelSpec {
+    const spec = this.specs.get(kind);
+    if (!spec) throw new Error(`no panel registered for ${kind}`);
+    return spec;
+  }
+
+  private attach(spec: PanelSpec, panel: vscode.WebviewPanel): void {
+    this.open.set(spec.kind, panel);
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'lesion-lab.svg');
+    panel.webview.options = { enableScripts: true, localResourceRoots: localRoots(this.extensionUri, spec.roots()) };
+    panel.webview.html = webviewHtml(panel.webview, this.extensionUri, spec.kind, spec.title);
+    const sub = panel.webview.onDidReceiveMessage((raw: unknown) => {
+      const parsed = validateWebviewToHost(raw);
+      if (!parsed.ok) return; // a webview is untrusted input: ignore what does not fit the protocol
+      if (parsed.value.type === 'ready') void panel.webview.postMessage(spec.snapshot());
+      else this.onMessage(parsed.value, (m) => void panel.webview.postMessage(m));
+    });
+    panel.onDidDispose(() => {
+      sub.dispose();
+      if (this.open.get(spec.kind) === panel) this.open.delete(spec.kind);
+    });
+  }
+
+  dispose(): void {
+    for (const panel of this.open.values()) panel.dispose();
+    this.open.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,46 @@
+import * as vscode from 'vscode';
+import type { DatasetSummary, EngineInfo, EngineSelection, Evaluation, JobState, SidebarState } from '../shared/protocol';
+
+export interface RunSummary {
+  path: string;
+  name: string;
+  bestValBalancedAccuracy?: number;
+  epochs: number;
+  status: string;
+}
+
+/**
+ * What the extension knows right now: engines, the prepared dataset, the running job, the runs.
+ * Views render from snapshots of it; every change fires `onDidChange`.
+ */
+export class LabState implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changed.event;
+
+  engines?: { list: EngineInfo[]; selected: EngineSelection };
+  enginesError?: string;
+  dataset?: { path: string; summary: DatasetSummary };
+  job?: JobState;
+  runs: RunSummary[] = [];
+  evaluation?: { run: string; evaluation: Evaluation };
+
+  update(patch: Partial<Pick<LabState, 'engines' | 'enginesError' | 'dataset' | 'job' | 'runs' | 'evaluation'>>): void {
+    Object.assign(this, patch);
+    this.changed.fire();
+  }
+
+  sidebarSnapshot(): SidebarState {
+    return {
+      engines: this.engines,
+      enginesError: this.enginesError,
+      dataset: this.dataset,
+      job: this.job,
+      runs: this.runs,
+      trusted: vscode.workspace.isTrusted,
+    };
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}

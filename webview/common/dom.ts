@@ -1,0 +1,41 @@
+/** A few lines of DOM building, so views stay declarative without a framework. */
+type Child = Node | string | number | null | undefined | false;
+type Attrs = Record<string, string | number | boolean | undefined | ((ev: Event) => void)>;
+
+export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Attrs, ...children: Child[]): HTMLElementTagNameMap[K];
+export function h(tag: string, attrs?: Attrs, ...children: Child[]): HTMLElement;
+export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLElement {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === false) continue;
+    if (typeof value === 'function') el.addEventListener(key.replace(/^on/, '').toLowerCase(), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+export function replaceChildren(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (c instanceof Node ? c : String(c))));
+}
+
+/** An empty state that tells the user the next step. */
+export function emptyState(title: string, body: string, ...actions: Node[]): HTMLElement {
+  return h('div', { class: 'empty' }, h('h2', {}, title), h('p', {}, body), actions.length ? h('div', { class: 'actions' }, ...actions) : null);
+}
+
+export function appRoot(): HTMLElement {
+  const root = document.getElementById('app');
+  if (!root) throw new Error('webview has no #app element');
+  return root;
+}
+
+/** The theme colour behind a VS Code CSS variable (charts need concrete colours). */
+export function themeColor(variable: string, fallback: string): string {
+  const value = getComputedStyle(document.body).getPropertyValue(variable).trim();
+  return value || fallback;
+}

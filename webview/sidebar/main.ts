@@ -1,0 +1,125 @@
+import '../common/elements';
+import type { SidebarState } from '../../src/shared/protocol';
+import { MODEL_NAMES } from '../../src/shared/protocol';
+import { formatDuration, formatPercent } from '../../src/shared/format';
+import { connect, post, runCommand } from '../common/host';
+import { appRoot, h, replaceChildren } from '../common/dom';
+import { button } from '../common/elements';
+
+const root = appRoot();
+// Form values survive re-renders (state snapshots arrive often while a job runs).
+const form = { model: 'mobilenetv2', epochs: '5', batch: '16', size: '96', weights: 'none', phase: 'both', augment: 'none' };
+
+function section(title: string, ...children: (Node | string | null)[]): HTMLElement {
+  return h('section', { class: 'section', 'aria-label': title }, h('h3', {}, title), ...children);
+}
+
+function engineSection(s: SidebarState): HTMLElement {
+  if (s.enginesError) return section('Engine', h('p', { class: 'error' }, s.enginesError), button('Show Engines', () => runCommand('lesionLab.showEngines'), { secondary: true }));
+  if (!s.engines) return section('Engine', h('p', { class: 'muted' }, 'Detecting compute engines…'));
+  const sel = s.engines.selected;
+  const gpus = s.engines.list.filter((e) => e.gpu);
+  return section(
+    'Engine',
+    h('div', { class: 'engine', 'data-testid': 'engine' }, h('strong', { class: 'engine-name' }, sel.engine), sel.device ? h('span', { class: 'muted' }, ` · ${sel.device}`) : null),
+    h('p', { class: 'muted small' }, sel.reason),
+    ...gpus.filter((g) => !g.available).map((g) => h('p', { class: 'muted small' }, `${g.name}: ${g.reason}`)),
+    h('div', { class: 'actions' }, button('Select Engine', () => runCommand('lesionLab.selectEngine'), { secondary: true }), button('Show Engines', () => runCommand('lesionLab.showEngines'), { secondary: true })),
+  );
+}
+
+function datasetSection(s: SidebarState): HTMLElement {
+  if (!s.dataset) {
+    return section(
+      'Dataset',
+      h('p', {}, 'No prepared dataset in this workspace yet. Start with the built-in demo data, download ISIC 2018, or prepare a HAM10000 folder you have.'),
+      h('div', { class: 'actions' },
+        button('Create Demo Dataset', () => runCommand('lesionLab.createDemoData'), { disabled: !s.trusted }),
+        button('Download…', () => runCommand('lesionLab.downloadDataset'), { secondary: true, disabled: !s.trusted }),
+        button('Prepare Dataset…', () => runCommand('lesionLab.prepareDataset'), { secondary: true, disabled: !s.trusted })),
+    );
+  }
+  const sum = s.dataset.summary;
+  const total = (k: 'train' | 'val'): number => sum.classes.reduce((a, c) => a + c[k].images, 0);
+  const aug = sum.classes.reduce((a, c) => a + (c.augmented ?? 0), 0);
+  return section(
+    'Dataset',
+    h('p', {}, h('strong', {}, `${total('train')} train · ${total('val')} val`), aug ? ` · ${aug} augmented` : '', h('br'), h('span', { class: 'muted small' }, `${sum.layout}, split by ${sum.split} (val ${sum.valFraction}, seed ${sum.seed})${sum.excludedCount ? ` · ${sum.excludedCount} excluded` : ''}`)),
+    h('div', { class: 'actions' },
+      button('Show Dataset', () => runCommand('lesionLab.showDataset'), { secondary: true }),
+      button('Augment…', () => runCommand('lesionLab.augment'), { secondary: true, disabled: !s.trusted }),
+      button('Prepare Again…', () => runCommand('lesionLab.prepareDataset'), { secondary: true, disabled: !s.trusted })),
+  );
+}
+
+function field(label: string, key: keyof typeof form, control: HTMLElement): HTMLElement {
+  control.addEventListener('change', (ev) => {
+    form[key] = (ev.target as HTMLInputElement).value;
+  });
+  control.setAttribute('aria-label', label);
+  return h('label', { class: 'field' }, h('span', {}, label), control);
+}
+
+function select(key: keyof typeof form, options: readonly string[]): HTMLElement {
+  return h('vscode-single-select', { value: form[key] }, ...options.map((o) => h('vscode-option', { value: o, selected: o === form[key] }, o)));
+}
+
+function textfield(key: keyof typeof form): HTMLElement {
+  return h('vscode-textfield', { value: form[key], type: 'number' });
+}
+
+function runSection(s: SidebarState): HTMLElement {
+  const overrides = (): string =>
+    JSON.stringify({ model: form.model, epochs: Number(form.epochs), batch: Number(form.batch), size: Number(form.size), weights: form.weights, phase: form.phase, augment: form.augment });
+  return section(
+    'Run',
+    h('div', { class: 'form' },
+      field('Model', 'model', select('model', MODEL_NAMES)),
+      field('Weights', 'weights', select('weights', ['imagenet', 'none'])),
+      field('Phases', 'phase', select('phase', ['both', 'head', 'finetune'])),
+      field('Epochs', 'epochs', textfield('epochs')),
+      field('Batch', 'batch', textfield('batch')),
+      field('Image size', 'size', textfield('size')),
+      field('Augmentation', 'augment', select('augment', ['none', 'disk', 'online']))),
+    h('div', { class: 'actions' },
+      button('Start', () => runCommand('lesionLab.train', overrides()), { disabled: !!s.job || !s.trusted || !s.dataset, title: s.dataset ? 'Start a new run' : 'Prepare a dataset first' }),
+      button('Stop', () => runCommand('lesionLab.stop'), { secondary: true, disabled: !s.job }),
+      button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true, disabled: !!s.job || !s.trusted })),
+  );
+}
+
+function jobSection(s: SidebarState): HTMLElement | null {
+  if (!s.job) return null;
+  const p = s.job.progress;
+  const fraction = p && p.total > 0 ? p.done / p.total : undefined;
+  return section(
+    'Current job',
+    h('p', {}, h('strong', {}, s.job.title), p ? ` — ${p.task} ${p.done}/${p.total} ${p.unit}` : ''),
+    h('vscode-progress-bar', fraction === undefined ? { indeterminate: true } : { value: Math.round(fraction * 100), max: 100 }),
+    p?.rate !== undefined ? h('p', { class: 'muted small' }, `${p.rate.toFixed(p.rate < 10 ? 1 : 0)} ${p.unit}/s${p.etaSeconds !== undefined ? ` · ETA ${formatDuration(p.etaSeconds)}` : ''}`) : null,
+  );
+}
+
+function runsSection(s: SidebarState): HTMLElement {
+  if (s.runs.length === 0) return section('Runs', h('p', { class: 'muted' }, 'No runs yet. Start one above; each run keeps its checkpoints and metrics in runs/.'));
+  return section(
+    'Runs',
+    h('ul', { class: 'runs' },
+      ...[...s.runs].reverse().slice(0, 12).map((r) =>
+        h('li', {},
+          h('a', { href: '#', onclick: (ev: Event) => { ev.preventDefault(); post({ type: 'run/open', path: r.path }); } }, r.name),
+          h('span', { class: 'muted small' }, ` ${r.epochs} ep · ${r.status}${r.bestValBalancedAccuracy !== undefined ? ` · bal. acc ${formatPercent(r.bestValBalancedAccuracy)}` : ''}`)))),
+  );
+}
+
+function render(s: SidebarState): void {
+  replaceChildren(root,
+    s.trusted ? null : h('p', { class: 'warning' }, 'Untrusted workspace: viewing only. Trust the folder to prepare, train or download.'),
+    engineSection(s), datasetSection(s), jobSection(s), runSection(s), runsSection(s),
+    h('p', { class: 'muted small disclaimer' }, 'A research and education tool, not a medical device.'));
+}
+
+replaceChildren(root, h('p', { class: 'muted' }, 'Loading…'));
+connect('sidebar', (m) => {
+  if (m.type === 'sidebar/state') render(m.state);
+});
