@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import type { EngineProbes } from '../../../src/backend/engines/detect';
+import { detectEngines } from '../../../src/backend/engines/detect';
+import { isSoftwareAdapter, selectEngine } from '../../../src/backend/engines/select';
+import { UserError } from '../../../src/backend/errors';
+
+function probes(over: Partial<EngineProbes> & { packages?: string[]; libs?: string[] } = {}): EngineProbes {
+  const packages = new Set(over.packages ?? ['webgpu', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm']);
+  const libs = new Set(over.libs ?? []);
+  return {
+    resolvePackage: (name) => (packages.has(name) ? `/x/${name}/index.js` : undefined),
+    hasSharedLibrary: (f) => libs.has(f),
+    loadNativeTf: async () => ({ gpuDevices: ['NVIDIA GPU (CUDA)'] }),
+    requestWebGpuAdapter: async () => null,
+    wasmSimd: () => true,
+    platform: 'linux',
+    cpuCount: 2,
+    ...over,
+  };
+}
+
+describe('engine detection', () => {
+  it('lists all five engines in a fixed order, with cpu always available', async () => {
+    const engines = await detectEngines(probes());
+    assert.deepEqual(engines.map((e) => e.name), ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu']);
+    assert.equal(engines.find((e) => e.name === 'cpu')!.available, true);
+    assert.equal(engines.find((e) => e.name === 'wasm')!.available, true);
+  });
+
+  it('says why tfjs-node-gpu is unavailable: not installed, then missing CUDA libraries, then load failure', async () => {
+    let [gpu] = await detectEngines(probes());
+    assert.match(gpu!.reason, /not installed.*Install GPU Engine/);
+    [gpu] = await detectEngines(probes({ packages: ['@tensorflow/tfjs-node-gpu'], libs: ['libcudnn.so.8'] }));
+    assert.equal(gpu!.available, false);
+    assert.match(gpu!.reason, /libcudart\.so\.11\.0 was not found/);
+    [gpu] = await detectEngines(
+      probes({ packages: ['@tensorflow/tfjs-node-gpu'], libs: ['libcudart.so.11.0', 'libcudnn.so.8'], loadNativeTf: async () => { throw new Error('libtensorflow.so.2: cannot open shared object file\nmore'); } }),
+    );
+    assert.match(gpu!.reason, /failed to load: libtensorflow\.so\.2: cannot open shared object file$/);
+    [gpu] = await detectEngines(probes({ packages: ['@tensorflow/tfjs-node-gpu'], libs: ['libcudart.so.11.0', 'libcudnn.so.8'] }));
+    assert.equal(gpu!.available, true);
+    assert.equal(gpu!.device, 'NVIDIA GPU (CUDA)');
+  });
+
+  it('says why webgpu is unavailable: no Vulkan loader, or no adapter; reports the adapter name when there is one', async () => {
+    let webgpu = (await detectEngines(probes()))[1]!;
+    assert.match(webgpu.reason, /no Vulkan loader \(libvulkan\.so\.1\)/);
+    webgpu = (await detectEngines(probes({ libs: ['libvulkan.so.1'] })))[1]!;
+    assert.match(webgpu.reason, /no WebGPU adapter/);
+    webgpu = (await detectEngines(probes({ libs: ['libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'NVIDIA H200', isFallback: false }) })))[1]!;
+    assert.equal(webgpu.available, true);
+    assert.equal(webgpu.device, 'NVIDIA H200');
+    webgpu = (await detectEngines(probes({ platform: 'darwin', requestWebGpuAdapter: async () => ({ name: 'Apple M3', isFallback: false }) })))[1]!;
+    assert.match(webgpu.reason, /Metal/);
+  });
+
+  it('reports CUDA as impossible on macOS', async () => {
+    const [gpu] = await detectEngines(probes({ platform: 'darwin' }));
+    assert.match(gpu!.reason, /not supported on darwin/);
+  });
+});
+
+describe('engine selection', () => {
+  const base = async (over: Partial<EngineProbes> & { packages?: string[]; libs?: string[] } = {}) => detectEngines(probes(over));
+
+  it('auto picks wasm on a machine with no GPU and says why', async () => {
+    const sel = selectEngine(await base(), 'auto');
+    assert.equal(sel.engine, 'wasm');
+    assert.match(sel.reason, /no usable GPU engine/);
+  });
+
+  it('auto prefers a real WebGPU adapter, but skips a software one', async () => {
+    const real = selectEngine(await base({ libs: ['libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'AMD Radeon RX 7900', isFallback: false }) }), 'auto');
+    assert.equal(real.engine, 'webgpu');
+    assert.match(real.reason, /GPU found: AMD Radeon/);
+    const soft = selectEngine(await base({ libs: ['libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'llvmpipe (LLVM 19.1.7, 256 bits)', isFallback: true }) }), 'auto');
+    assert.equal(soft.engine, 'wasm');
+    assert.match(soft.reason, /software adapter/);
+    assert.equal(isSoftwareAdapter('SwiftShader Device'), true);
+    assert.equal(isSoftwareAdapter('NVIDIA H100'), false);
+  });
+
+  it('auto prefers CUDA over WebGPU when both work', async () => {
+    const sel = selectEngine(
+      await base({ packages: ['@tensorflow/tfjs-node-gpu', 'webgpu', '@tensorflow/tfjs-backend-webgpu'], libs: ['libcudart.so.11.0', 'libcudnn.so.8', 'libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'NVIDIA', isFallback: false }) }),
+      'auto',
+    );
+    assert.equal(sel.engine, 'tfjs-node-gpu');
+  });
+
+  it('an explicit unavailable engine is a UserError that suggests another', async () => {
+    assert.throws(() => selectEngine([], 'webgpu'), UserError);
+    const engines = await base();
+    assert.throws(() => selectEngine(engines, 'webgpu'), (e: unknown) => e instanceof UserError && /not available here: no Vulkan loader.*--engine/.test(e.message));
+    assert.equal(selectEngine(engines, 'cpu').engine, 'cpu');
+  });
+});
