@@ -147,6 +147,8 @@ export interface DatasetClassSummary {
   all: ClassCount;
   train: ClassCount;
   val: ClassCount;
+  /** Present when the prepared set is an ISIC 2018 test set (all images in test/). */
+  test?: ClassCount;
   /** Augmented images written for the train split (present once `augment` ran). */
   augmented?: number;
 }
@@ -249,7 +251,8 @@ export type BackendEvent =
       rate: number;
       etaSeconds?: number;
     }
-  | { type: 'train/didEpoch'; run: string; metrics: EpochMetrics }
+  /** `tensors`: live TF.js tensors after the epoch (must stay flat from epoch to epoch). */
+  | { type: 'train/didEpoch'; run: string; metrics: EpochMetrics; tensors?: number }
   | { type: 'train/didCheckpoint'; kind: 'best' | 'last'; epoch: number; path: string; valAccuracy: number }
   | { type: 'train/didStopEarly'; epoch: number; monitor: string; patience: number }
   | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
@@ -351,7 +354,7 @@ const datasetSummary = obj({
   split: literal('lesion', 'image'),
   valFraction: num,
   seed: num,
-  classes: arrayOf(obj({ name: str, all: classCount, train: classCount, val: classCount, augmented: optional(num) })),
+  classes: arrayOf(obj({ name: str, all: classCount, train: classCount, val: classCount, test: optional(classCount), augmented: optional(num) })),
   excludedCount: num,
   excluded: arrayOf(obj({ file: str, reason: str })),
 });
@@ -397,7 +400,7 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     rate: num,
     etaSeconds: optional(num),
   }),
-  'train/didEpoch': obj({ run: str, metrics: epochMetrics }),
+  'train/didEpoch': obj({ run: str, metrics: epochMetrics, tensors: optional(num) }),
   'train/didCheckpoint': obj({ kind: literal('best', 'last'), epoch: num, path: str, valAccuracy: num }),
   'train/didStopEarly': obj({ epoch: num, monitor: str, patience: num }),
   'train/didFinish': obj({ run: str, epochs: num, bestValAccuracy: num, bestValBalancedAccuracy: num }),

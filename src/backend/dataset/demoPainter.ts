@@ -275,9 +275,9 @@ export function designLesion(dx: LesionClass, rng: Rng): LesionAppearance {
     case 'bcc': {
       const outline = makeOutline(rng, uniform(rng, 0.05, 0.1), 0.05, 6);
       const spots: LesionSpot[] = [];
-      for (let i = 3 + randomInt(rng, 8); i > 0; i--) {
+      for (let i = 5 + randomInt(rng, 8); i > 0; i--) {
         const [u, v] = pointInside(rng, outline, 0.75);
-        spots.push({ u, v, radius: uniform(rng, 0.06, 0.13), colour: jitter(rng, [82, 92, 118], 8), opacity: 0.8 });
+        spots.push({ u, v, radius: uniform(rng, 0.07, 0.15), colour: jitter(rng, [82, 92, 120], 8), opacity: 0.8 });
       }
       const strokes: Stroke[] = [];
       const colour = jitter(rng, [178, 36, 48], 8);
@@ -289,9 +289,9 @@ export function designLesion(dx: LesionClass, rng: Rng): LesionAppearance {
         radius: uniform(rng, 0.18, 0.27),
         outline,
         softness: uniform(rng, 0.12, 0.2),
-        opacity: 0.8,
-        centre: jitter(rng, [228, 172, 172], 8),
-        edge: jitter(rng, [212, 142, 140], 8),
+        opacity: 0.9,
+        centre: jitter(rng, [234, 180, 192], 8),
+        edge: jitter(rng, [214, 140, 158], 8),
         spots,
         strokes,
       };
@@ -452,25 +452,32 @@ export function paintLesionImage(lesion: LesionAppearance, view: PhotoView, widt
   const skinG = lesion.skin[1] * bright;
   const skinB = lesion.skin[2] * bright;
 
-  // Skin: base tone with slow shading (bilinear over a coarse grid).
+  // Skin: base tone, slow shading (bilinear over a coarse grid) and sensor grain. The clamped
+  // array rounds and clips every store, so no pixel can wrap around.
   const shade = view.shading;
   const amp = view.shadingAmplitude;
+  const grain = view.grain;
+  let state = view.grainSeed | 0;
+  const gxScale = (SHADE_W - 1.001) / Math.max(1, width - 1);
   for (let y = 0; y < height; y++) {
     const gy = (y / Math.max(1, height - 1)) * (SHADE_H - 1.001);
     const iy = gy | 0;
     const fy = gy - iy;
     let p = y * width * 3;
     for (let x = 0; x < width; x++) {
-      const gx = (x / Math.max(1, width - 1)) * (SHADE_W - 1.001);
+      const gx = x * gxScale;
       const ix = gx | 0;
       const fx = gx - ix;
       const i = iy * SHADE_W + ix;
       const top = shade[i]! + (shade[i + 1]! - shade[i]!) * fx;
       const bottom = shade[i + SHADE_W]! + (shade[i + SHADE_W + 1]! - shade[i + SHADE_W]!) * fx;
       const s = (top + (bottom - top) * fy) * amp;
-      img[p++] = clamp255(skinR + s);
-      img[p++] = clamp255(skinG + s * 0.9);
-      img[p++] = clamp255(skinB + s * 0.8);
+      state = (Math.imul(state, 1664525) + 1013904223) | 0;
+      const n = ((state >>> 24) / 255 - 0.5) * grain;
+      const chroma = (((state >>> 16) & 0xff) / 255 - 0.5) * grain * 0.3;
+      img[p++] = skinR + s + n + chroma;
+      img[p++] = skinG + s * 0.9 + n;
+      img[p++] = skinB + s * 0.8 + n - chroma;
     }
   }
 
@@ -565,10 +572,12 @@ export function paintLesionImage(lesion: LesionAppearance, view: PhotoView, widt
         g += (pG - g) * m;
         b += (pB - b) * m;
       }
+      state = (Math.imul(state, 1664525) + 1013904223) | 0;
+      const n = ((state >>> 24) / 255 - 0.5) * grain;
       const p = (y * width + x) * 3;
-      img[p] = img[p]! + (r - img[p]!) * a;
-      img[p + 1] = img[p + 1]! + (g - img[p + 1]!) * a;
-      img[p + 2] = img[p + 2]! + (b - img[p + 2]!) * a;
+      img[p] = img[p]! + (r + n - img[p]!) * a;
+      img[p + 1] = img[p + 1]! + (g + n - img[p + 1]!) * a;
+      img[p + 2] = img[p + 2]! + (b + n - img[p + 2]!) * a;
     }
   }
 
@@ -586,33 +595,21 @@ export function paintLesionImage(lesion: LesionAppearance, view: PhotoView, widt
     stampStroke(img, width, height, h.points.map(([u, v]) => [u * height, v * height] as [number, number]), Math.max(0.45, h.width * height), h.colour, h.opacity);
   }
 
-  // Sensor grain everywhere (and the dermatoscope's dark circle on some photographs).
-  let state = view.grainSeed | 0;
-  const grain = view.grain;
+  // The dermatoscope's dark circle, on some photographs.
   const vig = view.vignette;
-  const halfDiag = Math.hypot(width, height) / 2;
-  for (let y = 0; y < height; y++) {
-    let p = y * width * 3;
-    for (let x = 0; x < width; x++) {
-      state = (Math.imul(state, 1664525) + 1013904223) | 0;
-      const n = ((state >>> 24) / 255 - 0.5) * grain;
-      const chroma = (((state >>> 16) & 0xff) / 255 - 0.5) * grain * 0.3;
-      let r = img[p]! + n + chroma;
-      let g = img[p + 1]! + n;
-      let b = img[p + 2]! + n - chroma;
-      if (vig > 0) {
+  if (vig > 0) {
+    const halfDiag = Math.hypot(width, height) / 2;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
         const dist = Math.hypot(x + 0.5 - width / 2, y + 0.5 - height / 2) / halfDiag;
         let m = (dist - vig) * 25;
-        if (m > 0) {
-          if (m > 1) m = 1;
-          r += (12 - r) * m;
-          g += (10 - g) * m;
-          b += (10 - b) * m;
-        }
+        if (m <= 0) continue;
+        if (m > 1) m = 1;
+        const p = (y * width + x) * 3;
+        img[p] = img[p]! + (12 - img[p]!) * m;
+        img[p + 1] = img[p + 1]! + (10 - img[p + 1]!) * m;
+        img[p + 2] = img[p + 2]! + (10 - img[p + 2]!) * m;
       }
-      img[p++] = clamp255(r);
-      img[p++] = clamp255(g);
-      img[p++] = clamp255(b);
     }
   }
   return img;

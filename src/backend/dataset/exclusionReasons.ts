@@ -13,6 +13,7 @@ export const REASON = {
   unlistedImage: 'image file not listed in metadata',
   zeroByte: 'zero-byte file',
   undecodable: (sharpMessage: string): string => `not a decodable image: ${sharpMessage}`,
+  truncated: 'not a decodable image: damaged or truncated image data',
   unknownDiagnosis: (label: string): string => `unknown diagnosis '${label}' (expected one of ${LESION_CLASSES.join(', ')})`,
   noDiagnosis: (columns: readonly string[]): string => `no diagnosis: none of ${columns.join(', ')} is 1`,
   ambiguousDiagnosis: (columns: readonly string[]): string => `ambiguous diagnosis: ${columns.join(' and ')} are all 1`,

@@ -1,8 +1,267 @@
-import type { PrepareOptions } from '../../shared/protocol';
-import { UserError } from '../errors';
+/**
+ * `lesion-lab prepare`: index a dataset folder (whatever its layout), validate every image, split by
+ * lesion (or by image, as the reference workflow does), and lay out `train/<dx>/`, `val/<dx>/` (or
+ * `test/<dx>/`) with `manifest.json` in the output folder. The dataset folder is only ever read.
+ *
+ * The new split is built in a staging folder inside the output and swapped in at the end, so a
+ * cancelled or failed run leaves the previous prepared dataset as it was.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { LESION_CLASSES } from '../../shared/classes';
+import type { DatasetClassSummary, DatasetSummary, ExcludedFile, PrepareOptions } from '../../shared/protocol';
+import { UserError, throwIfCancelled } from '../errors';
+import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import type { DatasetIndex } from './datasetIndex';
+import { EXTRACTED_DIR, indexDataset } from './layouts';
+import type { ManifestImage, ManifestSplit, PreparedManifest } from './manifest';
+import { MANIFEST_FILE, MANIFEST_VERSION, SUMMARY_EXCLUDED_LIMIT, manifestPath, readManifest } from './manifest';
+import type { Placement } from './materialise';
+import { materialise } from './materialise';
+import { resolvePrepareFolders } from './outFolder';
+import type { Candidate } from './validate';
+import { DecodeCache, checkDecodable, excludeConflictingLesions, matchMetadataToFiles } from './validate';
+import { countStraddlingLesions, imageStratifiedSplit, lesionGroupedSplit } from './split';
 
-// Placeholder until this step of the workflow lands; the command exists and says so honestly.
-export async function prepareDataset(_options: PrepareOptions, _ctx: JobContext): Promise<void> {
-  throw new UserError('`prepare` is not available in this version of Lesion Lab yet.');
+/** Folders of a prepared dataset that a new split replaces. */
+const SPLIT_DIRS = ['train', 'val', 'test'] as const;
+const AUG_DIR = 'aug';
+const STAGING_PREFIX = '.prepare-staging-';
+const PREVIOUS_PREFIX = '.prepare-previous-';
+export const DECODE_CACHE_FILE = path.join('.prepare-cache', 'decode.json');
+
+export async function prepareDataset(options: PrepareOptions, ctx: JobContext): Promise<void> {
+  const { data, out } = await resolvePrepareFolders(options.data, options.out);
+  const timings: Record<string, number> = {};
+  const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await work();
+    timings[name] = (performance.now() - started) / 1000;
+    return result;
+  };
+
+  await fs.mkdir(out, { recursive: true });
+  await removeLeftovers(out);
+
+  const index = await phase('index', async () => {
+    const progress = new ProgressReporter(ctx.emit, 'index', 1, 'dataset');
+    progress.update(0, true);
+    const result = await indexDataset(data, out, ctx);
+    progress.update(1, true);
+    return result;
+  });
+  ctx.emit({ type: 'log', level: 'info', message: `${index.layout}: ${index.rows.length} metadata rows, ${index.files.length} image files in ${data}` });
+  for (const note of index.notes) ctx.emit({ type: 'log', level: 'info', message: note });
+
+  const { images, excluded } = await phase('validate', () => validateIndex(index, out, ctx));
+  if (images.length === 0) {
+    throw new UserError(
+      `None of the images in ${data} can be used: ${excluded.length} file(s) excluded (${describeExclusions(excluded)}). Fix the dataset, or point --data at another copy.`,
+    );
+  }
+
+  const sides = await phase('split', async () => {
+    const progress = new ProgressReporter(ctx.emit, 'split', 1, 'step');
+    progress.update(0, true);
+    const result: ManifestSplit[] =
+      index.purpose === 'test'
+        ? images.map(() => 'test')
+        : options.split === 'lesion'
+          ? lesionGroupedSplit(images, options.valFraction, options.seed)
+          : imageStratifiedSplit(images, options.valFraction, options.seed);
+    progress.update(1, true);
+    return result;
+  });
+  throwIfCancelled(ctx.signal);
+  const straddling = options.split === 'image' && index.purpose !== 'test' ? countStraddlingLesions(images, sides as ('train' | 'val')[]) : undefined;
+
+  const manifestImages: ManifestImage[] = images.map((c, i) => ({
+    imageId: c.imageId,
+    lesionId: c.lesionId,
+    dx: c.dx,
+    split: sides[i]!,
+    source: c.source,
+    file: `${sides[i]}/${c.dx}/${c.imageId}${path.extname(c.source).toLowerCase() || '.jpg'}`,
+  }));
+  manifestImages.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+
+  const previous = await readManifest(out).catch(() => undefined);
+  const keepAug = previous !== undefined && sameTrainSplit(previous, manifestImages, data, options) && (await exists(path.join(out, AUG_DIR)));
+
+  const staging = path.join(out, `${STAGING_PREFIX}${process.pid}`);
+  let manifest: PreparedManifest;
+  try {
+    const placements: Placement[] = manifestImages.map((m) => ({ source: m.source, file: m.file }));
+    const linked = await phase('link', () => materialise(placements, staging, options.link, ctx));
+    const notes = [...index.notes];
+    if (linked.copiedInsteadOfLinked > 0) {
+      notes.push(`${linked.copiedInsteadOfLinked} file(s) were copied, not hard-linked: the dataset and ${out} are on different file systems.`);
+    }
+    if (previous && !keepAug && (await exists(path.join(out, AUG_DIR)))) {
+      notes.push('removed the previous aug/: its images were made from a different train split. Run augment again.');
+    }
+    manifest = {
+      version: MANIFEST_VERSION,
+      summary: summarise(manifestImages, excluded, {
+        sourcePath: data,
+        layout: index.layout,
+        split: options.split,
+        valFraction: options.valFraction,
+        seed: options.seed,
+        link: linked.materialisedWith,
+        straddlingLesions: straddling,
+        previousAugmented: keepAug ? previous?.summary : undefined,
+      }),
+      images: manifestImages,
+      excluded,
+      ...(index.testSet ? { testSet: index.testSet } : {}),
+      materialisedWith: linked.materialisedWith,
+      notes,
+    };
+    await writeJsonAtomic(path.join(staging, MANIFEST_FILE), manifest);
+    throwIfCancelled(ctx.signal); // the last point where cancelling keeps the previous output
+  } catch (err) {
+    await fs.rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+  await swapIn(out, staging, keepAug);
+
+  if (straddling !== undefined) {
+    ctx.emit({ type: 'log', level: 'warn', message: `image-level split: ${straddling} lesion(s) have images in both train and val (leakage).` });
+  }
+  if (excluded.length > 0) {
+    ctx.emit({ type: 'log', level: 'info', message: `excluded ${excluded.length} file(s): ${describeExclusions(excluded)}. The reasons are in ${manifestPath(out)} › excluded.` });
+  }
+  ctx.emit({
+    type: 'log',
+    level: 'debug',
+    message: `prepare timings: ${Object.entries(timings)
+      .map(([k, v]) => `${k} ${v.toFixed(2)} s`)
+      .join(', ')}`,
+  });
+  ctx.emit({ type: 'prepare/didFinish', out, manifest: manifestPath(out), summary: manifest.summary });
+}
+
+async function validateIndex(index: DatasetIndex, out: string, ctx: JobContext): Promise<{ images: Candidate[]; excluded: ExcludedFile[] }> {
+  const matched = matchMetadataToFiles(index);
+  const cache = await new DecodeCache(path.join(out, DECODE_CACHE_FILE)).load();
+  let decoded;
+  try {
+    decoded = await checkDecodable(matched.candidates, ctx, { cache });
+  } finally {
+    await cache.save();
+  }
+  const consistent = excludeConflictingLesions(decoded.candidates);
+  const excluded = [...index.excluded, ...matched.excluded, ...decoded.excluded, ...consistent.excluded].sort(
+    (a, b) => compare(a.file, b.file) || compare(a.reason, b.reason),
+  );
+  return { images: consistent.candidates, excluded };
+}
+
+interface SummaryContext {
+  sourcePath: string;
+  layout: string;
+  split: PrepareOptions['split'];
+  valFraction: number;
+  seed: number;
+  link: PrepareOptions['link'];
+  straddlingLesions?: number;
+  /** When aug/ survives, its per-class counts still hold. */
+  previousAugmented?: DatasetSummary;
+}
+
+export function summarise(images: readonly ManifestImage[], excluded: readonly ExcludedFile[], c: SummaryContext): DatasetSummary {
+  const count = (dx: string, split?: ManifestSplit): { images: number; lesions: number } => {
+    const subset = images.filter((m) => m.dx === dx && (split === undefined || m.split === split));
+    return { images: subset.length, lesions: new Set(subset.map((m) => m.lesionId)).size };
+  };
+  const classes: DatasetClassSummary[] = LESION_CLASSES.map((dx) => {
+    const augmented = c.previousAugmented?.classes.find((k) => k.name === dx)?.augmented;
+    return { name: dx, all: count(dx), train: count(dx, 'train'), val: count(dx, 'val'), ...(augmented !== undefined ? { augmented } : {}) };
+  });
+  return {
+    sourcePath: c.sourcePath,
+    layout: c.layout,
+    split: c.split,
+    valFraction: c.valFraction,
+    seed: c.seed,
+    link: c.link,
+    ...(c.straddlingLesions !== undefined ? { straddlingLesions: c.straddlingLesions } : {}),
+    classes,
+    excludedCount: excluded.length,
+    excluded: excluded.slice(0, SUMMARY_EXCLUDED_LIMIT),
+    preparedAt: new Date().toISOString(),
+  };
+}
+
+/** aug/ was made from the previous train split; it stays valid only if that split is the same. */
+function sameTrainSplit(previous: PreparedManifest, images: readonly ManifestImage[], data: string, o: PrepareOptions): boolean {
+  const s = previous.summary;
+  if (s.sourcePath !== data || s.split !== o.split || s.valFraction !== o.valFraction || s.seed !== o.seed) return false;
+  const trainIds = (list: readonly ManifestImage[]): string =>
+    list
+      .filter((m) => m.split === 'train')
+      .map((m) => m.file)
+      .sort()
+      .join('\n');
+  return trainIds(previous.images) === trainIds(images);
+}
+
+/**
+ * Moves the staged split into place. The manifest leaves first and arrives last, so a reader never
+ * sees a manifest that describes folders only half swapped.
+ */
+async function swapIn(out: string, staging: string, keepAug: boolean): Promise<void> {
+  const previous = path.join(out, `${PREVIOUS_PREFIX}${process.pid}`);
+  await fs.mkdir(previous, { recursive: true });
+  const moveIfThere = async (from: string, to: string): Promise<void> => {
+    try {
+      await fs.rename(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  };
+  await moveIfThere(path.join(out, MANIFEST_FILE), path.join(previous, MANIFEST_FILE));
+  for (const name of [...SPLIT_DIRS, ...(keepAug ? [] : [AUG_DIR])]) await moveIfThere(path.join(out, name), path.join(previous, name));
+  for (const name of SPLIT_DIRS) await moveIfThere(path.join(staging, name), path.join(out, name));
+  await fs.rename(path.join(staging, MANIFEST_FILE), path.join(out, MANIFEST_FILE));
+  await fs.rm(staging, { recursive: true, force: true });
+  await fs.rm(previous, { recursive: true, force: true });
+}
+
+/** Staging and swap folders left by a run that crashed, and half-extracted zips. */
+async function removeLeftovers(out: string): Promise<void> {
+  for (const name of await fs.readdir(out)) {
+    if (name.startsWith(STAGING_PREFIX) || name.startsWith(PREVIOUS_PREFIX)) await fs.rm(path.join(out, name), { recursive: true, force: true });
+  }
+  const extracted = path.join(out, EXTRACTED_DIR);
+  for (const name of await fs.readdir(extracted).catch(() => [] as string[])) {
+    if (/\.(partial|old)-\d+$/.test(name)) await fs.rm(path.join(extracted, name), { recursive: true, force: true });
+  }
+}
+
+/** "3 × listed in metadata but no image file found, 1 × zero-byte file" — grouped by the reason's kind. */
+export function describeExclusions(excluded: readonly ExcludedFile[]): string {
+  const counts = new Map<string, number>();
+  for (const e of excluded) {
+    const kind = e.reason.split(/[:(]/)[0]!.trim();
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([kind, n]) => `${n} × ${kind}`)
+    .join(', ');
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -1,8 +1,73 @@
-import type { EvaluateOptions } from '../../shared/protocol';
+/**
+ * `lesion-lab evaluate`: the best checkpoint on the validation split (or another prepared dataset's
+ * test/val split): accuracy, balanced accuracy, per-class precision/recall/F1, confusion matrix and
+ * the highest-loss images; written to evaluation.json and summarised in model-card.md.
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { EvaluateOptions, Evaluation } from '../../shared/protocol';
 import { UserError } from '../errors';
 import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
+import { readManifest } from '../dataset/manifest';
+import type { LabeledImage } from './imagePipeline';
+import { imageBatches } from './imagePipeline';
+import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from './metrics';
+import { loadTrainedModel } from './trainedModel';
+import { splitImages } from './datasetImages';
+import { renderModelCard } from './modelCard';
+import { RunFolder } from './runFolder';
 
-// Placeholder until this step of the workflow lands; the command exists and says so honestly.
-export async function evaluateRun(_options: EvaluateOptions, _ctx: JobContext): Promise<void> {
-  throw new UserError('`evaluate` is not available in this version of Lesion Lab yet.');
+const TOP_LOSSES = 24;
+
+export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Promise<void> {
+  const runDir = path.resolve(options.run);
+  const trained = await loadTrainedModel(runDir);
+  const { config, model } = trained;
+  try {
+    const prepared = path.resolve(options.data ?? config.options.prepared);
+    const manifest = await readManifest(prepared);
+    const splits = splitImages(manifest, prepared, config.classes);
+    const splitName = options.data && splits.test.length ? 'test' : 'val';
+    const images: LabeledImage[] = splits[splitName].filter((i) => i.label >= 0);
+    if (images.length === 0) throw new UserError(`${prepared} has no ${splitName} images to evaluate on. Prepare it with a validation split, or pass --data with a prepared test set.`);
+    const numClasses = config.classes.length;
+    const probs = new Float32Array(images.length * numClasses);
+    const progress = new ProgressReporter(ctx.emit, `evaluate ${splitName}`, images.length, 'image');
+    let done = 0;
+    const pipeline = { size: config.options.size, preprocess: trained.preprocess, batchSize: config.options.batch };
+    for await (const b of imageBatches(images, images.map((_, i) => i), pipeline, ctx.signal)) {
+      const out = tf.tidy(() => model.predict(tf.tensor4d(b.x, [b.count, pipeline.size, pipeline.size, 3])) as tf.Tensor);
+      probs.set((await out.data()) as Float32Array, done * numClasses);
+      out.dispose();
+      done += b.count;
+      progress.update(done);
+    }
+    const labels = Int32Array.from(images, (i) => i.label);
+    const predicted = argmaxRows(probs, numClasses);
+    const confusion = confusionMatrix(labels, predicted, numClasses);
+    const { perSample } = crossEntropy(probs, labels, numClasses);
+    const topLosses = [...perSample.keys()]
+      .sort((a, b) => perSample[b]! - perSample[a]!)
+      .slice(0, TOP_LOSSES)
+      .map((i) => ({ image: images[i]!.file, trueClass: config.classes[labels[i]!]!, predicted: config.classes[predicted[i]!]!, loss: perSample[i]! }));
+    const evaluation: Evaluation = {
+      split: splitName === 'val' ? `validation (${manifest.summary.split}-level split)` : 'test',
+      classes: config.classes,
+      confusion,
+      perClass: perClassMetrics(confusion, config.classes),
+      accuracy: accuracyOf(confusion),
+      balancedAccuracy: balancedAccuracyOf(confusion),
+      count: images.length,
+      topLosses,
+    };
+    const run = new RunFolder(runDir);
+    await writeJsonAtomic(run.evaluation, { ...evaluation, checkpointEpoch: trained.epoch, evaluatedAt: new Date().toISOString(), data: prepared });
+    const metrics = await run.readMetrics();
+    await writeFileAtomic(run.modelCard, renderModelCard(config, evaluation, metrics, trained.epoch));
+    ctx.emit({ type: 'evaluate/didFinish', run: runDir, evaluation, path: run.evaluation });
+  } finally {
+    model.dispose();
+  }
 }

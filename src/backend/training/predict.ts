@@ -1,8 +1,80 @@
-import type { PredictOptions } from '../../shared/protocol';
-import { UserError } from '../errors';
+/**
+ * `lesion-lab predict`: class probabilities for images from a run's best checkpoint, optionally
+ * averaged over the 8 flips/rotations (test-time augmentation) and with a Grad-CAM overlay.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { PredictOptions, Prediction } from '../../shared/protocol';
+import { UserError, throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import { preprocessPixelsInto } from '../models/preprocess';
+import { decodeResizedRgb } from './imagePipeline';
+import { gradCam, gradCamModel, writeGradCamOverlay } from './gradcam';
+import { loadTrainedModel } from './trainedModel';
 
-// Placeholder until this step of the workflow lands; the command exists and says so honestly.
-export async function predict(_options: PredictOptions, _ctx: JobContext): Promise<void> {
-  throw new UserError('`predict` is not available in this version of Lesion Lab yet.');
+/** The 8 symmetries of the square (rotations by 90° and their mirror images), on an s×s RGB image. */
+export function dihedralVariants(rgb: Uint8Array, s: number): Uint8Array[] {
+  const variants: Uint8Array[] = [];
+  for (let k = 0; k < 8; k++) {
+    const out = new Uint8Array(rgb.length);
+    for (let y = 0; y < s; y++) {
+      for (let x = 0; x < s; x++) {
+        let sx = x;
+        let sy = y;
+        for (let r = 0; r < (k & 3); r++) [sx, sy] = [sy, s - 1 - sx];
+        if (k >= 4) sx = s - 1 - sx;
+        const o = (y * s + x) * 3;
+        const i = (sy * s + sx) * 3;
+        out[o] = rgb[i]!;
+        out[o + 1] = rgb[i + 1]!;
+        out[o + 2] = rgb[i + 2]!;
+      }
+    }
+    variants.push(out);
+  }
+  return variants;
+}
+
+export async function predict(options: PredictOptions, ctx: JobContext): Promise<void> {
+  for (const image of options.images) {
+    await fs.access(image).catch(() => {
+      throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
+    });
+  }
+  const trained = await loadTrainedModel(path.resolve(options.run));
+  const { config, model } = trained;
+  const size = config.options.size;
+  const cam = options.gradcam ? gradCamModel(model) : undefined;
+  if (options.gradcam) await fs.mkdir(options.gradcam, { recursive: true });
+  const predictions: Prediction[] = [];
+  const progress = new ProgressReporter(ctx.emit, 'predict', options.images.length, 'image');
+  try {
+    for (const [n, image] of options.images.entries()) {
+      throwIfCancelled(ctx.signal);
+      const rgb = await decodeResizedRgb(image, size);
+      const variants = options.tta ? dihedralVariants(rgb, size) : [rgb];
+      const batch = new Float32Array(variants.length * size * size * 3);
+      variants.forEach((v, i) => preprocessPixelsInto(trained.preprocess, v, batch, i * size * size * 3));
+      const probs = tf.tidy(() => tf.mean(model.predict(tf.tensor4d(batch, [variants.length, size, size, 3])) as tf.Tensor, 0).dataSync() as Float32Array);
+      const probabilities = Object.fromEntries(config.classes.map((c, k) => [c, probs[k]!]));
+      let best = 0;
+      probs.forEach((p, k) => p > probs[best]! && (best = k));
+      const prediction: Prediction = { image, probabilities, predicted: config.classes[best]! };
+      if (cam && options.gradcam) {
+        const x = tf.tensor4d(batch.subarray(0, size * size * 3), [1, size, size, 3]);
+        const map = gradCam(cam, x, best);
+        x.dispose();
+        const out = path.join(options.gradcam, `${path.parse(image).name}.gradcam.png`);
+        await writeGradCamOverlay(image, map.cam, map.height, map.width, out);
+        prediction.gradcam = out;
+      }
+      predictions.push(prediction);
+      progress.update(n + 1);
+    }
+  } finally {
+    model.dispose();
+  }
+  ctx.emit({ type: 'predict/didFinish', run: path.resolve(options.run), predictions });
 }

@@ -1,0 +1,117 @@
+/**
+ * `manifest.json`: what `prepare` produced, the contract that augment, train and evaluate read.
+ *
+ *   { version: 1,
+ *     summary: DatasetSummary            (protocol.ts; its `excluded` holds the first 50),
+ *     images: [{ imageId, lesionId, dx, split: train|val|test, source: absolute original, file: "train/nv/ISIC_0024306.jpg" }],
+ *     excluded: [{ file, reason }]       (all of them; reasons in exclusionReasons.ts),
+ *     testSet?: { path, groundTruth, input?, images }   (an ISIC 2018 test set found beside training data),
+ *     materialisedWith: hard|symlink|copy,
+ *     notes: string[] }
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { LESION_CLASSES } from '../../shared/classes';
+import type { LesionClass } from '../../shared/classes';
+import type { DatasetSummary, ExcludedFile, LinkMode } from '../../shared/protocol';
+import type { Check } from '../../shared/validate';
+import { arrayOf, literal, num, obj, optional, str } from '../../shared/validate';
+import { UserError } from '../errors';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_VERSION = 1;
+/** How many exclusions the summary (and so every event and view) carries; the manifest has all. */
+export const SUMMARY_EXCLUDED_LIMIT = 50;
+
+export type ManifestSplit = 'train' | 'val' | 'test';
+
+export interface ManifestImage {
+  imageId: string;
+  lesionId: string;
+  dx: LesionClass;
+  split: ManifestSplit;
+  /** Absolute path of the original (inside the dataset folder, or extracted from its zip into `<out>/.extracted/`). */
+  source: string;
+  /** Relative to the prepared folder, `/`-separated. */
+  file: string;
+}
+
+export interface ManifestTestSet {
+  /** The folder holding the ISIC 2018 Task 3 test set. */
+  path: string;
+  groundTruth: string;
+  input?: string;
+  images: number;
+}
+
+export interface PreparedManifest {
+  version: typeof MANIFEST_VERSION;
+  summary: DatasetSummary;
+  images: ManifestImage[];
+  excluded: ExcludedFile[];
+  testSet?: ManifestTestSet;
+  materialisedWith: LinkMode;
+  notes: string[];
+}
+
+const linkMode = literal('hard', 'symlink', 'copy');
+const classCount = obj({ images: num, lesions: num });
+const summaryCheck = obj({
+  sourcePath: str,
+  layout: str,
+  split: literal('lesion', 'image'),
+  valFraction: num,
+  seed: num,
+  link: linkMode,
+  straddlingLesions: optional(num),
+  classes: arrayOf(obj({ name: str, all: classCount, train: classCount, val: classCount, augmented: optional(num) })),
+  excludedCount: num,
+  excluded: arrayOf(obj({ file: str, reason: str })),
+  preparedAt: str,
+});
+const manifestCheck: Check = obj({
+  version: literal(MANIFEST_VERSION),
+  summary: summaryCheck,
+  images: arrayOf(
+    obj({ imageId: str, lesionId: str, dx: literal(...LESION_CLASSES), split: literal('train', 'val', 'test'), source: str, file: str }),
+  ),
+  excluded: arrayOf(obj({ file: str, reason: str })),
+  testSet: optional(obj({ path: str, groundTruth: str, input: optional(str), images: num })),
+  materialisedWith: linkMode,
+  notes: arrayOf(str),
+});
+
+export function validateManifest(value: unknown): string | undefined {
+  return manifestCheck(value, 'manifest');
+}
+
+export function manifestPath(preparedDir: string): string {
+  return path.join(preparedDir, MANIFEST_FILE);
+}
+
+/** Reads and checks `<preparedDir>/manifest.json`; a missing or damaged one is a UserError that says to run prepare. */
+export async function readManifest(preparedDir: string): Promise<PreparedManifest> {
+  const file = manifestPath(preparedDir);
+  const rerun = `Run \`lesion-lab prepare --data <dataset folder> --out ${preparedDir}\` first.`;
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`${preparedDir} is not a prepared dataset: it has no ${MANIFEST_FILE}. ${rerun}`);
+    throw new UserError(`Could not read ${file} (${(err as Error).message}). Check its permissions, or ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${file} is damaged (${(err as Error).message}). ${rerun}`);
+  }
+  const version = (value as { version?: unknown } | null)?.version;
+  if (typeof version === 'number' && version !== MANIFEST_VERSION) {
+    throw new UserError(`${file} was written by another version of Lesion Lab (manifest version ${version}, expected ${MANIFEST_VERSION}). ${rerun}`);
+  }
+  const problem = validateManifest(value);
+  if (problem) throw new UserError(`${file} is not a valid Lesion Lab manifest (${problem}). ${rerun}`);
+  return value as PreparedManifest;
+}

@@ -1,0 +1,203 @@
+/**
+ * Decides which images make it into a prepared dataset, and why each other one does not. Nothing here
+ * throws on bad data: every problem becomes an exclusion with a reason from exclusionReasons.ts.
+ *   1. metadata ↔ files: duplicate ids, unknown diagnoses, listed-but-missing, present-but-unlisted
+ *   2. every remaining file is decoded in full (a truncated JPEG only fails once its last rows are read)
+ *   3. lesions whose images disagree on the diagnosis
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { LesionClass } from '../../shared/classes';
+import type { ExcludedFile } from '../../shared/protocol';
+import { throwIfCancelled } from '../errors';
+import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import type { DatasetIndex, ImageFile, MetadataRow } from './datasetIndex';
+import { REASON } from './exclusionReasons';
+
+/** An image that passed the metadata checks: what the split and the manifest need. */
+export interface Candidate {
+  imageId: string;
+  lesionId: string;
+  dx: LesionClass;
+  /** Absolute path of the file. */
+  source: string;
+  display: string;
+}
+
+export interface Checked {
+  candidates: Candidate[];
+  excluded: ExcludedFile[];
+}
+
+/** Pairs metadata rows with image files (ids compared case-insensitively). */
+export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>): Checked {
+  const excluded: ExcludedFile[] = [];
+  const filesById = new Map<string, ImageFile>();
+  for (const f of index.files) {
+    const key = f.imageId.toLowerCase();
+    const first = filesById.get(key);
+    if (first) excluded.push({ file: f.display, reason: REASON.duplicateFile(first.display) });
+    else filesById.set(key, f);
+  }
+  const rowsById = new Map<string, MetadataRow[]>();
+  for (const row of index.rows) {
+    const key = row.imageId.toLowerCase();
+    const list = rowsById.get(key);
+    if (list) list.push(row);
+    else rowsById.set(key, [row]);
+  }
+  const candidates: Candidate[] = [];
+  for (const [key, rows] of rowsById) {
+    const file = filesById.get(key);
+    filesById.delete(key);
+    const first = rows[0]!;
+    const name = file?.display ?? first.imageId;
+    if (rows.length > 1) {
+      const labels = [...new Set(rows.map((r) => (r.diagnosis.ok ? r.diagnosis.dx : r.diagnosis.reason)))];
+      if (labels.length > 1) {
+        const shown = rows.map((r) => (r.diagnosis.ok ? r.diagnosis.dx : '?'));
+        excluded.push({ file: name, reason: REASON.conflictingRows(rows.map((r) => r.where), shown) });
+        continue;
+      }
+      for (const r of rows.slice(1)) excluded.push({ file: r.where, reason: REASON.duplicateRow(first.where) });
+    }
+    if (!first.diagnosis.ok) excluded.push({ file: name, reason: first.diagnosis.reason });
+    else if (!file) excluded.push({ file: first.imageId, reason: REASON.missingImage });
+    else candidates.push({ imageId: file.imageId, lesionId: first.lesionId, dx: first.diagnosis.dx, source: file.path, display: file.display });
+  }
+  for (const f of filesById.values()) excluded.push({ file: f.display, reason: REASON.unlistedImage });
+  return { candidates, excluded };
+}
+
+/**
+ * Remembers decode results by path, size and modification time, so a re-run (say, with another seed)
+ * does not decode ten thousand unchanged images again.
+ */
+export class DecodeCache {
+  private entries: Record<string, [size: number, mtimeMs: number, reason: string | null]> = {};
+  private dirty = false;
+
+  constructor(private readonly file?: string) {}
+
+  async load(): Promise<this> {
+    if (!this.file) return this;
+    try {
+      const value = JSON.parse(await fs.readFile(this.file, 'utf8')) as { version?: number; entries?: DecodeCache['entries'] };
+      if (value.version === 1 && value.entries && typeof value.entries === 'object') this.entries = value.entries;
+    } catch {
+      // no cache yet, or an unreadable one: decode everything
+    }
+    return this;
+  }
+
+  get(file: string, size: number, mtimeMs: number): string | null | undefined {
+    const hit = this.entries[file];
+    return hit && hit[0] === size && hit[1] === mtimeMs ? hit[2] : undefined;
+  }
+
+  set(file: string, size: number, mtimeMs: number, reason: string | null): void {
+    this.entries[file] = [size, mtimeMs, reason];
+    this.dirty = true;
+  }
+
+  async save(): Promise<void> {
+    if (!this.file || !this.dirty) return;
+    await fs.mkdir(path.dirname(this.file), { recursive: true });
+    const temp = `${this.file}.tmp-${process.pid}`;
+    await fs.writeFile(temp, JSON.stringify({ version: 1, entries: this.entries }));
+    await fs.rename(temp, this.file);
+  }
+}
+
+/** Why a file cannot be used as an image, or null when it decodes. */
+export async function decodeProblem(file: string): Promise<string | null> {
+  try {
+    // A tiny resize still decodes every scanline (JPEG shrink-on-load only skips the IDCT work), so
+    // truncation is caught; sharp fails on libjpeg's "premature end" warning by default.
+    await sharp(file).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
+    return null;
+  } catch (err) {
+    const message = oneLine((err as Error).message);
+    // libvips words a truncation differently from run to run (its error buffer is shared by the images
+    // decoding at the same time), so all of them get one stable reason.
+    return /premature end|truncat|treated as error due to failOn/i.test(message) ? REASON.truncated : REASON.undecodable(message);
+  }
+}
+
+export interface DecodeCheckOptions {
+  concurrency?: number;
+  cache?: DecodeCache;
+}
+
+/** Keeps the candidates whose files are non-empty, decodable images; several decode at once. */
+export async function checkDecodable(candidates: Candidate[], ctx: JobContext, options: DecodeCheckOptions = {}): Promise<Checked> {
+  sharp.cache(false);
+  const concurrency = options.concurrency ?? Math.max(4, 2 * os.availableParallelism());
+  const progress = new ProgressReporter(ctx.emit, 'validate', candidates.length, 'image');
+  progress.update(0, true);
+  const problems: (string | null)[] = new Array<string | null>(candidates.length).fill(null);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < candidates.length) {
+      throwIfCancelled(ctx.signal);
+      const i = next++;
+      const c = candidates[i]!;
+      problems[i] = await problemOf(c.source, options.cache);
+      progress.update(++done);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, candidates.length) }, worker));
+  throwIfCancelled(ctx.signal);
+  progress.update(done, true);
+  const result: Checked = { candidates: [], excluded: [] };
+  candidates.forEach((c, i) => {
+    const problem = problems[i];
+    if (problem) result.excluded.push({ file: c.display, reason: problem });
+    else result.candidates.push(c);
+  });
+  return result;
+}
+
+async function problemOf(file: string, cache: DecodeCache | undefined): Promise<string | null> {
+  let stat;
+  try {
+    stat = await fs.stat(file);
+  } catch (err) {
+    return REASON.undecodable(oneLine((err as Error).message));
+  }
+  if (stat.size === 0) return REASON.zeroByte;
+  const cached = cache?.get(file, stat.size, stat.mtimeMs);
+  if (cached !== undefined) return cached;
+  const problem = await decodeProblem(file);
+  cache?.set(file, stat.size, stat.mtimeMs, problem);
+  return problem;
+}
+
+/** A lesion is one diagnosis; one whose images disagree is left out whole rather than guessed. */
+export function excludeConflictingLesions(candidates: Candidate[]): Checked {
+  const dxByLesion = new Map<string, Set<LesionClass>>();
+  for (const c of candidates) {
+    const set = dxByLesion.get(c.lesionId) ?? new Set<LesionClass>();
+    set.add(c.dx);
+    dxByLesion.set(c.lesionId, set);
+  }
+  const result: Checked = { candidates: [], excluded: [] };
+  for (const c of candidates) {
+    const dxs = dxByLesion.get(c.lesionId)!;
+    if (dxs.size > 1) result.excluded.push({ file: c.display, reason: REASON.conflictingLesion(c.lesionId, [...dxs].sort()) });
+    else result.candidates.push(c);
+  }
+  return result;
+}
+
+function oneLine(message: string): string {
+  return message
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter((line, i, lines) => line !== '' && lines.indexOf(line) === i)
+    .join('; ');
+}

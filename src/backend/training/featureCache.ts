@@ -1,0 +1,89 @@
+/**
+ * While the backbone is frozen its output for an image never changes, so the head phase computes
+ * it once per image and trains from the cache (the reference workflow re-ran the full ResNet152
+ * forward pass every epoch). The cache key covers everything the features depend on: architecture,
+ * the frozen weights themselves (a fingerprint), input size, preprocessing and each file's identity.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
+import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import type { LabeledImage, PipelineOptions } from './imagePipeline';
+import { imageBatches } from './imagePipeline';
+
+export interface CachedFeatures {
+  /** count × dim, row-major. */
+  data: Float32Array;
+  dim: number;
+  count: number;
+  fromCache: boolean;
+}
+
+/** A cheap but weight-sensitive digest: a strided sample of every weight tensor. */
+export function weightFingerprint(model: tfl.LayersModel): string {
+  const hash = createHash('sha256');
+  for (const w of model.weights) {
+    const values = w.read().dataSync() as Float32Array;
+    const step = Math.max(1, Math.floor(values.length / 256));
+    const sample = new Float32Array(Math.ceil(values.length / step));
+    for (let i = 0, j = 0; i < values.length; i += step, j++) sample[j] = values[i]!;
+    hash.update(w.name).update(w.shape.join('x')).update(Buffer.from(sample.buffer));
+  }
+  return hash.digest('hex');
+}
+
+export async function featureCacheKey(frozen: tfl.LayersModel, images: readonly LabeledImage[], opts: PipelineOptions): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ v: 1, arch: frozen.toJSON(null, false), size: opts.size, preprocess: opts.preprocess }));
+  hash.update(weightFingerprint(frozen));
+  for (const img of images) {
+    const st = await fs.stat(img.file);
+    hash.update(`${img.file}\0${st.size}\0${st.mtimeMs}\n`);
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+export async function computeFeatures(
+  frozen: tfl.LayersModel,
+  images: readonly LabeledImage[],
+  opts: PipelineOptions,
+  cacheDir: string,
+  task: string,
+  ctx: JobContext,
+): Promise<CachedFeatures> {
+  const dim = (frozen.outputs[0]!.shape as number[]).slice(1).reduce((a, b) => a * b, 1);
+  const key = await featureCacheKey(frozen, images, opts);
+  const file = path.join(cacheDir, `${key}.f32`);
+  const expectedBytes = images.length * dim * 4;
+  try {
+    const buf = await fs.readFile(file);
+    if (buf.length === expectedBytes) {
+      ctx.emit({ type: 'log', level: 'info', message: `${task}: ${images.length} cached backbone features reused` });
+      return { data: new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4), dim, count: images.length, fromCache: true };
+    }
+  } catch {
+    // not cached yet
+  }
+  const data = new Float32Array(images.length * dim);
+  const progress = new ProgressReporter(ctx.emit, task, images.length, 'image');
+  let done = 0;
+  const order = images.map((_, i) => i);
+  for await (const batch of imageBatches(images, order, opts, ctx.signal)) {
+    const out = tf.tidy(() => {
+      const x = tf.tensor4d(batch.x, [batch.count, opts.size, opts.size, 3]);
+      return frozen.predict(x) as tf.Tensor;
+    });
+    const values = (await out.data()) as Float32Array;
+    out.dispose();
+    data.set(values, done * dim);
+    done += batch.count;
+    progress.update(done);
+  }
+  await writeFileAtomic(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  await writeJsonAtomic(path.join(cacheDir, `${key}.json`), { dim, count: images.length, files: images.map((i) => i.file), createdAt: new Date().toISOString() });
+  return { data, dim, count: images.length, fromCache: false };
+}

@@ -1,0 +1,45 @@
+/** model-card.md: what the model is, what it was trained on, how well it does per class, and what it is not for. */
+import type { EpochMetrics, Evaluation } from '../../shared/protocol';
+import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
+import { formatPercent } from '../../shared/format';
+import type { RunConfig } from './train';
+
+export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: EpochMetrics[], checkpointEpoch: number): string {
+  const o = config.options;
+  const rows = ev.perClass.map((c) => `| ${c.name} | ${isLesionClass(c.name) ? LESION_CLASS_INFO[c.name].label : ''} | ${formatPercent(c.precision)} | ${formatPercent(c.recall)} | ${formatPercent(c.f1)} | ${c.support} |`);
+  const phases = o.phase === 'both' ? `head (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr}) then fine-tuning from \`${o.unfreezeFrom}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})` : o.phase === 'head' ? `head only (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr})` : `fine-tuning from \`${o.unfreezeFrom}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})`;
+  return `# Model card: ${o.model}${o.alpha ? ` (alpha ${o.alpha})` : ''} skin-lesion classifier
+
+> **A research and education model, not a medical device.** It must not be used to diagnose, screen
+> or triage patients. Dermatoscopic classifiers are known to fail on skin types, devices and lesion
+> types that are rare in their training data.
+
+## Model
+- Backbone: ${o.model}, weights: ${o.weights}, input ${o.size}×${o.size}
+- Head: global average pooling → Dense(1000, relu) → Dropout(0.25) → Dense(${config.classes.length}, softmax)
+- Training: ${phases}; batch ${o.batch}; augmentation: ${o.augment}; class weights: ${o.classWeights ? 'balanced' : 'none'}; seed ${o.seed}
+- Engine: ${config.engine?.engine ?? 'unknown'} (${config.engine?.device ?? ''}); Lesion Lab ${config.lesionLab}
+- Checkpoint: best validation accuracy, epoch ${checkpointEpoch} of ${metrics.length}
+
+## Data
+- Prepared dataset: \`${config.dataset.prepared}\`
+- Split: by ${config.dataset.split} (validation fraction ${config.dataset.valFraction}, seed ${config.dataset.seed})${config.dataset.split === 'image' ? ' — an image-level split lets images of the same lesion appear in train and validation, so these figures are optimistic' : ''}
+- ${config.dataset.train} training images${config.dataset.augmented ? ` (including ${config.dataset.augmented} augmented)` : ''}, ${config.dataset.val} validation images
+
+## Results on ${ev.split} (${ev.count} images)
+- **Balanced accuracy (mean per-class recall, the ISIC 2018 metric): ${formatPercent(ev.balancedAccuracy)}**
+- Accuracy: ${formatPercent(ev.accuracy)} (dominated by the largest class)
+
+| class | diagnosis | precision | recall | F1 | support |
+| --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+## Intended use
+Teaching and research on dermatoscopic image classification: reproducing and comparing training
+recipes on HAM10000 / ISIC 2018. Not for clinical use.
+
+## Limitations
+- HAM10000 comes from two sites and mostly fair skin; performance elsewhere is unknown.
+- Validation figures come from a split of the same collection, not an external test set.
+`;
+}

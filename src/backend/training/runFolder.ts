@@ -1,0 +1,103 @@
+/**
+ * The run folder: everything a run writes, in files a person (and the extension) can read while it
+ * runs or long after: config.json, metrics.jsonl (one line per epoch), events.jsonl, status.json,
+ * checkpoints/{best,last}/, evaluation.json, model-card.md.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { BackendEvent, EpochMetrics } from '../../shared/protocol';
+import { writeJsonAtomic } from '../fsAtomic';
+
+export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
+
+export class RunFolder {
+  constructor(readonly dir: string) {}
+
+  get config(): string {
+    return path.join(this.dir, 'config.json');
+  }
+  get metrics(): string {
+    return path.join(this.dir, 'metrics.jsonl');
+  }
+  get events(): string {
+    return path.join(this.dir, 'events.jsonl');
+  }
+  get status(): string {
+    return path.join(this.dir, 'status.json');
+  }
+  get bestCheckpoint(): string {
+    return path.join(this.dir, 'checkpoints', 'best');
+  }
+  get lastCheckpoint(): string {
+    return path.join(this.dir, 'checkpoints', 'last');
+  }
+  get evaluation(): string {
+    return path.join(this.dir, 'evaluation.json');
+  }
+  get modelCard(): string {
+    return path.join(this.dir, 'model-card.md');
+  }
+
+  async exists(): Promise<boolean> {
+    return fs.access(this.config).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async writeStatus(status: RunStatus, extra: Record<string, unknown> = {}): Promise<void> {
+    await writeJsonAtomic(this.status, { status, updatedAt: new Date().toISOString(), pid: process.pid, ...extra });
+  }
+
+  async appendMetrics(m: EpochMetrics): Promise<void> {
+    await fs.appendFile(this.metrics, JSON.stringify(m) + '\n');
+  }
+
+  async readMetrics(): Promise<EpochMetrics[]> {
+    const text = await fs.readFile(this.metrics, 'utf8').catch(() => '');
+    const out: EpochMetrics[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        out.push(JSON.parse(line) as EpochMetrics);
+      } catch {
+        // a line cut short by a crash
+      }
+    }
+    return out;
+  }
+
+  /** On resume: keep only the epochs the last checkpoint contains, so no epoch is listed twice. */
+  async truncateMetrics(upToEpoch: number): Promise<EpochMetrics[]> {
+    const kept = (await this.readMetrics()).filter((m) => m.epoch <= upToEpoch);
+    await writeJsonLines(this.metrics, kept);
+    return kept;
+  }
+
+  /** Appends events to events.jsonl in order, without blocking the training loop on each write. */
+  eventLog(): { append(e: BackendEvent): void; flush(): Promise<void> } {
+    let chain = Promise.resolve();
+    let pending: string[] = [];
+    const drain = (): Promise<void> => {
+      if (pending.length === 0) return chain;
+      const text = pending.join('');
+      pending = [];
+      chain = chain.then(() => fs.appendFile(this.events, text)).catch(() => undefined);
+      return chain;
+    };
+    return {
+      append: (e) => {
+        if (e.type === 'progress' || e.type === 'train/didBatch') return; // thousands per run; metrics have the substance
+        pending.push(JSON.stringify({ time: new Date().toISOString(), ...e }) + '\n');
+        void drain();
+      },
+      flush: drain,
+    };
+  }
+}
+
+async function writeJsonLines(file: string, rows: unknown[]): Promise<void> {
+  const temp = `${file}.tmp-${process.pid}`;
+  await fs.writeFile(temp, rows.map((r) => JSON.stringify(r) + '\n').join(''));
+  await fs.rename(temp, file);
+}

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { BackendEvent } from '../../src/shared/protocol';
+import { assertBuilt, runCli, startCli } from '../helpers/cli';
+import { fakeImages, hamCsv, jpegBytes, makeTempDir, treeFingerprint, writeKaggle } from '../unit/dataset/fixtures';
+
+describe('backend process: prepare', function () {
+  this.timeout(120000);
+  let tmp: string;
+  let data: string;
+  let out: string;
+  before(assertBuilt);
+  beforeEach(async () => {
+    tmp = await makeTempDir('lesion-lab-prepare-cli-');
+    data = path.join(tmp, 'data');
+    out = path.join(tmp, 'prepared');
+  });
+  afterEach(async () => {
+    await fs.rm(tmp, { recursive: true, force: true });
+  });
+
+  const types = (events: BackendEvent[]): string[] => events.map((e) => e.type);
+
+  it('`prepare --json` reports every phase and finishes with a summary; exit 0', async () => {
+    const images = fakeImages(30);
+    await writeKaggle(data, images);
+    await fs.writeFile(path.join(data, 'HAM10000_images_part_1', 'ISIC_9999999.jpg'), '');
+    const before = await treeFingerprint(data);
+    const r = await runCli(['prepare', '--data', data, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await treeFingerprint(data), before);
+    const tasks = new Set(r.events.flatMap((e) => (e.type === 'progress' ? [e.task] : [])));
+    assert.deepEqual([...tasks].sort(), ['index', 'link', 'split', 'validate']);
+    const finish = r.events.find((e) => e.type === 'prepare/didFinish');
+    assert.ok(finish && finish.type === 'prepare/didFinish', types(r.events).join(','));
+    assert.equal(finish.out, out);
+    assert.equal(finish.manifest, path.join(out, 'manifest.json'));
+    assert.equal(finish.summary.layout, 'kaggle-ham10000');
+    assert.equal(finish.summary.split, 'lesion');
+    assert.equal(finish.summary.seed, 101);
+    assert.equal(finish.summary.valFraction, 0.2);
+    assert.equal(finish.summary.excludedCount, 1);
+    assert.deepEqual(finish.summary.excluded, [{ file: 'HAM10000_images_part_1/ISIC_9999999.jpg', reason: 'image file not listed in metadata' }]);
+    assert.equal(finish.summary.classes.reduce((n, c) => n + c.all.images, 0), 30);
+    assert.deepEqual(r.events.at(-1), { type: 'job/didEnd', status: 'done', exitCode: 0 });
+    const manifest = JSON.parse(await fs.readFile(finish.manifest, 'utf8')) as { images: { file: string }[] };
+    for (const m of manifest.images) await fs.access(path.join(out, m.file));
+  });
+
+  it('prints a class table and the exclusion count for a person', async () => {
+    await writeKaggle(data, fakeImages(14));
+    await fs.writeFile(path.join(data, 'HAM10000_images_part_2', 'ISIC_0000001.jpg'), 'not a jpeg');
+    const r = await runCli(['prepare', '--data', data, '--out', out, '--split', 'image', '--seed', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /prepared .* \(kaggle-ham10000, split by image, val fraction 0\.2, seed 5\)/);
+    assert.match(r.stdout, /excluded: 1 file\(s\) — see manifest\.json › excluded/);
+    assert.match(r.stderr, /excluded 1 file\(s\): 1 × image file not listed in metadata/);
+    assert.match(r.stderr, /image-level split: \d+ lesion\(s\) have images in both train and val/);
+  });
+
+  it('exits 1 with the expected files named when the folder holds no dataset', async () => {
+    await fs.mkdir(data, { recursive: true });
+    await fs.writeFile(path.join(data, 'notes.csv'), 'a,b\n');
+    const r = await runCli(['prepare', '--data', data, '--out', out, '--json']);
+    assert.equal(r.code, 1);
+    const error = r.events.find((e) => e.type === 'error');
+    assert.ok(error && error.type === 'error');
+    assert.ok(error.message.startsWith(`No HAM10000_metadata.csv, HAM10000_metadata or ISIC2018_Task3_Training_GroundTruth.csv in ${data}`), error.message);
+    assert.equal(error.detail, undefined, 'a user error carries no stack trace');
+    assert.deepEqual(r.events.at(-1), { type: 'job/didEnd', status: 'failed', exitCode: 1 });
+  });
+
+  it('exits 1 without writing anything when --out is inside the dataset folder', async () => {
+    await writeKaggle(data, fakeImages(4));
+    const before = await treeFingerprint(data);
+    const r = await runCli(['prepare', '--data', data, '--out', path.join(data, 'prepared'), '--json']);
+    assert.equal(r.code, 1);
+    const error = r.events.find((e) => e.type === 'error');
+    assert.ok(error && error.type === 'error' && /is inside the dataset folder/.test(error.message));
+    assert.equal(await treeFingerprint(data), before);
+  });
+
+  it('SIGINT during validation exits 130 and keeps the previous prepared output', async () => {
+    // Many identical tiny images: cheap to write, enough decoding to interrupt.
+    const images = fakeImages(2500);
+    await fs.mkdir(path.join(data, 'HAM10000_images_part_1'), { recursive: true });
+    await fs.writeFile(path.join(data, 'HAM10000_metadata.csv'), hamCsv(images));
+    const jpg = await jpegBytes(3, 64, 48);
+    await Promise.all(images.map((img) => fs.writeFile(path.join(data, 'HAM10000_images_part_1', `${img.imageId}.jpg`), jpg)));
+    const first = await runCli(['prepare', '--data', data, '--out', out, '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    const manifestBefore = await fs.readFile(path.join(out, 'manifest.json'), 'utf8');
+    await fs.rm(path.join(out, '.prepare-cache'), { recursive: true }); // so the second run decodes again
+
+    const cli = startCli(['prepare', '--data', data, '--out', out, '--seed', '9', '--json']);
+    await cli.waitForEvent((e) => e.type === 'progress' && e.task === 'validate');
+    cli.child.kill('SIGINT');
+    const r = await cli.done;
+    assert.equal(r.code, 130, r.stderr);
+    assert.deepEqual(r.events.at(-1), { type: 'job/didEnd', status: 'cancelled', exitCode: 130 });
+    assert.equal(await fs.readFile(path.join(out, 'manifest.json'), 'utf8'), manifestBefore);
+    assert.deepEqual((await fs.readdir(out)).filter((n) => n.startsWith('.prepare-staging')), []);
+  });
+});
