@@ -1,8 +1,354 @@
-import type { AugmentOptions } from '../../shared/protocol';
-import { UserError } from '../errors';
+/**
+ * `lesion-lab augment`: writes Keras-style augmented variants of the train images into
+ * `<prepared>/aug/<dx>/<imageId>_aug<k>.jpg` until each class (but the skipped ones) has `target`
+ * images, train + augmented. Val is never touched.
+ *
+ * As the Keras generator does, each source is resized to size×size first and transformed at that
+ * size, then saved as JPEG quality 75. Unlike a straightforward port, a source is decoded and resized
+ * once (JPEG shrink-on-load) for all of its variants: per output only the affine loop and the encode
+ * remain. Each output is written under its final name by a rename, so a run that is cancelled or
+ * killed leaves only complete files, and the next run writes exactly the ones still missing.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { AugmentOptions, FillMode } from '../../shared/protocol';
+import { LESION_CLASSES } from '../../shared/classes';
+import { createRng } from '../../shared/random';
+import { UserError, throwIfCancelled } from '../errors';
+import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import type { AffineRunner, DecodedImage, PackedSource } from './affineWorkers';
+import { createAffineRunner } from './affineWorkers';
+import type { AugmentSource, ClassPlan, PlannedOutput } from './augmentPlan';
+import { planClass } from './augmentPlan';
+import type { AffineRanges, FillOptions } from './kerasAffine';
+import { KERAS_REFERENCE_RANGES, kerasContrastStretch, sampleAffineParams } from './kerasAffine';
+import type { PreparedManifest } from './preparedManifest';
+import { readPreparedManifest, recordAugmentation } from './preparedManifest';
 
-// Placeholder until this step of the workflow lands; the command exists and says so honestly.
-export async function augmentDataset(_options: AugmentOptions, _ctx: JobContext): Promise<void> {
-  throw new UserError('`augment` is not available in this version of Lesion Lab yet.');
+/** The CLI's options plus the knobs that only code (tests, benchmarks, the extension) sets. */
+export interface AugmentRunOptions extends AugmentOptions {
+  /** JPEG quality of the outputs; 75 as Keras' `save_img`. */
+  quality?: number;
+  fill?: FillMode | FillOptions;
+  ranges?: AffineRanges;
+  /** Keras' `array_to_img(scale=True)` brightness stretch, for exact reproduction only. */
+  contrastStretch?: boolean;
+  /** Worker threads for the affine loop (0: the main thread). Default: see defaultAffineWorkers. */
+  workers?: number;
+}
+
+export const AUG_DIR = 'aug';
+const PARAMS_FILE = 'params.json';
+
+/**
+ * On 2 cores the main thread's share of the work (the affine loop, ~0.6 ms an image) fits beside the
+ * decodes and encodes on the libuv threads, and a worker only adds hand-offs (bench/augment.ts measured
+ * no gain); with more cores the main thread would become the limit, so workers take the loop.
+ */
+export function defaultAffineWorkers(): number {
+  const cores = os.availableParallelism();
+  return cores <= 2 ? 0 : Math.min(4, Math.floor(cores / 2));
+}
+
+export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext): Promise<void> {
+  const settings = checkOptions(options);
+  const manifest = await readPreparedManifest(options.prepared);
+  const plans = planClasses(manifest, settings);
+  const augRoot = path.join(manifest.dir, AUG_DIR);
+  throwIfCancelled(ctx.signal);
+
+  // Files written with other generation parameters are not the ones this run would write: start over.
+  const params = { version: 1, seed: settings.seed, size: settings.size, quality: settings.quality, fill: settings.fill, ranges: settings.ranges, contrastStretch: settings.contrastStretch };
+  const previous = await readJson(path.join(augRoot, PARAMS_FILE));
+  if (JSON.stringify(previous) !== JSON.stringify(params)) {
+    const cleared = await clearClassDirs(augRoot, plans);
+    if (cleared > 0) {
+      ctx.emit({ type: 'log', level: 'info', message: `Removed ${cleared} augmented images made with different settings (seed, size, quality or transform).` });
+    }
+    await writeJsonAtomic(path.join(augRoot, PARAMS_FILE), params);
+  }
+
+  const jobs: { dx: string; output: PlannedOutput }[] = [];
+  for (const plan of plans) {
+    const { existing, removed } = await reconcileClassDir(path.join(augRoot, plan.dx), plan);
+    const missing = plan.outputs.filter((o) => !existing.has(o.name));
+    for (const output of missing) jobs.push({ dx: plan.dx, output });
+    const have = plan.before + existing.size;
+    const parts = [`${plan.dx}: ${plan.before} train images`];
+    if (plan.skipped) parts.push('skipped');
+    else if (plan.before === 0) parts.push('nothing to augment from');
+    else parts.push(`target ${settings.target}`, `${existing.size} augmented already there`, `${missing.length} to write`);
+    if (removed > 0) parts.push(`${removed} surplus or incomplete removed`);
+    ctx.emit({ type: 'log', level: 'info', message: `${parts.join(', ')} (${have} → ${plan.before + plan.outputs.length}).` });
+    throwIfCancelled(ctx.signal);
+  }
+
+  const written = await writeOutputs(jobs, augRoot, settings, ctx);
+
+  const perClass: Record<string, { before: number; after: number }> = {};
+  for (const plan of plans) perClass[plan.dx] = { before: plan.before, after: plan.before + plan.outputs.length };
+  await recordAugmentation(manifest, {
+    target: settings.target,
+    skip: settings.skip,
+    size: settings.size,
+    seed: settings.seed,
+    quality: settings.quality,
+    fillMode: settings.fill.mode,
+    contrastStretch: settings.contrastStretch,
+    perClass,
+    updatedAt: new Date().toISOString(),
+  });
+  ctx.emit({ type: 'augment/didFinish', prepared: manifest.dir, written, perClass });
+}
+
+interface Settings {
+  target: number;
+  skip: string[];
+  size: number;
+  seed: number;
+  quality: number;
+  concurrency: number;
+  workers: number;
+  fill: FillOptions;
+  ranges: AffineRanges;
+  contrastStretch: boolean;
+}
+
+function checkOptions(o: AugmentRunOptions): Settings {
+  const int = (name: string, v: number, lo: number, hi: number): number => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`--${name} must be a whole number from ${lo} to ${hi}, got ${v}.`);
+    return v;
+  };
+  const fill = typeof o.fill === 'string' ? { mode: o.fill } : (o.fill ?? { mode: 'nearest' as const });
+  return {
+    target: int('target', o.target, 1, 1_000_000),
+    skip: [...new Set(o.skip)],
+    size: int('size', o.size, 8, 4096),
+    seed: int('seed', o.seed, 0, 2 ** 32 - 1),
+    quality: int('quality', o.quality ?? 75, 1, 100),
+    concurrency: int('concurrency', o.concurrency ?? 2 * os.availableParallelism(), 1, 256),
+    workers: int('workers', o.workers ?? defaultAffineWorkers(), 0, 64),
+    fill,
+    ranges: o.ranges ?? { ...KERAS_REFERENCE_RANGES },
+    contrastStretch: o.contrastStretch ?? false,
+  };
+}
+
+function planClasses(manifest: PreparedManifest, settings: Settings): ClassPlan[] {
+  const classes = manifest.summary.classes.map((c) => c.name);
+  for (const image of manifest.images) if (!classes.includes(image.dx)) classes.push(image.dx);
+  const known = new Set<string>([...classes, ...LESION_CLASSES]);
+  const unknown = settings.skip.filter((s) => !known.has(s));
+  if (unknown.length > 0) {
+    throw new UserError(
+      `--skip names ${unknown.map((s) => `"${s}"`).join(', ')}, which ${unknown.length === 1 ? 'is not a class' : 'are not classes'} of this dataset. ` +
+        `Its classes are ${classes.join(', ')}; e.g. --skip nv.`,
+    );
+  }
+  return classes.map((dx) => {
+    const sources: AugmentSource[] = manifest.images
+      .filter((i) => i.split === 'train' && i.dx === dx)
+      .map((i) => ({ imageId: i.imageId, path: path.join(manifest.dir, i.file) }));
+    return planClass(dx, sources, settings.target, settings.seed, settings.skip.includes(dx));
+  });
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  try {
+    return (await fs.readdir(dir, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function clearClassDirs(augRoot: string, plans: readonly ClassPlan[]): Promise<number> {
+  let removed = 0;
+  for (const plan of plans) {
+    const dir = path.join(augRoot, plan.dx);
+    for (const name of await listFiles(dir)) {
+      await fs.rm(path.join(dir, name), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+const isTempName = (name: string): boolean => name.startsWith('.') && name.includes('.tmp-');
+
+/**
+ * Brings a class folder in line with its plan before writing: removes stale temp files, files the
+ * plan no longer wants (a lowered target, a skipped class) and truncated ones; reports the rest.
+ */
+async function reconcileClassDir(dir: string, plan: ClassPlan): Promise<{ existing: Set<string>; removed: number }> {
+  const wanted = new Set(plan.outputs.map((o) => o.name));
+  const existing = new Set<string>();
+  let removed = 0;
+  const names = await listFiles(dir);
+  await forEachLimited(names, 16, async (name) => {
+    const file = path.join(dir, name);
+    if (!isTempName(name) && wanted.has(name) && (await isCompleteJpeg(file))) {
+      existing.add(name);
+      return;
+    }
+    await fs.rm(file, { force: true });
+    if (!isTempName(name)) removed++;
+  });
+  return { existing, removed };
+}
+
+/** A renamed-into-place output is complete; this also catches files truncated by a power loss. */
+async function isCompleteJpeg(file: string): Promise<boolean> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size < 4) return false;
+    const head = Buffer.alloc(2);
+    const tail = Buffer.alloc(2);
+    await handle.read(head, 0, 2, 0);
+    await handle.read(tail, 0, 2, size - 2);
+    return head[0] === 0xff && head[1] === 0xd8 && tail[0] === 0xff && tail[1] === 0xd9;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+/**
+ * The pipeline: `concurrency` lanes take outputs in plan order (source by source). A source is
+ * decoded once, shared by the lanes that need it and dropped after its last variant, so memory holds
+ * about `concurrency` sources, never a whole class.
+ */
+async function writeOutputs(
+  jobs: readonly { dx: string; output: PlannedOutput }[],
+  augRoot: string,
+  settings: Settings,
+  ctx: JobContext,
+): Promise<number> {
+  const progress = new ProgressReporter(ctx.emit, 'augment', jobs.length, 'image');
+  progress.update(0, true);
+  if (jobs.length === 0) return 0;
+  for (const dx of new Set(jobs.map((j) => j.dx))) await fs.mkdir(path.join(augRoot, dx), { recursive: true });
+
+  const runner = createAffineRunner(settings.workers);
+  const sources = new SourceCache(runner, settings.size, jobs.map((j) => j.output.source));
+  let next = 0;
+  let written = 0;
+  let failure: unknown;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && !ctx.signal.aborted && next < jobs.length) {
+      const { dx, output } = jobs[next++]!;
+      try {
+        const pixels = await sources.acquire(output.source);
+        const params = sampleAffineParams(createRng(output.seed), settings.ranges);
+        const out = await runner.transform(pixels, params, settings.fill);
+        sources.release(output.source);
+        if (settings.contrastStretch) kerasContrastStretch(out);
+        const jpeg = await encodeJpeg(out, settings.size, settings.quality);
+        await writeOutputFile(path.join(augRoot, dx, output.name), jpeg);
+      } catch (err) {
+        failure ??= err;
+        return;
+      }
+      written++;
+      progress.update(written);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(settings.concurrency, jobs.length) }, lane));
+  } finally {
+    await runner.close();
+  }
+  if (failure !== undefined) throw failure;
+  throwIfCancelled(ctx.signal);
+  progress.update(written, true);
+  return written;
+}
+
+/** Decodes each source once (resized to size×size in the decoder) and keeps it while variants need it. */
+class SourceCache {
+  private readonly entries = new Map<string, { pixels: Promise<PackedSource>; remaining: number }>();
+  private readonly uses = new Map<string, number>();
+
+  constructor(
+    private readonly runner: AffineRunner,
+    private readonly size: number,
+    wanted: readonly AugmentSource[],
+  ) {
+    for (const s of wanted) this.uses.set(s.path, (this.uses.get(s.path) ?? 0) + 1);
+  }
+
+  acquire(source: AugmentSource): Promise<PackedSource> {
+    let entry = this.entries.get(source.path);
+    if (!entry) {
+      entry = { pixels: decodeSource(source.path, this.size).then((p) => this.runner.share(p)), remaining: this.uses.get(source.path) ?? 1 };
+      this.entries.set(source.path, entry);
+    }
+    return entry.pixels;
+  }
+
+  release(source: AugmentSource): void {
+    const entry = this.entries.get(source.path);
+    if (entry && --entry.remaining <= 0) this.entries.delete(source.path);
+  }
+}
+
+/** Decode + resize in one sharp pipeline, so libjpeg scales the DCT down while decoding. */
+export async function decodeSource(file: string, size: number): Promise<DecodedImage> {
+  try {
+    const { data, info } = await sharp(file)
+      .resize(size, size, { fit: 'fill' })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
+  } catch (err) {
+    throw new UserError(
+      `Could not read the train image ${file}: ${(err as Error).message}. The prepared folder looks damaged; run \`lesion-lab prepare\` again.`,
+    );
+  }
+}
+
+/** Baseline JPEG, 4:2:0, no Huffman optimisation: what PIL's `save(quality=75)` writes, and faster. */
+export function encodeJpeg(pixels: Uint8Array, size: number, quality: number): Promise<Buffer> {
+  return sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+    .jpeg({ quality, chromaSubsampling: '4:2:0', optimiseCoding: false })
+    .toBuffer();
+}
+
+/**
+ * Temp file + rename: a killed run leaves a complete file or none under the final name. No fsync per
+ * file (it would cost more than the encode); a file a power loss truncated fails the JPEG end-marker
+ * check on the next run and is rewritten.
+ */
+async function writeOutputFile(target: string, data: Uint8Array): Promise<void> {
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}`);
+  try {
+    await fs.writeFile(temp, data);
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
+  }
 }

@@ -1,23 +1,15 @@
 /**
- * Reads what `augment` needs from a prepared folder's manifest.json, and writes back its own part
- * (`augmentation`, `summary.classes[].augmented`) without disturbing anything else in the file.
- * Kept here, validated by hand, until the dataset stage exports a shared `readManifest()`.
+ * What `augment` needs from a prepared folder's manifest.json (read and checked by the dataset stage's
+ * `readManifest`), and how it writes back its own part (`augmentation`, `summary.classes[].augmented`)
+ * without disturbing anything else in the file.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DatasetSummary } from '../../shared/protocol';
-import { arrayOf, literal, num, obj, optional, str } from '../../shared/validate';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
-
-export interface ManifestImage {
-  imageId: string;
-  lesionId: string;
-  dx: string;
-  split: 'train' | 'val' | 'test';
-  /** Path relative to the prepared folder, e.g. `train/nv/ISIC_0024306.jpg`. */
-  file: string;
-}
+import type { ManifestImage } from '../dataset/manifest';
+import { manifestPath, readManifest } from '../dataset/manifest';
 
 export interface AugmentationRecord {
   target: number;
@@ -36,17 +28,7 @@ export interface PreparedManifest {
   file: string;
   summary: DatasetSummary;
   images: ManifestImage[];
-  /** The parsed JSON as read, so a rewrite keeps fields this module does not know. */
-  raw: Record<string, unknown>;
 }
-
-const manifestShape = obj({
-  version: num,
-  summary: obj({ classes: arrayOf(obj({ name: str, train: obj({ images: num }) })) }),
-  images: arrayOf(
-    obj({ imageId: str, lesionId: optional(str), dx: str, split: literal('train', 'val', 'test'), file: str }),
-  ),
-});
 
 const prepareFirst = 'Run `lesion-lab prepare --data DATASET --out DIR` first, then pass that DIR as --prepared.';
 
@@ -54,31 +36,14 @@ export async function readPreparedManifest(dir: string): Promise<PreparedManifes
   const resolved = path.resolve(dir);
   const stat = await fs.stat(resolved).catch(() => undefined);
   if (!stat?.isDirectory()) throw new UserError(`The prepared folder ${resolved} does not exist. ${prepareFirst}`);
-  const file = path.join(resolved, 'manifest.json');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new UserError(`${resolved} has no manifest.json, so it is not a prepared dataset. ${prepareFirst}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${file} is not valid JSON (${(err as Error).message}). ${prepareFirst}`);
-  }
-  const problem = manifestShape(raw, 'manifest');
-  if (problem) throw new UserError(`${file} is not a manifest Lesion Lab can read: ${problem}. ${prepareFirst}`);
-  const rec = raw as Record<string, unknown> & { version: number; summary: DatasetSummary; images: ManifestImage[] };
-  if (rec.version !== 1) {
-    throw new UserError(`${file} has manifest version ${rec.version}; this Lesion Lab reads version 1. ${prepareFirst}`);
-  }
-  for (const image of rec.images) {
+  const manifest = await readManifest(resolved);
+  const file = manifestPath(resolved);
+  for (const image of manifest.images) {
     if (path.isAbsolute(image.file) || image.file.split(/[\\/]/).includes('..')) {
       throw new UserError(`${file} lists ${JSON.stringify(image.file)}, which is outside the prepared folder. ${prepareFirst}`);
     }
   }
-  return { dir: resolved, file, summary: rec.summary, images: rec.images, raw: rec };
+  return { dir: resolved, file, summary: manifest.summary, images: manifest.images };
 }
 
 /** Rewrites manifest.json atomically with the augmentation record and per-class augmented counts. */

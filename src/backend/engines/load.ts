@@ -1,6 +1,7 @@
 /**
  * Loads and activates one compute engine (a TF.js backend) in this process, with the project's fixes:
- * broadcasting Mean/Sum gradients on every engine, and the missing gradient kernels on wasm.
+ * Mean/Sum/FusedBatchNorm gradients that broadcast instead of building full-size arrays (every engine), and
+ * the gradient kernels that wasm lacks.
  * There is one @tensorflow/tfjs-core in node_modules; tfjs-layers and every backend share it.
  */
 import { readFileSync } from 'node:fs';
@@ -10,8 +11,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EngineName } from '../../shared/protocol';
 import { UserError } from '../errors';
 import { createEngineRequire } from './detect';
-import { broadcastReductionGradientsActive, useBroadcastReductionGradients } from './reductionGradients';
-import { registerWasmGradientKernels } from './wasmKernels';
+import { activeGradientFixes, useGradientFixes } from './broadcastGradients';
+import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
 import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
 
 export type TfCore = typeof tf;
@@ -45,24 +46,24 @@ const BACKEND_PACKAGE: Record<EngineName, string> = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
 };
 
-let current: { loaded: LoadedEngine; patches: string[] } | undefined;
+let current: LoadedEngine | undefined;
 
 export async function initEngine(name: EngineName): Promise<LoadedEngine> {
-  const patches: string[] = [];
   let loaded: LoadedEngine;
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
       loaded = { tf, engine: name, backend: 'cpu', device: 'CPU' };
       await activate(name, 'cpu', 'The cpu engine is part of Lesion Lab; reinstall it.');
+      // Its first-use banner tells the user to install tfjs-node; the engine choice is reported by us instead.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       break;
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       // Point at the package's own dist folder so the .wasm files are found when the backend is bundled.
       wasm.setWasmPaths(path.dirname(localRequire.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
       await activate(name, 'wasm', 'The WebAssembly files in @tensorflow/tfjs-backend-wasm/dist may be missing; reinstall Lesion Lab, or use --engine cpu.');
-      const added = registerWasmGradientKernels();
-      patches.push(`wasm gradient kernels: ${added.length ? added.join(', ') : 'already registered'}`);
+      registerWasmGradientKernels();
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       loaded = { tf, engine: name, backend: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread)` };
       break;
@@ -75,9 +76,8 @@ export async function initEngine(name: EngineName): Promise<LoadedEngine> {
       loaded = await initNative(name);
       break;
   }
-  useBroadcastReductionGradients(true);
-  patches.unshift('Mean/Sum gradients broadcast dy instead of multiplying by ones(x.shape)');
-  current = { loaded, patches };
+  useGradientFixes();
+  current = loaded;
   return loaded;
 }
 
@@ -138,14 +138,20 @@ async function initNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<LoadedEn
 
 export function engineInfoForRun(): EngineRunInfo {
   if (!current) throw new Error('engineInfoForRun() before initEngine()');
-  const { loaded, patches } = current;
+  const loaded = current;
   const versions: Record<string, string> = {};
+  const native = loaded.engine === 'tfjs-node' || loaded.engine === 'tfjs-node-gpu';
   for (const pkg of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', BACKEND_PACKAGE[loaded.engine]]) {
-    const v = packageVersion(pkg, loaded.engine === 'tfjs-node' || loaded.engine === 'tfjs-node-gpu');
+    // tfjs-core and tfjs-layers are always ours; only the native engine may live in LESION_LAB_ENGINES_DIR.
+    const v = packageVersion(pkg, native && pkg === BACKEND_PACKAGE[loaded.engine]);
     if (v) versions[pkg] = v;
   }
-  const active = patches.filter((p) => !p.startsWith('Mean/Sum') || broadcastReductionGradientsActive());
-  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches: active };
+  const patches: string[] = [];
+  const fixes = activeGradientFixes();
+  if (fixes.length) patches.push(`broadcasting gradients: ${fixes.join(', ')}`);
+  const kernels = loaded.engine === 'wasm' ? projectWasmKernels() : [];
+  if (kernels.length) patches.push(`wasm gradient kernels: ${kernels.join(', ')}`);
+  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches };
 }
 
 function packageVersion(pkg: string, engineDir: boolean): string | undefined {

@@ -33,21 +33,24 @@ interface KernelArgs {
   attrs: NamedAttrMap;
 }
 
+const KERNEL_FUNCS: Record<(typeof WASM_GRADIENT_KERNELS)[number], KernelFunc> = {
+  Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilter as unknown as KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInput as unknown as KernelFunc,
+};
+
 /** Registers the kernels the wasm backend does not have; kernels it already has are left alone. */
-export function registerWasmGradientKernels(): string[] {
-  const kernels: Record<(typeof WASM_GRADIENT_KERNELS)[number], (args: KernelArgs) => TensorInfo> = {
-    Conv2DBackpropFilter: conv2DBackpropFilter,
-    DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilter,
-    DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInput,
-  };
-  const registered: string[] = [];
+export function registerWasmGradientKernels(): void {
   for (const name of WASM_GRADIENT_KERNELS) {
     if (getKernel(name, 'wasm')) continue;
-    const config: KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc: kernels[name] as unknown as KernelFunc };
+    const config: KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc: KERNEL_FUNCS[name] };
     registerKernel(config);
-    registered.push(name);
   }
-  return registered;
+}
+
+/** The wasm kernels currently served by this module (for the run's record). */
+export function projectWasmKernels(): string[] {
+  return WASM_GRADIENT_KERNELS.filter((name) => getKernel(name, 'wasm')?.kernelFunc === KERNEL_FUNCS[name]);
 }
 
 function checkConvInfo(kernel: string, info: backend_util.Conv2DInfo): void {

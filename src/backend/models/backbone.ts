@@ -82,7 +82,7 @@ export function findUnfreezeIndex(model: tfl.LayersModel, nameOrIndex: string | 
     }
     return asNumber;
   }
-  const wanted = nameOrIndex.trim();
+  const wanted = String(nameOrIndex).trim();
   const index = layers.findIndex((l) => l.name === wanted);
   if (index < 0) {
     const hint = similarLayerNames(layers.map((l) => l.name), wanted);

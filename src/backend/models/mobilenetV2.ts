@@ -5,6 +5,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
+import { kerasBatchNormalization } from './kerasBatchNorm';
 
 type Layer = tfl.LayersModel['layers'][number];
 
@@ -123,7 +124,7 @@ function invertedResidualBlock(
 }
 
 function batchNorm(name: string): Layer {
-  return tfl.layers.batchNormalization({ axis: 3, epsilon: BN_EPSILON, momentum: BN_MOMENTUM, name });
+  return kerasBatchNormalization({ axis: 3, epsilon: BN_EPSILON, momentum: BN_MOMENTUM, name });
 }
 
 function relu6(name: string): Layer {

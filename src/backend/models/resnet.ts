@@ -5,6 +5,7 @@
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
+import { kerasBatchNormalization } from './kerasBatchNorm';
 
 type Layer = tfl.LayersModel['layers'][number];
 
@@ -96,5 +97,5 @@ function conv(filters: number, kernelSize: number, strides: number, padding: 'va
 }
 
 function batchNorm(name: string): Layer {
-  return tfl.layers.batchNormalization({ axis: 3, epsilon: BN_EPSILON, momentum: BN_MOMENTUM, name });
+  return kerasBatchNormalization({ axis: 3, epsilon: BN_EPSILON, momentum: BN_MOMENTUM, name });
 }

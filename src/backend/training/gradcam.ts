@@ -27,7 +27,10 @@ export function gradCamModel(model: tfl.LayersModel): GradCamModel {
 export function gradCam(m: GradCamModel, x: tf.Tensor4D, classIndex: number): { cam: Float32Array; height: number; width: number } {
   return tf.tidy(() => {
     const fm = m.features.predict(x) as tf.Tensor4D;
-    const score = (f: tf.Tensor): tf.Tensor => tf.sum(tf.gather(m.head.apply(f) as tf.Tensor, [classIndex], 1));
+    // A one-hot mask instead of gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
+    const classes = (m.head.outputs[0]!.shape as number[]).at(-1)!;
+    const mask = tf.oneHot(tf.tensor1d([classIndex], 'int32'), classes);
+    const score = (f: tf.Tensor): tf.Tensor => tf.sum(tf.mul(m.head.apply(f) as tf.Tensor, mask));
     const grads = tf.grad(score)(fm) as tf.Tensor4D;
     const weights = tf.mean(grads, [1, 2], true); // [1,1,1,c]
     const cam = tf.squeeze(tf.relu(tf.sum(tf.mul(fm, weights), -1)), [0]) as tf.Tensor2D; // [h,w]

@@ -353,7 +353,7 @@ async function runPhase(phase: Phase, model: tfl.LayersModel, state: TrainState,
     let batch = 0;
     let lastBatchEvent = 0;
     for await (const b of inputs(trainImages, trainFeatures, order, { ...pipeline, augment, epoch: globalEpoch })) {
-      const y = tf.oneHot(tf.tensor1d(b.labels, 'int32'), numClasses);
+      const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), numClasses));
       let out: number | number[];
       try {
         out = await split.trainable.trainOnBatch(b.x, y);

@@ -21,6 +21,11 @@ export const BASE_SETTINGS = {
   'workbench.colorTheme': 'Default Dark Modern',
   'window.restoreWindows': 'none',
   'workbench.editor.restoreViewState': false,
+  // Run folders live under the repository's .e2e/: without this, Git offers to open the parent repo.
+  'git.openRepositoryInParentFolders': 'never',
+  // Cleaner screenshots: no highlighted occurrences of the word under the cursor.
+  'editor.occurrencesHighlight': 'off',
+  'editor.selectionHighlight': false,
 };
 
 export async function freePort() {

@@ -58,7 +58,7 @@ export async function runCommand(page, title, timeout = DEFAULT_TIMEOUT) {
   const input = page.locator('.quick-input-widget input');
   await waitFor(async () => {
     await page.keyboard.press('Escape');
-    await page.locator('.monaco-workbench').click({ position: { x: 700, y: 5 } }); // the title bar: focus without side effects
+    await page.locator('.monaco-workbench').click({ position: { x: 1150, y: 10 } }); // empty title bar: focus without side effects
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible', timeout: 3000 });
     return true;

@@ -89,6 +89,9 @@ describe('engines › wasm gradient kernels', function () {
     await initEngine('cpu');
     await initEngine('wasm');
   });
+  after(async () => {
+    await initEngine('cpu');
+  });
 
   it('registers exactly the kernels that tfjs-backend-wasm lacks', () => {
     for (const name of WASM_GRADIENT_KERNELS) {

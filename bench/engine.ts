@@ -1,0 +1,233 @@
+/**
+ * Training-step throughput of the CPU engines, stock TF.js vs the project's fixes, side by side:
+ *   - Mean/Sum gradients without a full-size ones array, then also FusedBatchNorm without its Tile
+ *     (src/backend/engines/broadcastGradients.ts), on cpu and wasm;
+ *   - wasm gradient kernels (src/backend/engines/wasmKernels.ts), without which wasm cannot train at all.
+ * Model: MobileNetV2 (alpha 0.35, Keras block layout) + GAP + Dense(7), RMSprop, built here so the
+ * bench does not depend on src/backend/models/. Also counts kernel dispatches and kernel time per step.
+ *
+ *   npx tsx bench/engine.ts [--engines cpu,wasm] [--batch 8] [--size 96] [--alpha 0.35] [--steps 5] [--cpu-steps 2]
+ * Steps are interleaved across variants and the median is reported: this 2-core machine is shared.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { EngineName } from '../src/shared/protocol';
+import { initEngine } from '../src/backend/engines/load';
+import type { GradientFix } from '../src/backend/engines/broadcastGradients';
+import { useGradientFixes } from '../src/backend/engines/broadcastGradients';
+import { WASM_GRADIENT_KERNELS, registerWasmGradientKernels } from '../src/backend/engines/wasmKernels';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const engines = arg('engines', 'cpu,wasm').split(',') as EngineName[];
+const batch = Number(arg('batch', '8'));
+const size = Number(arg('size', '96'));
+const alpha = Number(arg('alpha', '0.35'));
+const steps = Number(arg('steps', '5'));
+const cpuSteps = Number(arg('cpu-steps', '2'));
+
+function makeDivisible(v: number, divisor = 8): number {
+  const n = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
+  return n < 0.9 * v ? n + divisor : n;
+}
+
+/** MobileNetV2 as in keras.applications (inverted residual blocks, ReLU6, BN momentum 0.999), seeded. */
+function mobileNetV2(alphaValue: number, inputSize: number, classes: number): tfl.LayersModel {
+  let seed = 1;
+  const init = () => tfl.initializers.glorotUniform({ seed: seed++ });
+  const bn = (name: string) => tfl.layers.batchNormalization({ name, epsilon: 1e-3, momentum: 0.999 });
+  const relu6 = (name: string) => tfl.layers.reLU({ name, maxValue: 6 });
+  const input = tfl.input({ shape: [inputSize, inputSize, 3] });
+  let x = tfl.layers.conv2d({ name: 'Conv1', filters: makeDivisible(32 * alphaValue), kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }).apply(input) as tfl.SymbolicTensor;
+  x = relu6('Conv1_relu').apply(bn('bn_Conv1').apply(x)) as tfl.SymbolicTensor;
+  let inChannels = x.shape[3] as number;
+  let block = 0;
+  const settings: [number, number, number, number][] = [
+    [1, 16, 1, 1],
+    [6, 24, 2, 2],
+    [6, 32, 3, 2],
+    [6, 64, 4, 2],
+    [6, 96, 3, 1],
+    [6, 160, 3, 2],
+    [6, 320, 1, 1],
+  ];
+  for (const [t, c, n, s] of settings) {
+    const out = makeDivisible(c * alphaValue);
+    for (let i = 0; i < n; i++) {
+      const stride = i === 0 ? s : 1;
+      const p = block === 0 ? 'expanded_conv_' : `block_${block}_`;
+      let h = x;
+      if (t !== 1) {
+        h = tfl.layers.conv2d({ name: `${p}expand`, filters: inChannels * t, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(h) as tfl.SymbolicTensor;
+        h = relu6(`${p}expand_relu`).apply(bn(`${p}expand_BN`).apply(h)) as tfl.SymbolicTensor;
+      }
+      h = tfl.layers.depthwiseConv2d({ name: `${p}depthwise`, kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init() }).apply(h) as tfl.SymbolicTensor;
+      h = relu6(`${p}depthwise_relu`).apply(bn(`${p}depthwise_BN`).apply(h)) as tfl.SymbolicTensor;
+      h = tfl.layers.conv2d({ name: `${p}project`, filters: out, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(h) as tfl.SymbolicTensor;
+      h = bn(`${p}project_BN`).apply(h) as tfl.SymbolicTensor;
+      x = inChannels === out && stride === 1 ? (tfl.layers.add({ name: `${p}add` }).apply([x, h]) as tfl.SymbolicTensor) : h;
+      inChannels = out;
+      block++;
+    }
+  }
+  const last = alphaValue > 1 ? makeDivisible(1280 * alphaValue) : 1280;
+  x = tfl.layers.conv2d({ name: 'Conv_1', filters: last, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
+  x = relu6('out_relu').apply(bn('Conv_1_bn').apply(x)) as tfl.SymbolicTensor;
+  x = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor;
+  const output = tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: output });
+}
+
+interface StepProfile {
+  dispatches: number;
+  kernelMs: number;
+  byKernel: Map<string, { n: number; ms: number }>;
+}
+
+/** Wraps the engine's kernel entry point for one step: counts dispatches and times them (cpu/wasm are synchronous). */
+async function profileStep(step: () => Promise<unknown>): Promise<StepProfile> {
+  const engine = tf.engine() as unknown as { runKernelFunc(p: { kernelName?: string }): unknown };
+  const original = engine.runKernelFunc;
+  const byKernel = new Map<string, { n: number; ms: number }>();
+  let depth = 0;
+  engine.runKernelFunc = function (this: unknown, params: { kernelName?: string }) {
+    const t0 = performance.now();
+    depth++;
+    try {
+      return original.call(this, params);
+    } finally {
+      depth--;
+      if (depth === 0) {
+        const e = byKernel.get(params.kernelName ?? '?') ?? { n: 0, ms: 0 };
+        e.n++;
+        e.ms += performance.now() - t0;
+        byKernel.set(params.kernelName ?? '?', e);
+      }
+    }
+  };
+  try {
+    await step();
+  } finally {
+    engine.runKernelFunc = original;
+  }
+  let dispatches = 0;
+  let kernelMs = 0;
+  for (const e of byKernel.values()) {
+    dispatches += e.n;
+    kernelMs += e.ms;
+  }
+  return { dispatches, kernelMs, byKernel };
+}
+
+const VARIANTS: Record<string, readonly GradientFix[]> = {
+  stock: [],
+  'mean/sum': ['Mean', 'Sum'],
+  '+batchnorm': ['Mean', 'Sum', 'FusedBatchNorm'],
+};
+
+interface Result {
+  engine: string;
+  variant: string;
+  imgPerSec: number;
+  stepMs: number;
+  profile: StepProfile;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
+/**
+ * One model, the gradient variants interleaved step by step (the registry switch takes effect at the next
+ * backward pass), so a change in machine load hits every variant alike; the median step time is reported.
+ */
+async function compare(engine: EngineName, variants: string[], rounds: number): Promise<Result[]> {
+  const model = mobileNetV2(alpha, size, 7);
+  model.compile({ optimizer: tf.train.rmsprop(1e-3), loss: 'categoricalCrossentropy' });
+  const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 7);
+  const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 7), 'int32'), 7);
+  const step = () => model.trainOnBatch(x, y);
+  const times = new Map<string, number[]>(variants.map((v) => [v, []]));
+  try {
+    for (const v of variants) {
+      useGradientFixes(VARIANTS[v]);
+      await step(); // warm-up: kernel setup, optimizer slots
+    }
+    const before = tf.memory().numTensors;
+    for (let r = 0; r < rounds; r++) {
+      for (const v of variants) {
+        useGradientFixes(VARIANTS[v]);
+        const t0 = performance.now();
+        await step();
+        times.get(v)!.push(performance.now() - t0);
+      }
+    }
+    if (tf.memory().numTensors !== before) console.error(`  warning: ${tf.memory().numTensors - before} tensors leaked`);
+    const results: Result[] = [];
+    for (const v of variants) {
+      useGradientFixes(VARIANTS[v]);
+      const profile = await profileStep(step);
+      const stepMs = median(times.get(v)!);
+      results.push({ engine, variant: v, imgPerSec: (batch * 1000) / stepMs, stepMs, profile });
+    }
+    return results;
+  } finally {
+    tf.dispose([x, y]);
+    model.dispose();
+  }
+}
+
+function topKernels(p: StepProfile, n: number): string {
+  return [...p.byKernel.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, n)
+    .map(([k, e]) => `${k} ${e.ms.toFixed(0)}ms/${e.n}`)
+    .join(', ');
+}
+
+async function main(): Promise<void> {
+  console.log(`MobileNetV2-${alpha} @ ${size}×${size}, batch ${batch}, RMSprop, training step (trainOnBatch); node ${process.version}`);
+  const results: Result[] = [];
+  for (const engine of engines) {
+    await initEngine(engine);
+    const timedSteps = engine === 'cpu' ? cpuSteps : steps;
+    if (engine === 'wasm') {
+      // Stock wasm cannot train a conv net at all: show it once, then restore the project's kernels.
+      for (const k of WASM_GRADIENT_KERNELS) tf.unregisterKernel(k, 'wasm');
+      try {
+        await compare(engine, ['stock'], 0);
+        console.log('wasm without the project kernels: trained (unexpected)');
+      } catch (err) {
+        console.log(`wasm without the project kernels: ${(err as Error).message.split('\n')[0]}`);
+      }
+      registerWasmGradientKernels();
+    }
+    for (const r of await compare(engine, Object.keys(VARIANTS), timedSteps)) {
+      results.push(r);
+      console.log(
+        `${engine.padEnd(5)} ${r.variant.padEnd(10)} ${r.imgPerSec.toFixed(2).padStart(7)} img/s  step ${r.stepMs.toFixed(0).padStart(6)} ms (median of ${timedSteps})  ` +
+          `profiled step: ${r.profile.dispatches} dispatches, kernels ${r.profile.kernelMs.toFixed(0)} ms  [${topKernels(r.profile, 6)}]`,
+      );
+    }
+  }
+  console.log(`\nengine  ${Object.keys(VARIANTS).map((v) => `${v} img/s`.padStart(18)).join('')}   ratio to stock`);
+  for (const engine of engines) {
+    const rs = Object.keys(VARIANTS).map((v) => results.find((r) => r.engine === engine && r.variant === v));
+    const base = rs[0]?.imgPerSec ?? NaN;
+    console.log(`${engine.padEnd(6)}  ${rs.map((r) => (r ? r.imgPerSec.toFixed(2) : '-').padStart(18)).join('')}   ${rs.map((r) => (r ? `${(r.imgPerSec / base).toFixed(2)}×` : '-')).join(' / ')}`);
+  }
+  const best = (engine: string) => results.find((r) => r.engine === engine && r.variant === '+batchnorm');
+  const cpuBest = best('cpu');
+  const wasmBest = best('wasm');
+  if (cpuBest && wasmBest) console.log(`wasm vs cpu, both with all fixes: ${(wasmBest.imgPerSec / cpuBest.imgPerSec).toFixed(1)}×`);
+  useGradientFixes();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import sharp from 'sharp';
+import type { BackendEvent } from '../../src/shared/protocol';
+import { assertBuilt, runCli, startCli } from '../helpers/cli';
+
+// A tiny but real pipeline: synthetic HAM10000-layout data → prepare → train MobileNetV2-0.35 at 32 px on wasm.
+const TRAIN = ['--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--engine', 'wasm', '--json'];
+
+describe('backend process: training, evaluation and prediction', function () {
+  this.timeout(600_000);
+  let dir: string;
+  let prepared: string;
+
+  before(async () => {
+    assertBuilt();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-train-'));
+    const demo = path.join(dir, 'demo');
+    prepared = path.join(dir, 'prepared');
+    const d = await runCli(['demo-data', '--out', demo, '--per-class', '8', '--size', '64', '--json']);
+    assert.equal(d.code, 0, d.stderr);
+    const p = await runCli(['prepare', '--data', demo, '--out', prepared, '--json']);
+    assert.equal(p.code, 0, p.stderr);
+  });
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const epochsOf = (events: BackendEvent[]) => events.filter((e): e is Extract<BackendEvent, { type: 'train/didEpoch' }> => e.type === 'train/didEpoch');
+
+  it('trains both phases, writes the run folder, and keeps the tensor count flat from epoch to epoch', async () => {
+    const run = path.join(dir, 'run-a');
+    const r = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'both', '--epochs', '3', '--finetune-epochs', '3', ...TRAIN]);
+    assert.equal(r.code, 0, r.stderr);
+    const epochs = epochsOf(r.events);
+    assert.ok(epochs.length >= 2, 'at least two epochs');
+    assert.equal(epochs[0]!.metrics.phase, 'head');
+    assert.ok(epochs.some((e) => e.metrics.phase === 'finetune'));
+    // Within a phase the live tensors must not grow: each epoch disposes what it made.
+    for (const phase of ['head', 'finetune'] as const) {
+      const counts = epochs.filter((e) => e.metrics.phase === phase).map((e) => e.tensors!);
+      assert.ok(counts.every((c) => c === counts[0]), `${phase} tensors per epoch: ${counts.join(', ')}`);
+    }
+    const lines = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n');
+    assert.equal(lines.length, epochs.length);
+    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8'));
+    assert.equal(config.engine.engine, 'wasm');
+    assert.equal(config.options.model, 'mobilenetv2');
+    assert.ok(config.engine.versions['@tensorflow/tfjs-core']);
+    for (const f of ['checkpoints/best/model.json', 'checkpoints/last/model.json', 'checkpoints/last/optimizer.bin', 'checkpoints/last/state.json', 'events.jsonl']) {
+      await fs.access(path.join(run, f));
+    }
+    assert.equal(JSON.parse(await fs.readFile(path.join(run, 'status.json'), 'utf8')).status, 'finished');
+    const finish = r.events.find((e) => e.type === 'train/didFinish');
+    assert.ok(finish && finish.type === 'train/didFinish' && finish.epochs === epochs.length);
+    assert.ok(r.events.some((e) => e.type === 'log' && /feature cache: computed/.test(e.message)), 'head phase used the feature cache');
+
+    const again = await runCli(['train', '--prepared', prepared, '--run', run, ...TRAIN]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr + JSON.stringify(again.events), /already holds a run\. Use --resume/);
+  });
+
+  it('resumes after SIGKILL mid-epoch and ends with the same number of epochs and a valid best checkpoint', async () => {
+    const run = path.join(dir, 'run-b');
+    const args = ['train', '--prepared', prepared, '--run', run, '--phase', 'finetune', '--epochs', '3', ...TRAIN];
+    const first = startCli(args);
+    // Wait until one epoch is checkpointed and the next is under way, then kill without warning.
+    await first.waitForEvent((e) => e.type === 'train/didCheckpoint' && e.kind === 'last');
+    await first.waitForEvent((e) => e.type === 'train/didBatch' && e.epoch === 2);
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    assert.equal(killed.signal, 'SIGKILL');
+    const resumed = await runCli([...args, '--resume']);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.ok(resumed.events.some((e) => e.type === 'log' && /resuming after epoch 1/.test(e.message)));
+    assert.deepEqual(epochsOf(resumed.events).map((e) => e.metrics.epoch), [2, 3]);
+    const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(metrics.map((m: { epoch: number }) => m.epoch), [1, 2, 3], 'no epoch listed twice');
+
+    const ev = await runCli(['evaluate', '--run', run, '--json']);
+    assert.equal(ev.code, 0, ev.stderr);
+    const done = ev.events.find((e) => e.type === 'evaluate/didFinish');
+    assert.ok(done && done.type === 'evaluate/didFinish');
+    const cells = done.evaluation.confusion.flat().reduce((a, b) => a + b, 0);
+    assert.equal(done.evaluation.confusion.length, 7);
+    assert.equal(cells, done.evaluation.count);
+    const manifest = JSON.parse(await fs.readFile(path.join(prepared, 'manifest.json'), 'utf8'));
+    assert.equal(done.evaluation.count, manifest.images.filter((i: { split: string }) => i.split === 'val').length);
+    const card = await fs.readFile(path.join(run, 'model-card.md'), 'utf8');
+    assert.match(card, /not a medical device/);
+    assert.match(card, /Balanced accuracy/);
+  });
+
+  it('predicts class probabilities with test-time augmentation and writes a Grad-CAM overlay', async () => {
+    const run = path.join(dir, 'run-a');
+    const image = path.join(prepared, 'val', (await fs.readdir(path.join(prepared, 'val')))[0]!);
+    const file = path.join(image, (await fs.readdir(image))[0]!);
+    const out = path.join(dir, 'cam');
+    const r = await runCli(['predict', '--run', run, '--tta', '--gradcam', out, file, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const done = r.events.find((e) => e.type === 'predict/didFinish');
+    assert.ok(done && done.type === 'predict/didFinish');
+    const p = done.predictions[0]!;
+    const total = Object.values(p.probabilities).reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(total - 1) < 1e-4, `probabilities sum to ${total}`);
+    assert.equal(Object.keys(p.probabilities).length, 7);
+    const meta = await sharp(p.gradcam!).metadata();
+    const src = await sharp(file).metadata();
+    assert.equal(meta.format, 'png');
+    assert.equal(meta.width, src.width);
+
+    const missing = await runCli(['predict', '--run', run, path.join(dir, 'nope.jpg'), '--json']);
+    assert.equal(missing.code, 1);
+    assert.match(JSON.stringify(missing.events), /does not exist/);
+  });
+});
