@@ -183,6 +183,40 @@ export const COMMANDS: readonly CommandSpec[] = [
     }),
   },
   {
+    name: 'thumbnails',
+    summary: 'Small JPEG thumbnails of images, as data URIs (used by the extension’s panels).',
+    hidden: true,
+    options: [{ name: 'size', kind: 'int', min: 16, max: 512, default: 128, metavar: 'PX', help: 'longest side' }],
+    positional: { name: 'image', min: 1, help: 'image files' },
+    toRequest: ({ values: v, positionals }) => ({ command: 'thumbnails', options: { files: positionals, size: n(v.size) } }),
+  },
+  {
+    name: 'augment-preview',
+    summary: 'An image and augmented variants of it with their sampled parameters (used by Preview Augmentations).',
+    hidden: true,
+    options: [
+      { name: 'count', kind: 'int', min: 1, max: 64, default: 12, help: 'variants' },
+      { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'side in pixels' },
+      { name: 'fill', kind: 'string', choices: ['nearest', 'reflect', 'wrap', 'constant'], default: 'nearest', help: 'fill mode' },
+      { name: 'rotation', kind: 'number', min: 0, max: 180, default: 180, help: 'rotation range in degrees' },
+      { name: 'shift', kind: 'number', min: 0, max: 1, default: 0.1, help: 'width and height shift range' },
+      { name: 'zoom', kind: 'number', min: 0, max: 0.9, default: 0.1, help: 'zoom range' },
+      seedOption(1),
+    ],
+    positional: { name: 'image', min: 1, help: 'the image' },
+    toRequest: ({ values: v, positionals }) => ({
+      command: 'augment-preview',
+      options: {
+        image: positionals[0]!,
+        count: n(v.count),
+        seed: n(v.seed),
+        size: n(v.size),
+        fill: s(v.fill) as 'nearest',
+        ranges: { rotationDeg: n(v.rotation), widthShift: n(v.shift), heightShift: n(v.shift), zoom: n(v.zoom), horizontalFlip: true, verticalFlip: true },
+      },
+    }),
+  },
+  {
     name: 'debug-wait',
     summary: 'Wait, reporting progress every 100 ms, until done or cancelled.',
     hidden: true,
@@ -231,6 +265,10 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
       return (await import('./training/evaluate')).evaluateRun(request.options, ctx);
     case 'predict':
       return (await import('./training/predict')).predict(request.options, ctx);
+    case 'thumbnails':
+      return (await import('./preview/thumbnails')).renderThumbnails(request.options, ctx);
+    case 'augment-preview':
+      return (await import('./preview/augmentPreview')).renderAugmentPreview(request.options, ctx);
     case 'debug-wait': {
       const total = Math.round(request.options.seconds * 10);
       for (let i = 0; i < total; i++) {

@@ -112,6 +112,15 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
           line(out, `${p.image}: ${top.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}${p.gradcam ? ` (Grad-CAM: ${p.gradcam})` : ''}`);
         }
         return;
+      case 'thumbnails/didRender':
+        line(out, `${e.items.length} thumbnail(s)`);
+        return;
+      case 'augmentPreview/didRender':
+        for (const v of e.variants) {
+          const p = v.params;
+          line(out, `θ ${p.angleDeg.toFixed(1)}° tx ${p.tx.toFixed(3)} ty ${p.ty.toFixed(3)} zx ${p.zx.toFixed(3)} zy ${p.zy.toFixed(3)}${p.flipH ? ' flipH' : ''}${p.flipV ? ' flipV' : ''}`);
+        }
+        return;
       case 'job/didEnd':
         endProgressLine();
         if (e.status === 'cancelled') err.write('cancelled\n');

@@ -12,6 +12,9 @@ import { detectEngines, registerEngineCommands } from './commands/engineCommands
 import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
 import { readEvaluation } from './runFolders';
 import { WEBVIEW_COMMANDS } from '../shared/protocol';
+import { AugmentPreviewController } from './panels/augmentPreviewController';
+import { PredictionController } from './panels/predictionController';
+import { SamplesController } from './panels/samplesController';
 
 let client: BackendClient | undefined;
 
@@ -26,6 +29,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const state = new LabState();
   const jobs = new JobRunner(client, output, state);
   const session = new TrainingSession();
+  const refresh = (kind: Parameters<LabPanels['refresh']>[0]) => (): void => lab.panels.refresh(kind);
+  const samples = new SamplesController(jobs, refresh('samples'));
+  const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
+  const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'));
 
   const onMessage: WebviewMessageHandler = (message) => {
     switch (message.type) {
@@ -36,6 +43,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         break;
       case 'run/open':
         void vscode.commands.executeCommand('lesionLab.openRun', vscode.Uri.file(message.path));
+        break;
+      case 'samples/show':
+        void samples.show(message.dx, message.source, message.page, message.seed);
+        break;
+      case 'augmentPreview/render':
+        void preview.render(message.ranges, message.fill, message.seed);
+        break;
+      case 'prediction/run':
+        void prediction.rerun(message.tta);
+        break;
+      case 'file/open':
+        void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path), vscode.ViewColumn.One);
         break;
       case 'ready':
         break;
@@ -65,8 +84,29 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         kind: 'evaluation',
         viewType: 'lesionLab.evaluation',
         title: 'Lesion Lab: Evaluation',
-        snapshot: () => ({ type: 'evaluation/state', state: { run: state.evaluation?.run, evaluation: state.evaluation?.evaluation } }),
+        snapshot: () => ({ type: 'evaluation/state', state: { run: state.evaluation?.run, evaluation: state.evaluation?.evaluation, thumbnails: state.evaluation?.thumbnails } }),
         roots: () => workspaceRoots(),
+      },
+      {
+        kind: 'samples',
+        viewType: 'lesionLab.samples',
+        title: 'Lesion Lab: Samples',
+        snapshot: () => ({ type: 'samples/state', state: samples.state }),
+        roots: () => [],
+      },
+      {
+        kind: 'augmentPreview',
+        viewType: 'lesionLab.augmentPreview',
+        title: 'Lesion Lab: Augmentations',
+        snapshot: () => ({ type: 'augmentPreview/state', state: preview.state }),
+        roots: () => [],
+      },
+      {
+        kind: 'prediction',
+        viewType: 'lesionLab.prediction',
+        title: 'Lesion Lab: Prediction',
+        snapshot: () => ({ type: 'prediction/state', state: prediction.state }),
+        roots: () => [],
       },
     ],
     onMessage,
@@ -88,13 +128,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (e.type === 'evaluate/didFinish') {
         state.update({ evaluation: { run: e.run, evaluation: e.evaluation } });
         lab.panels.refresh('evaluation');
+        await loadTopLossThumbnails(jobs, state);
+        lab.panels.refresh('evaluation');
       }
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('lesionLab')) void refreshWorkspaceState(lab);
     }),
     ...registerEngineCommands(lab),
-    ...registerWorkflowCommands(lab, session),
+    ...registerWorkflowCommands(lab, session, { samples, preview, prediction }),
   );
   client.events.on('crash', () => output.appendLine('The backend process exited; it restarts on the next request.'));
 
@@ -104,10 +146,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     lab.currentRun = latest.path;
     await session.load(latest.path);
     const evaluation = await readEvaluation(latest.path);
-    if (evaluation) state.update({ evaluation: { run: latest.path, evaluation } });
+    if (evaluation) {
+      state.update({ evaluation: { run: latest.path, evaluation } });
+      void loadTopLossThumbnails(jobs, state).then(() => lab.panels.refresh('evaluation'));
+    }
   }
   // Detect engines in the background so the Training view can show them without blocking start-up.
   void detectEngines(lab);
+}
+
+/** The Evaluation panel's grid of the worst-predicted validation images. */
+async function loadTopLossThumbnails(jobs: JobRunner, state: LabState): Promise<void> {
+  const current = state.evaluation;
+  if (!current || current.evaluation.topLosses.length === 0) return;
+  const files = current.evaluation.topLosses.map((t) => t.image);
+  await jobs.run({ command: 'thumbnails', options: { files, size: 160 } }, {
+    title: 'Thumbnails',
+    onEvent: (e) => {
+      if (e.type === 'thumbnails/didRender' && state.evaluation === current) {
+        state.update({ evaluation: { ...current, thumbnails: Object.fromEntries(e.items.map((i) => [i.file, i.dataUri])) } });
+      }
+    },
+  });
 }
 
 export async function deactivate(): Promise<void> {

@@ -22,7 +22,7 @@ export class LabState implements vscode.Disposable {
   dataset?: { path: string; summary: DatasetSummary };
   job?: JobState;
   runs: RunSummary[] = [];
-  evaluation?: { run: string; evaluation: Evaluation };
+  evaluation?: { run: string; evaluation: Evaluation; thumbnails?: Record<string, string> };
 
   update(patch: Partial<Pick<LabState, 'engines' | 'enginesError' | 'dataset' | 'job' | 'runs' | 'evaluation'>>): void {
     Object.assign(this, patch);

@@ -45,6 +45,27 @@ export type OptimizerName = 'rmsprop' | 'adam' | 'sgd';
 export type AugmentMode = 'none' | 'disk' | 'online';
 export type FillMode = 'nearest' | 'reflect' | 'wrap' | 'constant';
 
+/** The ImageDataGenerator ranges (Keras' reference: 180°, 0.1, 0.1, 0.1, both flips). */
+export interface AugmentRanges {
+  rotationDeg: number;
+  widthShift: number;
+  heightShift: number;
+  zoom: number;
+  horizontalFlip: boolean;
+  verticalFlip: boolean;
+}
+
+/** One sampled transform: angle in degrees, shifts as fractions of the size, zoom factors, flips. */
+export interface AugmentParams {
+  angleDeg: number;
+  tx: number;
+  ty: number;
+  zx: number;
+  zy: number;
+  flipH: boolean;
+  flipV: boolean;
+}
+
 export interface DemoDataOptions {
   out: string;
   /** N images in every class. */
@@ -129,6 +150,10 @@ export type JobRequest =
   | { command: 'train'; options: TrainOptions }
   | { command: 'evaluate'; options: EvaluateOptions }
   | { command: 'predict'; options: PredictOptions }
+  /** Small JPEG thumbnails as data URIs, for the Samples and Evaluation panels. */
+  | { command: 'thumbnails'; options: { files: string[]; size: number } }
+  /** An image and augmented variants of it, each with its sampled parameters. */
+  | { command: 'augment-preview'; options: { image: string; count: number; seed: number; size: number; ranges: AugmentRanges; fill: FillMode } }
   /** Diagnostics used by the tests: a long cancellable wait, and a deliberate crash. */
   | { command: 'debug-wait'; options: { seconds: number } }
   | { command: 'debug-crash'; options: { message: string } };
@@ -258,6 +283,8 @@ export type BackendEvent =
   | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
   | { type: 'predict/didFinish'; run: string; predictions: Prediction[] }
+  | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
+  | { type: 'augmentPreview/didRender'; image: string; original: string; variants: { dataUri: string; params: AugmentParams }[] }
   | { type: 'job/didEnd'; status: JobStatus; exitCode: number };
 
 export type BackendEventType = BackendEvent['type'];
@@ -307,13 +334,56 @@ export interface TrainingPanelState {
 export interface EvaluationPanelState {
   run?: string;
   evaluation?: Evaluation;
+  /** Thumbnails of the top-loss images, by file. */
+  thumbnails?: Record<string, string>;
+}
+
+export type SampleSource = 'train' | 'aug' | 'val';
+
+export interface SamplesPanelState {
+  preparedPath?: string;
+  /** Images per class in each source. */
+  classes: { name: string; train: number; aug: number; val: number }[];
+  dx: string;
+  source: SampleSource;
+  page: number;
+  pageSize: number;
+  seed: number;
+  total: number;
+  items: { file: string; name: string; dataUri: string }[];
+  loading: boolean;
+}
+
+export interface AugmentPreviewState {
+  image?: string;
+  original?: string;
+  variants: { dataUri: string; params: AugmentParams }[];
+  ranges: AugmentRanges;
+  fill: FillMode;
+  seed: number;
+  loading: boolean;
+  error?: string;
+}
+
+export interface PredictionPanelState {
+  image?: string;
+  imageUri?: string;
+  run?: string;
+  tta: boolean;
+  prediction?: Prediction;
+  gradcamUri?: string;
+  loading: boolean;
+  error?: string;
 }
 
 export type HostToWebview =
   | { type: 'sidebar/state'; state: SidebarState }
   | { type: 'dataset/state'; state: DatasetPanelState }
   | { type: 'training/state'; state: TrainingPanelState }
-  | { type: 'evaluation/state'; state: EvaluationPanelState };
+  | { type: 'evaluation/state'; state: EvaluationPanelState }
+  | { type: 'samples/state'; state: SamplesPanelState }
+  | { type: 'augmentPreview/state'; state: AugmentPreviewState }
+  | { type: 'prediction/state'; state: PredictionPanelState };
 
 /** Commands a webview may ask the host to run; anything else is refused. */
 export const WEBVIEW_COMMANDS = [
@@ -339,7 +409,11 @@ export type WebviewToHost =
   /** The webview has loaded and wants a full state snapshot. */
   | { type: 'ready'; view: ViewKind }
   | { type: 'command/run'; command: WebviewCommand; args?: string[] }
-  | { type: 'run/open'; path: string };
+  | { type: 'run/open'; path: string }
+  | { type: 'samples/show'; dx: string; source: SampleSource; page: number; seed: number }
+  | { type: 'augmentPreview/render'; ranges: AugmentRanges; fill: FillMode; seed: number }
+  | { type: 'prediction/run'; tta: boolean }
+  | { type: 'file/open'; path: string };
 
 // ───────────────────────── validators ─────────────────────────
 
@@ -380,6 +454,10 @@ const evaluation = obj({
   topLosses: arrayOf(unknownValue),
 });
 
+const augmentParams = obj({ angleDeg: num, tx: num, ty: num, zx: num, zy: num, flipH: bool, flipV: bool });
+const augmentRanges = obj({ rotationDeg: num, widthShift: num, heightShift: num, zoom: num, horizontalFlip: bool, verticalFlip: bool });
+const fillMode = literal('nearest', 'reflect', 'wrap', 'constant');
+
 const backendEventSchemas: Record<BackendEventType, Check> = {
   log: obj({ level: literal('debug', 'info', 'warn'), message: str }),
   progress: obj({ task: str, done: num, total: num, unit: str, rate: optional(num), etaSeconds: optional(num) }),
@@ -409,6 +487,8 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     run: str,
     predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str) })),
   }),
+  'thumbnails/didRender': obj({ items: arrayOf(obj({ file: str, dataUri: str })) }),
+  'augmentPreview/didRender': obj({ image: str, original: str, variants: arrayOf(obj({ dataUri: str, params: augmentParams })) }),
   'job/didEnd': obj({ status: literal('done', 'failed', 'cancelled'), exitCode: num }),
 };
 
@@ -444,6 +524,10 @@ const webviewToHostSchemas: Record<WebviewToHost['type'], Check> = {
   ready: obj({ view: viewKind }),
   'command/run': obj({ command: literal(...WEBVIEW_COMMANDS), args: optional(arrayOf(str)) }),
   'run/open': obj({ path: str }),
+  'samples/show': obj({ dx: str, source: literal('train', 'aug', 'val'), page: num, seed: num }),
+  'augmentPreview/render': obj({ ranges: augmentRanges, fill: fillMode, seed: num }),
+  'prediction/run': obj({ tta: bool }),
+  'file/open': obj({ path: str }),
 };
 
 export function validateWebviewToHost(value: unknown): Validated<WebviewToHost> {
@@ -456,7 +540,10 @@ const hostToWebviewSchemas: Record<HostToWebview['type'], Check> = {
   'training/state': obj({
     state: obj({ status: str, epochs: arrayOf(epochMetrics), run: optional(str), batch: optional(nullable(unknownValue)) }),
   }),
-  'evaluation/state': obj({ state: obj({ run: optional(str), evaluation: optional(evaluation) }) }),
+  'evaluation/state': obj({ state: obj({ run: optional(str), evaluation: optional(evaluation), thumbnails: optional(recordOf(str)) }) }),
+  'samples/state': obj({ state: obj({ classes: arrayOf(unknownValue), dx: str, source: str, page: num, pageSize: num, seed: num, total: num, items: arrayOf(obj({ file: str, name: str, dataUri: str })), loading: bool }) }),
+  'augmentPreview/state': obj({ state: obj({ variants: arrayOf(obj({ dataUri: str, params: augmentParams })), ranges: augmentRanges, fill: fillMode, seed: num, loading: bool }) }),
+  'prediction/state': obj({ state: obj({ tta: bool, loading: bool, image: optional(str), run: optional(str) }) }),
 };
 
 /** Webviews validate what they receive too: a stale or foreign message must not break a view. */

@@ -1,7 +1,7 @@
 import '../common/elements';
 import type { Evaluation, EvaluationPanelState } from '../../src/shared/protocol';
 import { formatPercent } from '../../src/shared/format';
-import { connect, runCommand } from '../common/host';
+import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren } from '../common/dom';
 import { button } from '../common/elements';
 
@@ -37,6 +37,17 @@ function mostConfused(ev: Evaluation): HTMLElement {
   return h('ol', {}, ...pairs.slice(0, 8).map((x) => h('li', {}, `${x.t} predicted as ${x.p}: ${x.n}`)));
 }
 
+function topLosses(ev: Evaluation, thumbs: Record<string, string> | undefined): HTMLElement {
+  if (!ev.topLosses.length) return h('p', {}, 'No validation images.');
+  return h('div', { class: 'grid' }, ...ev.topLosses.map((t) => {
+    const src = thumbs?.[t.image];
+    const name = t.image.split(/[\\/]/).pop() ?? t.image;
+    return h('figure', { class: 'tile' },
+      src ? h('img', { src, alt: name, title: t.image, onclick: () => post({ type: 'file/open', path: t.image }) }) : h('div', { class: 'placeholder muted small' }, 'loading…'),
+      h('figcaption', { class: 'small' }, h('strong', {}, `${t.trueClass} → ${t.predicted}`), h('br'), h('span', { class: 'muted' }, `loss ${t.loss.toFixed(2)} · ${name}`)));
+  }));
+}
+
 function render(state: EvaluationPanelState): void {
   last = state;
   const ev = state.evaluation;
@@ -55,6 +66,7 @@ function render(state: EvaluationPanelState): void {
     confusionMatrix(ev),
     h('h2', {}, 'Per class'), perClassTable(ev),
     h('h2', {}, 'Most confused'), mostConfused(ev),
+    h('h2', {}, 'Highest-loss validation images'), h('p', { class: 'muted small' }, 'True class → predicted class. Click an image to open it.'), topLosses(ev, state.thumbnails),
     h('p', { class: 'muted small disclaimer' }, 'A research and education tool, not a medical device.'));
 }
 

@@ -84,7 +84,7 @@ function runSection(s: SidebarState): HTMLElement {
     h('div', { class: 'actions' },
       button('Start', () => runCommand('lesionLab.train', overrides()), { disabled: !!s.job || !s.trusted || !s.dataset, title: s.dataset ? 'Start a new run' : 'Prepare a dataset first' }),
       button('Stop', () => runCommand('lesionLab.stop'), { secondary: true, disabled: !s.job }),
-      button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true, disabled: !!s.job || !s.trusted })),
+      button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true, disabled: !!s.job || !s.trusted || s.runs.length === 0, title: s.runs.length ? 'Continue a stopped run from its last checkpoint' : 'No runs to resume yet' })),
   );
 }
 

@@ -4,7 +4,9 @@
  * images, train + augmented. Val is never touched.
  *
  * As the Keras generator does, each source is resized to size×size first and transformed at that
- * size, then saved as JPEG quality 75. Unlike a straightforward port, a source is decoded and resized
+ * size, then saved as JPEG quality 75 (baseline, 4:2:0, as PIL writes it). The resize is sharp's
+ * anti-aliased Lanczos, not Keras' nearest-neighbour (which aliases a 2.7× reduction); Keras'
+ * contrast stretch is available (`contrastStretch`) but off. Unlike a straightforward port, a source is decoded and resized
  * once (JPEG shrink-on-load) for all of its variants: per output only the affine loop and the encode
  * remain. Each output is written under its final name by a rename, so a run that is cancelled or
  * killed leaves only complete files, and the next run writes exactly the ones still missing.
@@ -45,13 +47,12 @@ export const AUG_DIR = 'aug';
 const PARAMS_FILE = 'params.json';
 
 /**
- * On 2 cores the main thread's share of the work (the affine loop, ~0.6 ms an image) fits beside the
- * decodes and encodes on the libuv threads, and a worker only adds hand-offs (bench/augment.ts measured
- * no gain); with more cores the main thread would become the limit, so workers take the loop.
+ * The main thread also carries sharp's synchronous per-call setup (~0.3 ms an encode, profiled) and
+ * the orchestration, so the affine loop (~0.6 ms an image) goes to workers: one on 2 cores, so that
+ * the worker, the main thread and the libuv decodes/encodes share both cores; up to 4 on larger machines.
  */
 export function defaultAffineWorkers(): number {
-  const cores = os.availableParallelism();
-  return cores <= 2 ? 0 : Math.min(4, Math.floor(cores / 2));
+  return Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
 }
 
 export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext): Promise<void> {

@@ -31,7 +31,9 @@ export function weightFingerprint(model: tfl.LayersModel): string {
     const step = Math.max(1, Math.floor(values.length / 256));
     const sample = new Float32Array(Math.ceil(values.length / step));
     for (let i = 0, j = 0; i < values.length; i += step, j++) sample[j] = values[i]!;
-    hash.update(w.name).update(w.shape.join('x')).update(Buffer.from(sample.buffer));
+    // originalName, not name: TF.js suffixes `name` (_1, _2 …) each time the same model is built again in a
+    // process, and the backend process outlives a job, so `name` would miss the cache on every later run.
+    hash.update(w.originalName).update(w.shape.join('x')).update(Buffer.from(sample.buffer));
   }
   return hash.digest('hex');
 }

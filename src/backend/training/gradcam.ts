@@ -56,11 +56,12 @@ export async function writeGradCamOverlay(imageFile: string, cam: Float32Array, 
   const W = meta.width ?? width;
   const H = meta.height ?? height;
   const camBytes = Buffer.from(Uint8Array.from(cam, (v) => Math.round(v * 255)));
-  const up = await sharp(camBytes, { raw: { width, height, channels: 1 } }).resize(W, H, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer();
+  // sharp writes a one-channel raw input back out as 3-channel sRGB: step by the channels it reports.
+  const { data: up, info } = await sharp(camBytes, { raw: { width, height, channels: 1 } }).resize(W, H, { kernel: 'cubic', fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
   const img = await sharp(imageFile).removeAlpha().toColourspace('srgb').raw().toBuffer();
   const out = Buffer.alloc(W * H * 3);
   for (let i = 0; i < W * H; i++) {
-    const v = up[i]! / 255;
+    const v = up[i * info.channels]! / 255;
     const [r, g, b] = heatColour(v);
     const a = alpha * Math.min(1, v * 1.5);
     out[i * 3] = img[i * 3]! * (1 - a) + r * a;

@@ -6,6 +6,23 @@ import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
 import { listRuns, readDatasetSummary } from '../runFolders';
 import type { TrainingSession } from '../trainingSession';
+import type { AugmentPreviewController } from '../panels/augmentPreviewController';
+import type { PredictionController } from '../panels/predictionController';
+import type { SamplesController } from '../panels/samplesController';
+
+export interface ImagePanels {
+  samples: SamplesController;
+  preview: AugmentPreviewController;
+  prediction: PredictionController;
+}
+
+/** The image a command applies to: the Explorer selection, else the image open in the active editor tab. */
+function targetImage(arg: unknown): string | undefined {
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  const uri = input instanceof vscode.TabInputCustom || input instanceof vscode.TabInputText ? input.uri : undefined;
+  return uri && /\.(jpe?g|png)$/i.test(uri.fsPath) ? uri.fsPath : undefined;
+}
 
 const LAST_DATA_KEY = 'lesionLab.lastDataFolder';
 
@@ -52,7 +69,7 @@ function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Pa
   };
 }
 
-export function registerWorkflowCommands(lab: LabContext, session: TrainingSession): vscode.Disposable[] {
+export function registerWorkflowCommands(lab: LabContext, session: TrainingSession, images: ImagePanels): vscode.Disposable[] {
   const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
 
   const startTraining = async (phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<void> => {
@@ -196,18 +213,40 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       const result = await lab.jobs.run({ command: 'evaluate', options: { run } }, { title: 'Evaluate', notify: true });
       if (result?.status === 'done') lab.panels.show('evaluation');
     }),
-    register('lesionLab.classifyLesion', (arg?: unknown) => {
-      const image = arg instanceof vscode.Uri ? arg.fsPath : vscode.window.activeTextEditor?.document.uri.fsPath;
-      void vscode.window.showInformationMessage(
-        `Classify Lesion${image ? ` (${path.basename(image)})` : ''} needs a trained model; the Prediction panel is not available in this version of Lesion Lab yet.`,
-      );
+    register('lesionLab.classifyLesion', async (arg?: unknown) => {
+      const image = targetImage(arg);
+      if (!image) {
+        void vscode.window.showWarningMessage('Classify Lesion works on a .jpg or .png image: right-click one in the Explorer, or open it and run the command again.');
+        return;
+      }
+      const root = workspaceRoot(false);
+      const runs = root ? (await listRuns(runsDir(root))).filter((r) => r.epochs > 0) : [];
+      const run = lab.currentRun && runs.some((r) => r.path === lab.currentRun) ? lab.currentRun : runs.at(-1)?.path;
+      if (!run) {
+        const choice = await vscode.window.showWarningMessage('There is no trained model in this workspace yet. Train one first, or open a run folder written by the CLI.', 'Train…', 'Open Run Folder…');
+        if (choice) void vscode.commands.executeCommand(choice === 'Train…' ? 'lesionLab.train' : 'lesionLab.openRun');
+        return;
+      }
+      lab.panels.show('prediction');
+      await images.prediction.classify(image, run);
     }),
-    register('lesionLab.previewAugmentations', (arg?: unknown) => {
-      const image = arg instanceof vscode.Uri ? arg.fsPath : undefined;
-      void vscode.window.showInformationMessage(`Preview Augmentations${image ? ` (${path.basename(image)})` : ''} is not available in this version of Lesion Lab yet.`);
+    register('lesionLab.previewAugmentations', async (arg?: unknown) => {
+      const image = targetImage(arg);
+      if (!image) {
+        void vscode.window.showWarningMessage('Preview Augmentations works on a .jpg or .png image: right-click one in the Explorer, or open it and run the command again.');
+        return;
+      }
+      lab.panels.show('augmentPreview');
+      await images.preview.open(image);
     }),
-    register('lesionLab.showSamples', () => {
-      void vscode.window.showInformationMessage('The Samples panel is not available in this version of Lesion Lab yet.');
+    register('lesionLab.showSamples', async () => {
+      if (!lab.state.dataset) {
+        const choice = await vscode.window.showInformationMessage('The Samples panel shows a prepared dataset’s images. Prepare one first.', 'Prepare Dataset…');
+        if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
+        return;
+      }
+      lab.panels.show('samples');
+      await images.samples.open(lab.state.dataset.path);
     }),
     register('lesionLab.showDataset', () => lab.panels.show('dataset')),
     register('lesionLab.showTraining', () => lab.panels.show('training')),

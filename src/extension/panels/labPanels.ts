@@ -3,7 +3,7 @@ import type { HostToWebview, ViewKind, WebviewToHost } from '../../shared/protoc
 import { validateWebviewToHost } from '../../shared/protocol';
 import { localRoots, webviewHtml } from '../webviewHtml';
 
-export type PanelKind = Extract<ViewKind, 'dataset' | 'training' | 'evaluation'>;
+export type PanelKind = Exclude<ViewKind, 'sidebar'>;
 
 export interface PanelSpec {
   kind: PanelKind;

@@ -74,7 +74,10 @@ export async function runCommand(page, title, timeout = DEFAULT_TIMEOUT) {
     throw new Error(`command "${title}" is not in the command palette; it offered: ${rows.join(' | ') || 'nothing'}`);
   }
   await row.first().click();
-  await input.waitFor({ state: 'hidden', timeout }).catch(() => { /* some commands open a second quick pick */ });
+  // Done when the palette closes, or when the command opened a quick pick of its own (the box then
+  // no longer holds the ">command" text).
+  await waitFor(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), `"${title}" to run`, timeout)
+    .catch(() => { /* still shown: the caller's next step says what it expected */ });
 }
 
 /** Opens a view container from the activity bar by its title (falls back to "View: Show <title>"). */

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { PredictionPanelState } from '../../shared/protocol';
+import type { JobRunner } from '../jobRunner';
+
+/** Classify Lesion: probabilities from a run's best checkpoint, optional TTA, and a Grad-CAM overlay. */
+export class PredictionController {
+  state: PredictionPanelState = { tta: false, loading: false };
+
+  constructor(
+    private readonly jobs: JobRunner,
+    private readonly gradcamRoot: string,
+    private readonly onChange: () => void,
+  ) {}
+
+  async classify(image: string, run: string, tta = this.state.tta): Promise<void> {
+    const imageUri = await dataUri(image).catch(() => undefined);
+    this.state = { image, imageUri, run, tta, loading: true };
+    this.onChange();
+    const out = path.join(this.gradcamRoot, createHash('sha1').update(`${run}\0${image}`).digest('hex').slice(0, 16));
+    let prediction: PredictionPanelState['prediction'];
+    const result = await this.jobs.run({ command: 'predict', options: { run, images: [image], tta, gradcam: out } }, {
+      title: 'Classify lesion',
+      notify: true,
+      onEvent: (e) => {
+        if (e.type === 'predict/didFinish') prediction = e.predictions[0];
+      },
+    });
+    const gradcamUri = prediction?.gradcam ? await dataUri(prediction.gradcam).catch(() => undefined) : undefined;
+    this.state = { ...this.state, prediction, gradcamUri, loading: false, error: prediction ? undefined : (result?.error?.message ?? 'Classification did not finish.') };
+    this.onChange();
+  }
+
+  async rerun(tta: boolean): Promise<void> {
+    if (this.state.image && this.state.run) await this.classify(this.state.image, this.state.run, tta);
+  }
+}
+
+async function dataUri(file: string): Promise<string> {
+  const ext = path.extname(file).toLowerCase();
+  const mime = ext === '.png' ? 'image/png' : 'image/jpeg';
+  return `data:${mime};base64,${(await fs.readFile(file)).toString('base64')}`;
+}

@@ -1,0 +1,114 @@
+// Workbench interactions beyond the command palette, done the way a person does them: choosing in a
+// quick pick, typing a path into the simple file dialog (code-server has no native dialog), clicking a
+// notification's button, switching the colour theme. Selectors are VS Code 1.139's own class names.
+import { runCommand, waitFor } from './vscode.mjs';
+
+const DEFAULT_TIMEOUT = 30_000;
+
+const quickInput = (page) => page.locator('.quick-input-widget');
+const quickInputBox = (page) => page.locator('.quick-input-widget .quick-input-box input');
+
+function escapeRegExp(s) {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Waits for a quick pick (not the command palette) to be open; returns its title and rows. */
+export async function waitForQuickPick(page, timeout = DEFAULT_TIMEOUT) {
+  return waitFor(async () => {
+    if (!(await quickInput(page).isVisible())) return undefined;
+    const value = await quickInputBox(page).inputValue();
+    if (value.startsWith('>')) return undefined; // still the command palette
+    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    if (rows.length === 0) return undefined;
+    const title = await page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => '');
+    return { title, rows };
+  }, 'a quick pick', timeout);
+}
+
+/** Picks the row whose label starts with `label` in the open quick pick (a click, like a person). */
+export async function pickQuickPickItem(page, label, timeout = DEFAULT_TIMEOUT) {
+  const { rows } = await waitForQuickPick(page, timeout);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({
+    has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}`, 'i') }),
+  }).first();
+  if ((await row.count()) === 0) throw new Error(`the quick pick has no item "${label}"; it offered: ${rows.join(' | ')}`);
+  await row.click();
+  await quickInput(page).waitFor({ state: 'hidden', timeout });
+}
+
+/**
+ * Answers an open-folder dialog: code-server shows VS Code's simple file dialog (a quick input whose
+ * box holds a path). Types the folder's path and accepts it with Enter.
+ */
+export async function chooseFolderInDialog(page, folder, timeout = DEFAULT_TIMEOUT) {
+  const box = quickInputBox(page);
+  await waitFor(async () => (await quickInput(page).isVisible()) && (await box.inputValue()).startsWith('/'), 'the simple file dialog', timeout);
+  const path = folder.endsWith('/') ? folder : `${folder}/`;
+  await box.fill(path);
+  // The dialog lists the folder's children once it has navigated there; Enter then accepts the folder.
+  await waitFor(async () => (await box.inputValue()) === path
+    && (await page.locator('.quick-input-list .monaco-list-row').count()) > 0, `the dialog to show ${path}`, timeout);
+  await page.keyboard.press('Enter');
+  await quickInput(page).waitFor({ state: 'hidden', timeout });
+}
+
+/** The notification toast whose text matches `pattern`, once it is shown. */
+export async function waitForNotification(page, pattern, timeout = DEFAULT_TIMEOUT) {
+  const toast = page.locator('.notifications-toasts .notification-toast', { hasText: pattern }).first();
+  await toast.waitFor({ state: 'visible', timeout });
+  return toast;
+}
+
+/** Clicks the button labelled `action` on the toast matching `pattern`. */
+export async function clickNotificationAction(page, pattern, action, timeout = DEFAULT_TIMEOUT) {
+  const toast = await waitForNotification(page, pattern, timeout);
+  await toast.locator('.monaco-button', { hasText: action }).first().click();
+}
+
+/** Closes every notification toast (they would cover the panels in screenshots). */
+export async function clearNotifications(page) {
+  await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { /* none shown */ });
+}
+
+/** Switches the colour theme through "Preferences: Color Theme", like a person; waits until it applies. */
+export async function switchColorTheme(page, themeName, timeout = DEFAULT_TIMEOUT) {
+  await runCommand(page, 'Preferences: Color Theme', timeout);
+  await waitForQuickPick(page, timeout);
+  await quickInputBox(page).fill(themeName);
+  await pickQuickPickItem(page, themeName, timeout);
+  const light = /light/i.test(themeName);
+  await waitFor(async () => (await page.locator(light ? '.monaco-workbench.vs' : '.monaco-workbench.vs-dark').count()) > 0,
+    `the workbench to use ${themeName}`, timeout);
+}
+
+/** Waits until a webview frame's body carries the theme kind's class (vscode-light / vscode-dark). */
+export async function waitForWebviewTheme(frame, kind, timeout = DEFAULT_TIMEOUT) {
+  await waitFor(async () => frame.evaluate((k) => document.body.classList.contains(`vscode-${k}`), kind), `the webview to switch to the ${kind} theme`, timeout);
+}
+
+/**
+ * How much of each <canvas> in the frame is painted: for every canvas, its size, the share of
+ * non-transparent pixels and the number of distinct colours (a blank or cleared chart has 0 and ≤ 1).
+ */
+export async function canvasPaint(frame) {
+  return frame.evaluate(() => [...document.querySelectorAll('canvas')].map((canvas) => {
+    const ctx = canvas.getContext('2d');
+    const { width, height } = canvas;
+    if (!ctx || width === 0 || height === 0) return { width, height, painted: 0, colours: 0, label: canvas.getAttribute('aria-label') };
+    const data = ctx.getImageData(0, 0, width, height).data;
+    let painted = 0;
+    const colours = new Set();
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i + 3] === 0) continue;
+      painted++;
+      // Coarse buckets: anti-aliasing makes many near-identical shades.
+      if (colours.size < 64) colours.add(`${data[i] >> 4},${data[i + 1] >> 4},${data[i + 2] >> 4}`);
+    }
+    return { width, height, painted: painted / (width * height), colours: colours.size, label: canvas.getAttribute('aria-label') };
+  }));
+}
+
+/** The rows of an HTML table in a frame as arrays of cell texts (th and td). */
+export async function tableRows(frame, selector) {
+  return frame.locator(selector).evaluateAll((rows) => rows.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+}

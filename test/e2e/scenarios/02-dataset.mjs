@@ -1,0 +1,96 @@
+// A person's first steps: "Create Demo Dataset…" from the command palette, the small option, then
+// the notification's "Prepare Dataset…". The Dataset panel must show what prepare wrote to
+// prepared/manifest.json (every class, its counts, the lesion split, a drawn chart), in the dark
+// theme and after switching to a light one; the Training view must show the dataset's summary.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LESION_CLASSES, panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { notifications, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
+import {
+  canvasPaint, clearNotifications, clickNotificationAction, pickQuickPickItem, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme,
+} from '../lib/workbench.mjs';
+
+export const title = 'Create Demo Dataset → Prepare Dataset through the UI; the Dataset panel shows the manifest, dark and light';
+export const timeoutMs = 300_000;
+
+/** The per-class table as { class → [images, lesions, train images, val images] }. */
+async function perClassCounts(panel) {
+  const rows = await tableRows(panel, 'table.data:has(th:text-is("images/lesion")) tbody tr');
+  const leading = (cell) => Number(/^\d+/.exec(cell)?.[0] ?? NaN);
+  return Object.fromEntries(rows.map((cells) => [cells[0].split(/\s+—\s+/)[0], [leading(cells[1]), leading(cells[2]), leading(cells[4]), leading(cells[5])]]));
+}
+
+async function assertChartDrawn(panel, when) {
+  const canvases = await waitFor(async () => {
+    const all = await canvasPaint(panel);
+    return all.length > 0 && all.every((c) => c.painted > 0.01 && c.colours >= 3) ? all : undefined;
+  }, `the class-distribution chart to be drawn (${when})`, 20_000).catch(async (err) => {
+    err.message += `; canvases: ${JSON.stringify(await canvasPaint(panel).catch(() => []))}`;
+    throw err;
+  });
+  assert.equal(canvases.length, 1, `one chart on the Dataset panel (${when})`);
+}
+
+export async function run(t) {
+  const { page, workspace } = t;
+  await openViewContainer(page, 'Lesion Lab');
+  const sidebar = await sidebarFrame(page);
+  await waitForText(sidebar, /No prepared dataset/, 60_000);
+
+  // 1. Demo data, through the palette and its quick pick.
+  await runCommand(page, 'Lesion Lab: Create Demo Dataset…');
+  const pick = await waitForQuickPick(page);
+  assert.match(pick.title, /demo dataset/i, 'the quick pick explains what it creates');
+  assert.ok(pick.rows.some((r) => /^Small/.test(r)), `a Small option: ${pick.rows.join(' | ')}`);
+  await pickQuickPickItem(page, 'Small');
+
+  // 2. The completion notification offers the next step.
+  await clickNotificationAction(page, /Demo dataset written to demo-data/, 'Prepare Dataset…', 180_000);
+  assert.ok(existsSync(join(workspace, 'demo-data', 'HAM10000_metadata.csv')), 'demo data in <workspace>/demo-data');
+
+  // 3. Prepare opens the Dataset panel when it is done.
+  const panel = await panelFrame(page, 'Dataset', 180_000);
+  const summary = preparedSummary(workspace);
+  const total = totals(summary);
+  assert.equal(total.all, 350, 'the small demo dataset has 350 images');
+  await waitForText(panel, `${total.all} images`);
+
+  const shown = await perClassCounts(panel);
+  assert.deepEqual(Object.keys(shown), LESION_CLASSES, 'the per-class table lists the seven classes in order');
+  for (const c of summary.classes) {
+    assert.deepEqual(shown[c.name], [c.all.images, c.all.lesions, c.train.images, c.val.images],
+      `${c.name}: images, lesions, train, val as in manifest.json`);
+  }
+  const footer = (await tableRows(panel, 'table.data tfoot tr'))[0];
+  assert.deepEqual([footer[0], Number(footer[1]), Number(footer[4]), Number(footer[5])], ['all', total.all, total.train, total.val], 'the totals row');
+
+  const facts = await tableRows(panel, '.facts dl'); // one "row" of dt/dd texts
+  const split = facts[0][facts[0].indexOf('Split') + 1];
+  assert.match(split, /^lesion\b/, `the split says lesion: "${split}"`);
+  await waitForText(panel, 'Split by lesion: no lesion has images in both train and val.');
+  await waitForText(panel, 'No files were excluded.');
+  await assertChartDrawn(panel, 'dark theme');
+
+  // 4. The Training view now summarises the dataset and lets a run start.
+  const sidebarText = await waitForText(sidebar, `${total.train} train · ${total.val} val`, 30_000);
+  assert.match(sidebarText, /split by lesion/, 'the Training view names the split');
+  const startDisabled = await sidebar.locator('section[aria-label="Run"] vscode-button', { hasText: 'Start' }).getAttribute('disabled');
+  assert.equal(startDisabled, null, 'Start is enabled once a dataset is prepared');
+
+  const toasts = await notifications(page);
+  assert.ok(!toasts.some((n) => /error|failed/i.test(n)), `no error notification: ${toasts.join(' | ')}`);
+  await clearNotifications(page);
+  await t.screenshot(page, 'window-dark');
+  await t.screenshot(panel, 'dataset-panel-dark');
+  await t.screenshot(sidebar, 'training-view-dark');
+
+  // 5. The same panel in a light theme, switched the way a person does it.
+  await switchColorTheme(page, 'Default Light Modern');
+  const lightPanel = await panelFrame(page, 'Dataset');
+  await waitForWebviewTheme(lightPanel, 'light');
+  await assertChartDrawn(lightPanel, 'light theme');
+  await t.screenshot(page, 'window-light');
+  await t.screenshot(lightPanel, 'dataset-panel-light');
+  await t.screenshot(await sidebarFrame(page), 'training-view-light');
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import sharp from 'sharp';
+import { HEAD_LAYERS } from '../../../src/backend/models/backbone';
+import { preprocessFor, preprocessPixelsInto } from '../../../src/backend/models/preprocess';
+import { gradCam, gradCamModel, writeGradCamOverlay } from '../../../src/backend/training/gradcam';
+import { decodeResizedRgb } from '../../../src/backend/training/imagePipeline';
+
+const SIZE = 32;
+/** The first conv has a 4×4 kernel with stride 4, so the feature map is 8×8 and each cell sees one 4×4 tile. */
+const STRIDE = 4;
+
+/**
+ * A classifier with the reference head's layer names whose class evidence is known by construction:
+ * feature channel 0 = ReLU(mean brightness of a tile), channel 1 = ReLU(−mean brightness), both
+ * passed through a 1×1 conv unchanged; class 1 reads channel 0 (bright), class 0 reads channel 1 (dark).
+ * Inputs are MobileNetV2-preprocessed, so black is −1 and white +1.
+ */
+function brightSquareClassifier(): tfl.LayersModel {
+  const input = tfl.input({ shape: [SIZE, SIZE, 3] });
+  const tile = tfl.layers.conv2d({ name: 'tile_conv', filters: 2, kernelSize: STRIDE, strides: STRIDE, activation: 'relu' });
+  const mix = tfl.layers.conv2d({ name: 'mix_conv', filters: 2, kernelSize: 1, activation: 'relu' });
+  let x = tile.apply(input) as tfl.SymbolicTensor;
+  x = mix.apply(x) as tfl.SymbolicTensor;
+  const gap = tfl.layers.globalAveragePooling2d({ name: HEAD_LAYERS.pooling });
+  const dense = tfl.layers.dense({ name: HEAD_LAYERS.dense, units: 2, activation: 'relu' });
+  const dropout = tfl.layers.dropout({ name: HEAD_LAYERS.dropout, rate: 0.25 });
+  const predictions = tfl.layers.dense({ name: HEAD_LAYERS.predictions, units: 2, activation: 'softmax' });
+  const out = predictions.apply(dropout.apply(dense.apply(gap.apply(x)))) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: out });
+
+  const n = STRIDE * STRIDE * 3;
+  const tileKernel = new Float32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    tileKernel[i * 2] = 1 / n; // channel 0: mean brightness
+    tileKernel[i * 2 + 1] = -1 / n; // channel 1: mean darkness
+  }
+  tile.setWeights([tf.tensor4d(tileKernel, [STRIDE, STRIDE, 3, 2]), tf.zeros([2])]);
+  mix.setWeights([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]), tf.zeros([2])]);
+  dense.setWeights([tf.tensor2d([1, 0, 0, 1], [2, 2]), tf.zeros([2])]);
+  // logit(class 0) = 2 · darkness, logit(class 1) = 2 · brightness.
+  predictions.setWeights([tf.tensor2d([0, 2, 2, 0], [2, 2]), tf.zeros([2])]);
+  return model;
+}
+
+/** A black image with a white square of side `side` whose top-left corner is at (left, top). */
+async function writeSquareImage(file: string, width: number, height: number, left: number, top: number, side: number): Promise<void> {
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let y = top; y < top + side; y++) for (let x = left; x < left + side; x++) rgb.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
+  await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toFile(file);
+}
+
+async function preprocessed(file: string): Promise<tf.Tensor4D> {
+  const rgb = await decodeResizedRgb(file, SIZE);
+  const x = new Float32Array(SIZE * SIZE * 3);
+  preprocessPixelsInto(preprocessFor('mobilenetv2'), rgb, x);
+  return tf.tensor4d(x, [1, SIZE, SIZE, 3]);
+}
+
+/** Share of the map's mass in each quadrant: top-left, top-right, bottom-left, bottom-right. */
+function quadrantShares(cam: Float32Array, height: number, width: number): { tl: number; tr: number; bl: number; br: number } {
+  const q = { tl: 0, tr: 0, bl: 0, br: 0 };
+  let total = 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const v = cam[y * width + x]!;
+      total += v;
+      const key = y < height / 2 ? (x < width / 2 ? 'tl' : 'tr') : x < width / 2 ? 'bl' : 'br';
+      q[key] += v;
+    }
+  }
+  assert.ok(total > 0, 'the map is empty');
+  return { tl: q.tl / total, tr: q.tr / total, bl: q.bl / total, br: q.br / total };
+}
+
+describe('Grad-CAM on a model whose evidence is known', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let model: tfl.LayersModel;
+
+  before(async () => {
+    await tf.setBackend('cpu');
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-lab-gradcam-'));
+    model = brightSquareClassifier();
+    await writeSquareImage(path.join(dir, 'top-left.png'), SIZE, SIZE, 4, 4, 8);
+    await writeSquareImage(path.join(dir, 'bottom-right.png'), SIZE, SIZE, 20, 20, 8);
+  });
+
+  after(async () => {
+    model.dispose();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('splits at head_gap: the map is the last conv output (8×8)', async () => {
+    const m = gradCamModel(model);
+    assert.deepEqual(m.features.outputs[0]!.shape, [null, SIZE / STRIDE, SIZE / STRIDE, 2]);
+    const x = await preprocessed(path.join(dir, 'top-left.png'));
+    const { height, width, cam } = gradCam(m, x, 1);
+    assert.equal(height, SIZE / STRIDE);
+    assert.equal(width, SIZE / STRIDE);
+    assert.equal(cam.length, height * width);
+    assert.ok(Math.max(...cam) <= 1 + 1e-6 && Math.min(...cam) >= 0, 'values are normalised to [0, 1]');
+    assert.ok(Math.abs(Math.max(...cam) - 1) < 1e-6, 'the strongest cell is 1');
+    x.dispose();
+  });
+
+  it('puts the evidence for "bright square" on the square, and follows it when it moves', async () => {
+    const m = gradCamModel(model);
+    const before = tf.memory().numTensors;
+    const tl = await preprocessed(path.join(dir, 'top-left.png'));
+    const br = await preprocessed(path.join(dir, 'bottom-right.png'));
+    // The model decides as built: the square raises P(class 1) above an all-black image's.
+    const black = tf.fill([1, SIZE, SIZE, 3], -1) as tf.Tensor4D;
+    const p = tf.tidy(() => (model.predict(tf.concat([tl, black])) as tf.Tensor).arraySync() as number[][]);
+    assert.ok(p[0]![1]! > p[1]![1]!, `P(bright | square) ${p[0]![1]} should exceed P(bright | black) ${p[1]![1]}`);
+
+    const atTl = gradCam(m, tl, 1);
+    const sharesTl = quadrantShares(atTl.cam, atTl.height, atTl.width);
+    assert.ok(sharesTl.tl > 0.7, `top-left share ${sharesTl.tl.toFixed(3)} (${JSON.stringify(sharesTl)})`);
+    // The square covers feature cells rows/cols 1–2 exactly: the peak is there.
+    const peak = atTl.cam.indexOf(Math.max(...atTl.cam));
+    assert.ok([1, 2].includes(Math.floor(peak / atTl.width)) && [1, 2].includes(peak % atTl.width), `peak at cell ${peak}`);
+
+    const atBr = gradCam(m, br, 1);
+    const sharesBr = quadrantShares(atBr.cam, atBr.height, atBr.width);
+    assert.ok(sharesBr.br > 0.7, `bottom-right share ${sharesBr.br.toFixed(3)} (${JSON.stringify(sharesBr)})`);
+    assert.ok(sharesBr.tl < 0.1, `top-left share after the move ${sharesBr.tl.toFixed(3)}`);
+
+    // Class 0's evidence is darkness: everywhere except the square.
+    const dark = gradCam(m, tl, 0);
+    const squareCells = [9, 10, 17, 18]; // rows/cols 1–2 of the 8×8 map
+    const onSquare = squareCells.reduce((s, i) => s + dark.cam[i]!, 0);
+    const total = dark.cam.reduce((s, v) => s + v, 0);
+    assert.ok(onSquare / total < 0.02, `class 0 should find no evidence on the bright square (share ${(onSquare / total).toFixed(3)})`);
+
+    tf.dispose([tl, br, black]);
+    assert.equal(tf.memory().numTensors, before, 'gradCam leaks no tensors');
+  });
+
+  it('writes an overlay PNG of the source image’s size, hot where the map is', async () => {
+    // A non-square source, so swapped width/height would show.
+    const source = path.join(dir, 'wide.png');
+    await writeSquareImage(source, 60, 40, 6, 4, 14);
+    const x = await preprocessed(source);
+    const { cam, height, width } = gradCam(gradCamModel(model), x, 1);
+    x.dispose();
+    const out = path.join(dir, 'overlay.png');
+    await writeGradCamOverlay(source, cam, height, width, out);
+    const meta = await sharp(out).metadata();
+    assert.equal(meta.format, 'png');
+    assert.equal(meta.width, 60);
+    assert.equal(meta.height, 40);
+    // The overlay tints the hot region and leaves the far corner as it was.
+    const [src, ovl] = await Promise.all([sharp(source).removeAlpha().raw().toBuffer(), sharp(out).removeAlpha().raw().toBuffer()]);
+    const change = (px: number, py: number): number => {
+      const i = (py * 60 + px) * 3;
+      return Math.abs(ovl[i]! - src[i]!) + Math.abs(ovl[i + 1]! - src[i + 1]!) + Math.abs(ovl[i + 2]! - src[i + 2]!);
+    };
+    assert.ok(change(12, 10) > 30, `the hot region is tinted (change ${change(12, 10)})`);
+    assert.equal(change(55, 36), 0, 'the cold corner is unchanged');
+    assert.equal(change(12, 30), 0, 'below the square (same column, cold rows) is unchanged');
+  });
+});
