@@ -111,6 +111,12 @@ function serveIpc(): void {
   send({ type: 'backend/ready', pid: process.pid, version: BACKEND_VERSION });
 }
 
+// `lesion-lab … --json | head`: a closed pipe is the reader's choice, not a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 if (process.env.LESION_LAB_IPC === '1' && typeof process.send === 'function') {
   serveIpc();
 } else {

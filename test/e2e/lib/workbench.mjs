@@ -70,15 +70,26 @@ export async function clearNotifications(page) {
   await runCommand(page, 'Notifications: Clear All Notifications').catch(() => { /* none shown */ });
 }
 
-/** Switches the colour theme through "Preferences: Color Theme", like a person; waits until it applies. */
-export async function switchColorTheme(page, themeName, timeout = DEFAULT_TIMEOUT) {
+/**
+ * Switches the colour theme through "Preferences: Color Theme", like a person; waits until it applies.
+ * `label` is the name the picker shows ("Light Modern"; its settings id is "Default Light Modern").
+ */
+export async function switchColorTheme(page, label, timeout = DEFAULT_TIMEOUT) {
   await runCommand(page, 'Preferences: Color Theme', timeout);
   await waitForQuickPick(page, timeout);
-  await quickInputBox(page).fill(themeName);
-  await pickQuickPickItem(page, themeName, timeout);
-  const light = /light/i.test(themeName);
+  await quickInputBox(page).fill(label);
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({
+    has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}\\s*$`, 'i') }),
+  }).first();
+  await row.waitFor({ state: 'visible', timeout }).catch(async () => {
+    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+    throw new Error(`the colour theme picker has no "${label}"; it offered: ${rows.join(' | ')}`);
+  });
+  await row.click();
+  await quickInput(page).waitFor({ state: 'hidden', timeout });
+  const light = /light/i.test(label);
   await waitFor(async () => (await page.locator(light ? '.monaco-workbench.vs' : '.monaco-workbench.vs-dark').count()) > 0,
-    `the workbench to use ${themeName}`, timeout);
+    `the workbench to use ${label}`, timeout);
 }
 
 /** Waits until a webview frame's body carries the theme kind's class (vscode-light / vscode-dark). */

@@ -86,7 +86,7 @@ export async function run(t) {
   await t.screenshot(sidebar, 'training-view-dark');
 
   // 5. The same panel in a light theme, switched the way a person does it.
-  await switchColorTheme(page, 'Default Light Modern');
+  await switchColorTheme(page, 'Light Modern');
   const lightPanel = await panelFrame(page, 'Dataset');
   await waitForWebviewTheme(lightPanel, 'light');
   await assertChartDrawn(lightPanel, 'light theme');

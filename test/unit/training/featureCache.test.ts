@@ -93,7 +93,7 @@ describe('feature cache for the frozen backbone', function () {
     // Weights: change one kernel value (the first, which the strided fingerprint always samples).
     const fingerprint = weightFingerprint(model);
     const kernel = model.weights[0]!.read();
-    const changed = tf.tidy(() => tf.add(kernel, tf.oneHot(tf.tensor1d([0], 'int32'), kernel.size).reshape(kernel.shape)));
+    const changed = tf.tidy(() => tf.add(kernel, tf.reshape(tf.oneHot(tf.tensor1d([0], 'int32'), kernel.size), kernel.shape)));
     model.weights[0]!.write(changed);
     assert.notEqual(weightFingerprint(model), fingerprint, 'fingerprint follows the weights');
     assert.notEqual(await featureCacheKey(model, images, opts), key, 'weights');
