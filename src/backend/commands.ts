@@ -41,7 +41,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'folder to write' },
       { name: 'per-class', kind: 'int', min: 1, help: 'N images in every class' },
-      { name: 'total', kind: 'int', min: 7, help: "N images in HAM10000's class proportions (10015 = HAM10000's counts)" },
+      { name: 'total', kind: 'int', min: 21, help: "N images in HAM10000's class proportions (default 700; 10015 = HAM10000's counts; at least 3 per class)" },
       { name: 'size', kind: 'int', min: 32, max: 2048, default: 600, metavar: 'PX', help: 'image width (height is 3/4)' },
       seedOption(1),
     ],

@@ -4,7 +4,7 @@
  */
 import type { BackendEvent } from '../shared/protocol';
 import { assertNever } from '../shared/assertNever';
-import { formatDuration, formatPercent } from '../shared/format';
+import { formatBytes, formatDuration, formatPercent } from '../shared/format';
 
 type Stream = NodeJS.WritableStream & { isTTY?: boolean };
 
@@ -24,9 +24,11 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
   return (e) => {
     switch (e.type) {
       case 'progress': {
-        const rate = e.rate !== undefined ? `, ${e.rate.toFixed(e.rate < 10 ? 1 : 0)} ${e.unit}/s` : '';
         const eta = e.etaSeconds !== undefined && e.done < e.total ? `, ETA ${formatDuration(e.etaSeconds)}` : '';
-        const text = `${e.task}: ${e.done}/${e.total} ${e.unit}${rate}${eta}`;
+        const text =
+          e.unit === 'byte'
+            ? `${e.task}: ${formatBytes(e.done)} of ${formatBytes(e.total)}${e.rate !== undefined ? `, ${formatBytes(e.rate)}/s` : ''}${eta}`
+            : `${e.task}: ${e.done}/${e.total} ${e.unit}${e.rate !== undefined ? `, ${e.rate.toFixed(e.rate < 10 ? 1 : 0)} ${e.unit}/s` : ''}${eta}`;
         if (err.isTTY) {
           err.write(`\r\x1b[K${text}`);
           progressLineOpen = true;

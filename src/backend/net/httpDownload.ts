@@ -16,6 +16,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CancelledError, isCancellation, throwIfCancelled, UserError } from '../errors';
 import { sleep } from '../job';
+import { formatBytes } from '../../shared/format';
 
 export interface DownloadFileOptions {
   /** Bytes the file must have (when known in advance). */
@@ -328,14 +329,3 @@ function errorText(err: unknown): string {
   return e?.code ? `${e.code}` : e instanceof Error ? e.message : String(err);
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}

@@ -36,6 +36,8 @@ const OPT_BIN = 'optimizer.bin';
 export async function saveCheckpoint(dir: string, model: tfl.LayersModel, optimizer: tf.Optimizer | undefined, state: TrainState): Promise<void> {
   const optimizerWeights = optimizer ? await optimizer.getWeights() : [];
   const encoded = optimizerWeights.length ? await tf.io.encodeWeights(optimizerWeights) : undefined;
+  // getWeights() returns the optimizer's variables plus a fresh `iter` scalar: dispose what is not a variable.
+  for (const w of optimizerWeights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
   await replaceDirAtomic(dir, async (temp) => {
     await model.save(fileSystemIOHandler(temp));
     if (encoded) {

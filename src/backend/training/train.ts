@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineSelection, EpochMetrics, TrainOptions } from '../../shared/protocol';
 import { LESION_CLASSES } from '../../shared/classes';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';

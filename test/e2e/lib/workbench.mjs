@@ -38,17 +38,17 @@ export async function pickQuickPickItem(page, label, timeout = DEFAULT_TIMEOUT) 
 
 /**
  * Answers an open-folder dialog: code-server shows VS Code's simple file dialog (a quick input whose
- * box holds a path). Types the folder's path and accepts it with Enter.
+ * box holds a path). Types the folder's path and clicks the dialog's accept button (its `openLabel`).
  */
-export async function chooseFolderInDialog(page, folder, timeout = DEFAULT_TIMEOUT) {
+export async function chooseFolderInDialog(page, folder, acceptLabel = 'Select', timeout = DEFAULT_TIMEOUT) {
   const box = quickInputBox(page);
   await waitFor(async () => (await quickInput(page).isVisible()) && (await box.inputValue()).startsWith('/'), 'the simple file dialog', timeout);
   const path = folder.endsWith('/') ? folder : `${folder}/`;
   await box.fill(path);
-  // The dialog lists the folder's children once it has navigated there; Enter then accepts the folder.
+  // The dialog lists the folder's children once it has navigated there; then accept that folder.
   await waitFor(async () => (await box.inputValue()) === path
     && (await page.locator('.quick-input-list .monaco-list-row').count()) > 0, `the dialog to show ${path}`, timeout);
-  await page.keyboard.press('Enter');
+  await page.locator('.quick-input-widget .monaco-button', { hasText: new RegExp(`^\\s*${escapeRegExp(acceptLabel)}\\s*$`) }).first().click();
   await quickInput(page).waitFor({ state: 'hidden', timeout });
 }
 
@@ -122,4 +122,31 @@ export async function canvasPaint(frame) {
 /** The rows of an HTML table in a frame as arrays of cell texts (th and td). */
 export async function tableRows(frame, selector) {
   return frame.locator(selector).evaluateAll((rows) => rows.map((tr) => [...tr.children].map((c) => c.textContent.trim())));
+}
+
+/**
+ * How well each chart's title (Chart.js draws it in the top strip of the canvas) stands out from the
+ * page behind it: the largest luma difference, 0–1, between a title pixel (composited over the
+ * body's background) and that background. Theme-coloured text on its own theme scores ≳ 0.5;
+ * text coloured for the other theme scores ≲ 0.25.
+ */
+export async function chartTitleContrast(frame) {
+  return frame.evaluate(() => {
+    const luma = (r, g, b) => (0.299 * r + 0.587 * g + 0.114 * b) / 255;
+    const bg = getComputedStyle(document.body).backgroundColor.match(/\d+(\.\d+)?/g).map(Number);
+    const bgLuma = luma(bg[0], bg[1], bg[2]);
+    return [...document.querySelectorAll('canvas')].map((canvas) => {
+      const ctx = canvas.getContext('2d');
+      const strip = Math.max(1, Math.round(canvas.height * 0.08));
+      const data = ctx.getImageData(0, 0, canvas.width, strip).data;
+      let best = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const a = data[i + 3] / 255;
+        if (a === 0) continue;
+        const l = a * luma(data[i], data[i + 1], data[i + 2]) + (1 - a) * bgLuma;
+        best = Math.max(best, Math.abs(l - bgLuma));
+      }
+      return { label: canvas.getAttribute('aria-label'), contrast: Number(best.toFixed(3)), background: `rgb(${bg.slice(0, 3).join(',')})` };
+    });
+  });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { LESION_CLASSES, panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { notifications, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
 import {
-  canvasPaint, clearNotifications, clickNotificationAction, pickQuickPickItem, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme,
+  canvasPaint, chartTitleContrast, clearNotifications, clickNotificationAction, pickQuickPickItem, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme,
 } from '../lib/workbench.mjs';
 
 export const title = 'Create Demo Dataset → Prepare Dataset through the UI; the Dataset panel shows the manifest, dark and light';
@@ -30,6 +30,13 @@ async function assertChartDrawn(panel, when) {
     throw err;
   });
   assert.equal(canvases.length, 1, `one chart on the Dataset panel (${when})`);
+}
+
+/** Chart text drawn in the theme's colours, not the previous theme's (a canvas does not follow CSS). */
+async function assertChartTextReadable(panel, when) {
+  for (const c of await chartTitleContrast(panel)) {
+    assert.ok(c.contrast >= 0.4, `the "${c.label}" chart's title should stand out from the ${c.background} background in the ${when} (luma difference ${c.contrast}, want ≥ 0.4)`);
+  }
 }
 
 export async function run(t) {
@@ -71,6 +78,7 @@ export async function run(t) {
   await waitForText(panel, 'Split by lesion: no lesion has images in both train and val.');
   await waitForText(panel, 'No files were excluded.');
   await assertChartDrawn(panel, 'dark theme');
+  await assertChartTextReadable(panel, 'dark theme');
 
   // 4. The Training view now summarises the dataset and lets a run start.
   const sidebarText = await waitForText(sidebar, `${total.train} train · ${total.val} val`, 30_000);
@@ -93,4 +101,6 @@ export async function run(t) {
   await t.screenshot(page, 'window-light');
   await t.screenshot(lightPanel, 'dataset-panel-light');
   await t.screenshot(await sidebarFrame(page), 'training-view-light');
+  // Last, so that the pictures above exist even when it fails.
+  await assertChartTextReadable(lightPanel, 'light theme, after switching');
 }
