@@ -11,8 +11,10 @@
  * (b) Fine-tune training throughput (whole MobileNetV2-0.35 @ 96 px, batch 16, Adam) per engine that
  *     runs here: steady-state img/s after warm-up steps, on a fixed in-memory batch (no decoding).
  *
- *   npx tsx bench/train.ts [--engines wasm,cpu] [--epochs 5] [--cpu-epochs 3] [--model mobilenetv2] [--alpha 1.0]
- *                          [--size 96] [--batch 32] [--steps 5] [--cpu-steps 2]
+ *   npx tsx bench/train.ts [--engines wasm,cpu] [--epochs 5] [--cpu-epochs 2] [--model mobilenetv2] [--alpha 1.0]
+ *                          [--size 96] [--batch 32] [--steps 5] [--warmup 2] [--cpu-steps 1] [--cpu-warmup 1]
+ * With fewer than 5 epochs, the 5-epoch totals are projected as epoch 1 + 4 × the median later epoch.
+ * Defaults take ~10–12 minutes on a loaded 2-core machine, most of it the cpu engine.
  * Needs `npm run build` (demo-data and prepare run through the CLI). Data cached under bench/out/.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,13 +44,16 @@ function arg(name: string, fallback: string): string {
 
 const engines = arg('engines', 'wasm,cpu').split(',') as EngineName[];
 const epochs = Number(arg('epochs', '5'));
-const cpuEpochs = Number(arg('cpu-epochs', '3'));
+const cpuEpochs = Number(arg('cpu-epochs', '2'));
 const model = arg('model', 'mobilenetv2') as ModelName;
 const alpha = Number(arg('alpha', '1.0'));
 const size = Number(arg('size', '96'));
 const batch = Number(arg('batch', '32'));
 const steps = Number(arg('steps', '5'));
-const cpuSteps = Number(arg('cpu-steps', '2'));
+const warmup = Number(arg('warmup', '2'));
+// The cpu engine needs ~100 s per fine-tune step and ~1 s per image of backbone forward on this machine.
+const cpuSteps = Number(arg('cpu-steps', '1'));
+const cpuWarmup = Number(arg('cpu-warmup', '1'));
 const PROJECTED_EPOCHS = 5;
 
 const ROOT = path.resolve(__dirname, 'out');
@@ -192,10 +197,11 @@ interface StepResult {
   engine: EngineName;
   imgPerSec: number;
   stepMs: number[];
+  warm: number;
 }
 
 /** Whole MobileNetV2-0.35 @ 96 px + the reference head, everything trainable, Adam, batch 16. */
-async function finetuneThroughput(engine: EngineName, timed: number): Promise<StepResult> {
+async function finetuneThroughput(engine: EngineName, warm: number, timed: number): Promise<StepResult> {
   const B = 16;
   const S = 96;
   const classifier = buildClassifier(buildBackbone('mobilenetv2', { inputSize: S, alpha: 0.35 }), LESION_CLASSES.length);
@@ -206,7 +212,7 @@ async function finetuneThroughput(engine: EngineName, timed: number): Promise<St
   const times: number[] = [];
   try {
     // Warm-up: kernel compilation/setup and the optimizer's slot variables.
-    for (let i = 0; i < 2; i++) await split.trainable.trainOnBatch(x, y);
+    for (let i = 0; i < warm; i++) await split.trainable.trainOnBatch(x, y);
     const before = tf.memory().numTensors;
     for (let i = 0; i < timed; i++) {
       const t0 = performance.now();
@@ -220,7 +226,7 @@ async function finetuneThroughput(engine: EngineName, timed: number): Promise<St
     split.trainable.optimizer?.dispose();
     classifier.dispose();
   }
-  return { engine, imgPerSec: (B * 1000) / median(times), stepMs: times };
+  return { engine, imgPerSec: (B * 1000) / median(times), stepMs: times, warm };
 }
 
 async function main(): Promise<void> {
@@ -251,7 +257,7 @@ async function main(): Promise<void> {
   const steps_: StepResult[] = [];
   for (const engine of runnable) {
     await initEngine(engine);
-    steps_.push(await finetuneThroughput(engine, engine === 'cpu' ? cpuSteps : steps));
+    steps_.push(await finetuneThroughput(engine, engine === 'cpu' ? cpuWarmup : warmup, engine === 'cpu' ? cpuSteps : steps));
   }
 
   console.log(`\n=== head phase (${model}${model === 'mobilenetv2' ? `-${alpha}` : ''} @ ${size}, ${trainImages.length}+${valImages.length} images, batch ${batch}) — seconds ===`);
@@ -275,7 +281,7 @@ async function main(): Promise<void> {
   }
 
   console.log('\n=== fine-tune training throughput (MobileNetV2-0.35 @ 96, batch 16, Adam, whole model) ===');
-  for (const s of steps_) console.log(`${s.engine.padEnd(6)}  ${s.imgPerSec.toFixed(2).padStart(7)} img/s   step median ${median(s.stepMs).toFixed(0)} ms over ${s.stepMs.length} steps after 2 warm-up steps`);
+  for (const s of steps_) console.log(`${s.engine.padEnd(6)}  ${s.imgPerSec.toFixed(2).padStart(7)} img/s   step median ${median(s.stepMs).toFixed(0)} ms over ${s.stepMs.length} steps after ${s.warm} warm-up step(s)`);
   const byName = (e: EngineName) => steps_.find((s) => s.engine === e);
   const w = byName('wasm');
   const c = byName('cpu');

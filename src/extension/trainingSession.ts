@@ -16,6 +16,13 @@ export class TrainingSession implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** A resumed run: its finished epochs from disk, then live. */
+  async resume(run: string): Promise<void> {
+    const epochs = await readMetrics(run);
+    this.state = { run, status: 'running', epochs };
+    this.changed.fire();
+  }
+
   onEvent(e: BackendEvent): void {
     switch (e.type) {
       case 'train/didEpoch':

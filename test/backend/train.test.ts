@@ -91,6 +91,17 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.match(card, /Balanced accuracy/);
   });
 
+  it('fine-tunes a head-only run: --resume --phase finetune continues it into the second phase', async () => {
+    const run = path.join(dir, 'run-c');
+    const head = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'head', '--epochs', '1', ...TRAIN]);
+    assert.equal(head.code, 0, head.stderr);
+    const fine = await runCli(['train', '--prepared', prepared, '--run', run, '--resume', '--phase', 'finetune', '--epochs', '1', ...TRAIN]);
+    assert.equal(fine.code, 0, fine.stderr);
+    assert.deepEqual(epochsOf(fine.events).map((e) => [e.metrics.epoch, e.metrics.phase]), [[2, 'finetune']]);
+    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8'));
+    assert.equal(config.options.phase, 'both');
+  });
+
   it('predicts class probabilities with test-time augmentation and writes a Grad-CAM overlay', async () => {
     const run = path.join(dir, 'run-a');
     const image = path.join(prepared, 'val', (await fs.readdir(path.join(prepared, 'val')))[0]!);

@@ -22,7 +22,7 @@ function distributionChart(summary: DatasetSummary): HTMLElement {
       labels: summary.classes.map((c) => c.name),
       datasets: [
         { label: 'train', data: summary.classes.map((c) => c.train.images), backgroundColor: colors[0], stack: 'train' },
-        ...(hasAug ? [{ label: 'train + augmented', data: summary.classes.map((c) => c.augmented ?? 0), backgroundColor: colors[2], stack: 'train' }] : []),
+        ...(hasAug ? [{ label: 'augmented', data: summary.classes.map((c) => c.augmented ?? 0), backgroundColor: colors[2], stack: 'train' }] : []),
         { label: 'val', data: summary.classes.map((c) => c.val.images), backgroundColor: colors[1], stack: 'val' },
       ],
     },

@@ -8,7 +8,52 @@ import { button } from '../common/elements';
 
 const root = appRoot();
 // Form values survive re-renders (state snapshots arrive often while a job runs).
-const form = { model: 'mobilenetv2', epochs: '5', batch: '16', size: '96', weights: 'none', phase: 'both', augment: 'none' };
+const form = {
+  model: 'mobilenetv2',
+  epochs: '5',
+  batch: '16',
+  size: '96',
+  weights: 'none',
+  phase: 'both',
+  augment: 'none',
+  alpha: '0.35',
+  lr: '',
+  finetuneLr: '',
+  optimizer: 'default',
+  unfreezeFrom: '',
+  engine: 'setting',
+  classWeights: 'no',
+};
+let formError = '';
+
+/** The form as train options; a message instead when a value is not usable. */
+function readForm(): { overrides: Record<string, unknown> } | { error: string } {
+  const whole = (k: 'epochs' | 'batch' | 'size', min: number, max: number): number | string => {
+    const v = Number(form[k]);
+    return Number.isInteger(v) && v >= min && v <= max ? v : `${k} must be a whole number from ${min} to ${max}`;
+  };
+  const optional = (k: 'lr' | 'finetuneLr' | 'alpha', min: number, max: number): number | undefined | string => {
+    if (form[k].trim() === '') return undefined;
+    const v = Number(form[k]);
+    return Number.isFinite(v) && v > min && v <= max ? v : `${k} must be a number above ${min} and at most ${max}`;
+  };
+  const values = { epochs: whole('epochs', 1, 1000), batch: whole('batch', 1, 1024), size: whole('size', 32, 1024), lr: optional('lr', 0, 10), finetuneLr: optional('finetuneLr', 0, 10), alpha: form.model === 'mobilenetv2' ? optional('alpha', 0.3, 1.4) : undefined };
+  const bad = Object.values(values).find((v): v is string => typeof v === 'string');
+  if (bad) return { error: bad };
+  return {
+    overrides: {
+      ...values,
+      model: form.model,
+      weights: form.weights,
+      phase: form.phase,
+      augment: form.augment,
+      optimizer: form.optimizer === 'default' ? undefined : form.optimizer,
+      unfreezeFrom: form.unfreezeFrom.trim() || undefined,
+      engine: form.engine === 'setting' ? undefined : form.engine,
+      classWeights: form.classWeights === 'yes',
+    },
+  };
+}
 
 function section(title: string, ...children: (Node | string | null)[]): HTMLElement {
   return h('section', { class: 'section', 'aria-label': title }, h('h3', {}, title), ...children);
@@ -69,8 +114,15 @@ function textfield(key: keyof typeof form): HTMLElement {
 }
 
 function runSection(s: SidebarState): HTMLElement {
-  const overrides = (): string =>
-    JSON.stringify({ model: form.model, epochs: Number(form.epochs), batch: Number(form.batch), size: Number(form.size), weights: form.weights, phase: form.phase, augment: form.augment });
+  const start = (): void => {
+    const r = readForm();
+    formError = 'error' in r ? r.error : '';
+    if ('error' in r) {
+      render(s);
+      return;
+    }
+    runCommand('lesionLab.train', JSON.stringify(r.overrides));
+  };
   return section(
     'Run',
     h('div', { class: 'form' },
@@ -81,8 +133,18 @@ function runSection(s: SidebarState): HTMLElement {
       field('Batch', 'batch', textfield('batch')),
       field('Image size', 'size', textfield('size')),
       field('Augmentation', 'augment', select('augment', ['none', 'disk', 'online']))),
+    h('vscode-collapsible', { title: 'More options', class: 'more' },
+      h('div', { class: 'form' },
+        field('Width (MobileNetV2)', 'alpha', textfield('alpha')),
+        field('Head learning rate', 'lr', h('vscode-textfield', { value: form.lr, placeholder: '0.001' })),
+        field('Fine-tune learning rate', 'finetuneLr', h('vscode-textfield', { value: form.finetuneLr, placeholder: '0.0001' })),
+        field('Optimizer', 'optimizer', select('optimizer', ['default', 'rmsprop', 'adam', 'sgd'])),
+        field('Unfreeze from', 'unfreezeFrom', h('vscode-textfield', { value: form.unfreezeFrom, placeholder: 'conv5_block1_1_conv' })),
+        field('Class weights', 'classWeights', select('classWeights', ['no', 'yes'])),
+        field('Engine', 'engine', select('engine', ['setting', 'auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'])))),
+    formError ? h('p', { class: 'error', role: 'alert' }, formError) : null,
     h('div', { class: 'actions' },
-      button('Start', () => runCommand('lesionLab.train', overrides()), { disabled: !!s.job || !s.trusted || !s.dataset, title: s.dataset ? 'Start a new run' : 'Prepare a dataset first' }),
+      button('Start', start, { disabled: !!s.job || !s.trusted || !s.dataset, title: s.dataset ? 'Start a new run' : 'Prepare a dataset first' }),
       button('Stop', () => runCommand('lesionLab.stop'), { secondary: true, disabled: !s.job }),
       button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true, disabled: !!s.job || !s.trusted || s.runs.length === 0, title: s.runs.length ? 'Continue a stopped run from its last checkpoint' : 'No runs to resume yet' })),
   );

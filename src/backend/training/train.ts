@@ -119,7 +119,18 @@ export async function train(options: TrainOptions, ctx: JobContext): Promise<voi
     const saved = await readConfig(run);
     if (!saved) throw new UserError(`Nothing to resume in ${run.dir}: it has no config.json. Start a new run without --resume.`);
     // A resumed run keeps its own settings; only the engine may change (another machine, another GPU).
-    config = { ...saved, options: { ...saved.options, engine: options.engine, resume: true } };
+    // `--resume --phase finetune` on a head-only run goes on to fine-tune it: the second phase of the reference workflow.
+    const extend = saved.options.phase === 'head' && options.phase === 'finetune';
+    config = {
+      ...saved,
+      options: {
+        ...saved.options,
+        engine: options.engine,
+        resume: true,
+        ...(extend ? { phase: 'both' as const, finetuneEpochs: options.finetuneEpochs ?? options.epochs, ...(options.finetuneLr !== undefined ? { finetuneLr: options.finetuneLr } : {}) } : {}),
+      },
+    };
+    if (extend) await writeJsonAtomic(run.config, config);
   } else {
     if (await run.exists()) throw new UserError(`${run.dir} already holds a run. Use --resume to continue it, or give a new --run folder.`);
     const opts = resolveTrainOptions(options);

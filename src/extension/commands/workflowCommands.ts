@@ -81,7 +81,8 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
       return;
     }
-    session.begin(options.run);
+    if (options.resume) await session.resume(options.run);
+    else session.begin(options.run);
     lab.currentRun = options.run;
     lab.panels.show('training', true);
     const result = await lab.jobs.run({ command: 'train', options }, {
@@ -186,7 +187,22 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       }
     }),
     register('lesionLab.train', (arg?: unknown) => startTraining('both', parseOverrides(arg))),
-    register('lesionLab.fineTune', (arg?: unknown) => startTraining('finetune', parseOverrides(arg))),
+    register('lesionLab.fineTune', async (arg?: unknown) => {
+      if (typeof arg === 'string') return startTraining('finetune', parseOverrides(arg));
+      // Phase 2 of the reference workflow: continue a run whose head is trained, unfreezing the last block.
+      const root = workspaceRoot();
+      if (!root) return;
+      const runs = (await listRuns(runsDir(root))).filter((r) => r.epochs > 0);
+      const pick = await vscode.window.showQuickPick(
+        [
+          ...runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs · ${r.status}`, detail: 'Fine-tune this run from its last checkpoint', run: r.path })),
+          { label: 'New run', description: 'fine-tune ImageNet weights directly, without a head phase', detail: 'Uses the model and sizes from the settings', run: undefined },
+        ],
+        { title: 'Lesion Lab: fine-tune which run?' },
+      );
+      if (!pick) return;
+      await startTraining('finetune', pick.run ? { run: pick.run, resume: true } : {});
+    }),
     register('lesionLab.resume', async () => {
       const root = workspaceRoot();
       if (!root) return;

@@ -113,6 +113,9 @@ async function classifyLesion(t, image) {
   const box = page.locator('.quick-input-widget .quick-input-box input');
   await box.fill(image.split('/').slice(-3).join('/'));
   await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 10_000 });
+  await page.waitForTimeout(2000);
+  console.log('DEBUG rows', await page.locator('.quick-input-list .monaco-list-row').allInnerTexts(), await box.inputValue());
+  await t.screenshot(page, 'debug-quickopen');
   await page.keyboard.press('Enter');
   await waitFor(async () => (await page.locator('.editor-group-container.active .tabs-container .tab.active').first().innerText()).includes(image.split('/').at(-1)), 'the image to open', 10_000);
 
