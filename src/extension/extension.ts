@@ -10,7 +10,8 @@ import { TrainingSession } from './trainingSession';
 import { TrainingViewProvider } from './views/trainingView';
 import { detectEngines, registerEngineCommands } from './commands/engineCommands';
 import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
-import { readEvaluation } from './runFolders';
+import { listRuns, readEvaluation } from './runFolders';
+import { runsDir } from './workspacePaths';
 import { WEBVIEW_COMMANDS } from '../shared/protocol';
 import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { PredictionController } from './panels/predictionController';
@@ -52,6 +53,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         break;
       case 'prediction/run':
         void prediction.rerun(message.tta);
+        break;
+      case 'training/compare':
+        void pickComparison(session);
         break;
       case 'file/open':
         void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path), vscode.ViewColumn.One);
@@ -153,6 +157,23 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   }
   // Detect engines in the background so the Training view can show them without blocking start-up.
   void detectEngines(lab);
+}
+
+/** Lets the user overlay other runs on the Training panel's charts. */
+async function pickComparison(session: TrainingSession): Promise<void> {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (!folder) return;
+  const runs = (await listRuns(runsDir(folder.uri.fsPath))).filter((r) => r.path !== session.state.run && r.epochs > 0);
+  if (runs.length === 0) {
+    void vscode.window.showInformationMessage('There are no other runs with finished epochs to compare with.');
+    return;
+  }
+  const current = new Set((session.state.compare ?? []).map((c) => c.run));
+  const picked = await vscode.window.showQuickPick(
+    runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs${r.bestValBalancedAccuracy !== undefined ? ` · best bal. acc ${(100 * r.bestValBalancedAccuracy).toFixed(1)}%` : ''}`, picked: current.has(r.path), run: r.path })),
+    { title: 'Lesion Lab: overlay which runs?', canPickMany: true },
+  );
+  if (picked) await session.setCompare(picked.map((p) => p.run));
 }
 
 /** The Evaluation panel's grid of the worst-predicted validation images. */

@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DatasetSummary, EpochMetrics, Evaluation } from '../shared/protocol';
+import type { DatasetSummary, EpochMetrics, Evaluation, TrainingMarker } from '../shared/protocol';
 import type { RunSummary } from './state';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
@@ -38,9 +38,20 @@ export function readEvaluation(run: string): Promise<Evaluation | undefined> {
   return readJson<Evaluation>(path.join(run, 'evaluation.json'));
 }
 
+/** The run's status; a "running" run whose process is gone was interrupted (crash, kill, reboot). */
 export async function readRunStatus(run: string): Promise<string> {
-  const status = await readJson<{ status?: string }>(path.join(run, 'status.json'));
+  const status = await readJson<{ status?: string; pid?: number }>(path.join(run, 'status.json'));
+  if (status?.status === 'running' && typeof status.pid === 'number' && !processAlive(status.pid)) return 'interrupted';
   return status?.status ?? 'unknown';
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function listRuns(runsDir: string): Promise<RunSummary[]> {
@@ -64,4 +75,36 @@ export async function listRuns(runsDir: string): Promise<RunSummary[]> {
 export async function readDatasetSummary(prepared: string): Promise<DatasetSummary | undefined> {
   const manifest = await readJson<{ summary?: DatasetSummary }>(path.join(prepared, 'manifest.json'));
   return manifest?.summary;
+}
+
+/** Checkpoint-improved and early-stop events from events.jsonl, for the chart markers. */
+export async function readMarkers(run: string): Promise<TrainingMarker[]> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(run, 'events.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  const markers: TrainingMarker[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as { type?: string; kind?: string; epoch?: number; valAccuracy?: number; monitor?: string; patience?: number };
+      const marker = markerOf(e);
+      if (marker) markers.push(marker);
+    } catch {
+      // a line cut short by a crash
+    }
+  }
+  return markers;
+}
+
+export function markerOf(e: { type?: string; kind?: string; epoch?: number; valAccuracy?: number; monitor?: string; patience?: number }): TrainingMarker | undefined {
+  if (e.type === 'train/didCheckpoint' && e.kind === 'best' && typeof e.epoch === 'number') {
+    return { epoch: e.epoch, kind: 'best', label: `best val_acc ${((e.valAccuracy ?? 0) * 100).toFixed(1)}%: checkpoint saved` };
+  }
+  if (e.type === 'train/didStopEarly' && typeof e.epoch === 'number') {
+    return { epoch: e.epoch, kind: 'earlyStop', label: `early stop: ${e.monitor} did not improve for ${e.patience} epochs` };
+  }
+  return undefined;
 }

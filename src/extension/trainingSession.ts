@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { BackendEvent, JobStatus, TrainingPanelState } from '../shared/protocol';
-import { readMetrics, readRunStatus } from './runFolders';
+import path from 'node:path';
+import { markerOf, readMarkers, readMetrics, readRunStatus } from './runFolders';
 
 /**
  * The run the Training panel shows: live from backend events while training, or rebuilt from the
@@ -12,14 +13,14 @@ export class TrainingSession implements vscode.Disposable {
   state: TrainingPanelState = { status: 'empty', epochs: [] };
 
   begin(run: string): void {
-    this.state = { run, status: 'running', epochs: [] };
+    this.state = { run, status: 'running', epochs: [], markers: [], compare: this.state.compare };
     this.changed.fire();
   }
 
   /** A resumed run: its finished epochs from disk, then live. */
   async resume(run: string): Promise<void> {
-    const epochs = await readMetrics(run);
-    this.state = { run, status: 'running', epochs };
+    const [epochs, markers] = await Promise.all([readMetrics(run), readMarkers(run)]);
+    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare };
     this.changed.fire();
   }
 
@@ -28,6 +29,13 @@ export class TrainingSession implements vscode.Disposable {
       case 'train/didEpoch':
         this.state = { ...this.state, epochs: [...this.state.epochs.filter((m) => m.epoch !== e.metrics.epoch), e.metrics] };
         break;
+      case 'train/didCheckpoint':
+      case 'train/didStopEarly': {
+        const marker = markerOf(e);
+        if (!marker) return;
+        this.state = { ...this.state, markers: [...(this.state.markers ?? []).filter((m) => !(m.epoch === marker.epoch && m.kind === marker.kind)), marker] };
+        break;
+      }
       case 'train/didBatch':
         this.state = { ...this.state, batch: { phase: e.phase, epoch: e.epoch, batch: e.batch, batches: e.batches, rate: e.rate, etaSeconds: e.etaSeconds } };
         break;
@@ -43,9 +51,22 @@ export class TrainingSession implements vscode.Disposable {
   }
 
   async load(run: string): Promise<void> {
-    const [epochs, status] = await Promise.all([readMetrics(run), readRunStatus(run)]);
-    const known = ['running', 'finished', 'failed', 'cancelled'] as const;
-    this.state = { run, epochs, status: (known as readonly string[]).includes(status) ? (status as (typeof known)[number]) : 'finished' };
+    const [epochs, status, markers] = await Promise.all([readMetrics(run), readRunStatus(run), readMarkers(run)]);
+    const known = ['running', 'finished', 'failed', 'cancelled', 'interrupted'] as const;
+    this.state = {
+      run,
+      epochs,
+      markers,
+      status: (known as readonly string[]).includes(status) ? (status as (typeof known)[number]) : 'finished',
+      compare: this.state.compare?.filter((c) => c.run !== run),
+    };
+    this.changed.fire();
+  }
+
+  /** Overlays other runs' curves (empty list: none). */
+  async setCompare(runs: string[]): Promise<void> {
+    const compare = await Promise.all(runs.filter((r) => r !== this.state.run).map(async (run) => ({ run, name: path.basename(run), epochs: await readMetrics(run) })));
+    this.state = { ...this.state, compare };
     this.changed.fire();
   }
 

@@ -324,11 +324,22 @@ export interface DatasetPanelState {
   summary?: DatasetSummary;
 }
 
+export interface TrainingMarker {
+  epoch: number;
+  kind: 'best' | 'earlyStop';
+  label: string;
+}
+
 export interface TrainingPanelState {
   run?: string;
-  status: 'empty' | 'running' | 'finished' | 'failed' | 'cancelled';
+  /** `interrupted`: the process died mid-run (crash, kill, reboot); --resume continues it. */
+  status: 'empty' | 'running' | 'finished' | 'failed' | 'cancelled' | 'interrupted';
   epochs: EpochMetrics[];
   batch?: { phase: string; epoch: number; batch: number; batches: number; rate: number; etaSeconds?: number };
+  /** Checkpoint-improved and early-stop events, drawn on the charts. */
+  markers?: TrainingMarker[];
+  /** Other runs overlaid for comparison. */
+  compare?: { run: string; name: string; epochs: EpochMetrics[] }[];
 }
 
 export interface EvaluationPanelState {
@@ -402,6 +413,7 @@ export const WEBVIEW_COMMANDS = [
   'lesionLab.selectEngine',
   'lesionLab.showEngines',
   'lesionLab.createDemoData',
+  'lesionLab.openRun',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
@@ -413,7 +425,8 @@ export type WebviewToHost =
   | { type: 'samples/show'; dx: string; source: SampleSource; page: number; seed: number }
   | { type: 'augmentPreview/render'; ranges: AugmentRanges; fill: FillMode; seed: number }
   | { type: 'prediction/run'; tta: boolean }
-  | { type: 'file/open'; path: string };
+  | { type: 'file/open'; path: string }
+  | { type: 'training/compare' };
 
 // ───────────────────────── validators ─────────────────────────
 
@@ -528,6 +541,7 @@ const webviewToHostSchemas: Record<WebviewToHost['type'], Check> = {
   'augmentPreview/render': obj({ ranges: augmentRanges, fill: fillMode, seed: num }),
   'prediction/run': obj({ tta: bool }),
   'file/open': obj({ path: str }),
+  'training/compare': obj({}),
 };
 
 export function validateWebviewToHost(value: unknown): Validated<WebviewToHost> {

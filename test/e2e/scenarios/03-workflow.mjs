@@ -112,12 +112,9 @@ async function classifyLesion(t, image) {
   await runCommand(page, 'Go to File...');
   const box = page.locator('.quick-input-widget .quick-input-box input');
   await box.fill(image.split('/').slice(-3).join('/'));
-  await page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 10_000 });
-  await page.waitForTimeout(2000);
-  console.log('DEBUG rows', await page.locator('.quick-input-list .monaco-list-row').allInnerTexts(), await box.inputValue());
-  await t.screenshot(page, 'debug-quickopen');
-  await page.keyboard.press('Enter');
-  await waitFor(async () => (await page.locator('.editor-group-container.active .tabs-container .tab.active').first().innerText()).includes(image.split('/').at(-1)), 'the image to open', 10_000);
+  // File search answers after a moment; pick the row that names the file.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: image.split('/').at(-1) }).first().click({ timeout: 20_000 });
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${image.split('/').at(-1)}"]`).waitFor({ timeout: 10_000 });
 
   await runCommand(page, 'Lesion Lab: Classify Lesion');
   const outcome = await waitFor(async () => {
@@ -138,18 +135,24 @@ async function classifyLesion(t, image) {
     await page.keyboard.press('Enter');
   }
   const panel = await waitFor(() => predictionFrame(page), 'the Prediction panel', 180_000);
-  const text = await waitFor(async () => {
-    const s = await textOf(panel);
-    return LESION_CLASSES.every((c) => s.includes(c)) && !/loading|classifying/i.test(s) ? s : undefined;
-  }, 'the prediction to be shown', 180_000);
-  // Seven probabilities in percent that add up to about 100.
-  const percents = LESION_CLASSES.map((c) => Number(new RegExp(`${c}[^\\d%]*?(\\d+(?:\\.\\d+)?)\\s*%`).exec(text)?.[1] ?? NaN));
-  assert.ok(percents.every(Number.isFinite), `a probability for every class: ${text.slice(0, 800)}`);
+  // The probabilities, once classified: one list item per class, "name … NN.N%".
+  const probabilities = await waitFor(async () => {
+    if (/Classifying…/.test(await textOf(panel))) return undefined;
+    const items = await panel.locator('[aria-label="Class probabilities"] [role="listitem"]').allInnerTexts();
+    return items.length > 0 ? items : undefined;
+  }, 'the class probabilities', 180_000);
+  const byClass = Object.fromEntries(probabilities.map((item) => [item.trim().split(/\s+/)[0], Number(/([\d.]+)\s*%/.exec(item)?.[1] ?? NaN)]));
+  assert.deepEqual(Object.keys(byClass).sort(), LESION_CLASSES, `a probability for every class: ${probabilities.join(' | ')}`);
+  const percents = Object.values(byClass);
+  assert.ok(percents.every(Number.isFinite), `probabilities in percent: ${probabilities.join(' | ')}`);
   const sum = percents.reduce((a, b) => a + b, 0);
-  assert.ok(Math.abs(sum - 100) < 1.5, `probabilities add up to 100%, got ${sum.toFixed(1)} (${percents.join(', ')})`);
+  assert.ok(Math.abs(sum - 100) < 1.5, `probabilities add up to 100%, got ${sum.toFixed(1)} (${probabilities.join(' | ')})`);
+  const top = Object.entries(byClass).sort((a, b) => b[1] - a[1])[0][0];
+  await waitForText(panel, new RegExp(`Most likely:\\s*${top}\\b`));
   // The Grad-CAM heat map is an image that loaded.
-  const images = await panel.locator('img').evaluateAll((els) => els.map((e) => ({ src: e.getAttribute('src'), w: e.naturalWidth })));
-  assert.ok(images.filter((i) => i.w > 0).length >= 2, `the lesion and its Grad-CAM map are shown: ${JSON.stringify(images)}`);
+  const loaded = async () => panel.locator('img').evaluateAll((els) => els.map((e) => ({ alt: e.alt, width: e.naturalWidth })));
+  await waitFor(async () => (await loaded()).filter((i) => i.width > 0).length >= 2, 'the image and its Grad-CAM overlay to load', 60_000)
+    .catch(async (err) => { err.message += `: ${JSON.stringify(await loaded())}`; throw err; });
   await t.screenshot(panel, 'prediction-panel');
   return 'done';
 }
