@@ -83,7 +83,7 @@ function render(state: DatasetPanelState): void {
     h('header', { class: 'panel-header' }, h('h1', {}, 'Dataset'), h('span', { class: 'muted' }, `${total} images · ${state.preparedPath ?? ''}`),
       h('div', { class: 'actions' }, button('Augment…', () => runCommand('lesionLab.augment'), { secondary: true }), button('Samples', () => runCommand('lesionLab.showSamples'), { secondary: true }))),
     distributionChart(s),
-    h('h2', {}, 'Per class'), classTable(s),
+    h('h2', {}, 'Per class'), h('div', { class: 'table-wrap' }, classTable(s)),
     h('h2', {}, 'Split'), splitInfo(s),
     h('h2', {}, 'Excluded files'), excludedTable(s));
 }

@@ -63,8 +63,8 @@ function render(state: EvaluationPanelState): void {
       h('div', { class: 'kpi' }, h('span', { class: 'kpi-value' }, formatPercent(ev.accuracy)), h('span', { class: 'kpi-label' }, 'accuracy (dominated by the largest class)'))),
     h('h2', {}, 'Confusion matrix'),
     h('div', { class: 'actions' }, button(normalise ? 'Show counts' : 'Show row-normalised', () => { normalise = !normalise; if (last) render(last); }, { secondary: true })),
-    confusionMatrix(ev),
-    h('h2', {}, 'Per class'), perClassTable(ev),
+    h('div', { class: 'scroll-x' }, confusionMatrix(ev)),
+    h('h2', {}, 'Per class'), h('div', { class: 'table-wrap' }, perClassTable(ev)),
     h('h2', {}, 'Most confused'), mostConfused(ev),
     h('h2', {}, 'Highest-loss validation images'), h('p', { class: 'muted small' }, 'True class → predicted class. Click an image to open it.'), topLosses(ev, state.thumbnails),
     h('p', { class: 'muted small disclaimer' }, 'A research and education tool, not a medical device.'));

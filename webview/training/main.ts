@@ -145,7 +145,7 @@ function render(s: TrainingPanelState): void {
           lineChart('Loss', s, [{ label: 'loss', key: 'loss' }, { label: 'val_loss', key: 'valLoss' }], 'valLoss', 'cross-entropy', false),
           lineChart('Accuracy', s, [{ label: 'acc', key: 'accuracy' }, { label: 'val_acc', key: 'valAccuracy' }, { label: 'balanced val_acc', key: 'valBalancedAccuracy' }], 'valBalancedAccuracy', 'accuracy', true)),
     s.epochs.length ? h('h2', {}, 'Epoch log') : null,
-    s.epochs.length ? epochTable(s.epochs) : null);
+    s.epochs.length ? h('div', { class: 'table-wrap' }, epochTable(s.epochs)) : null);
 }
 
 connect('training', (m) => {
