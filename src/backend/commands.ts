@@ -36,6 +36,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     toRequest: () => ({ command: 'engines' }),
   },
   {
+    name: 'install-engine',
+    summary: 'Install the native TensorFlow engine (tfjs-node-gpu: CUDA 11.2 + cuDNN 8.1; tfjs-node: CPU) with npm into DIR.',
+    options: [
+      { name: 'package', kind: 'string', required: true, choices: ['tfjs-node-gpu', 'tfjs-node'], help: 'which build' },
+      { name: 'dir', kind: 'string', required: true, metavar: 'DIR', help: 'engines folder (the backend looks in $LESION_LAB_ENGINES_DIR)' },
+      { name: 'registry', kind: 'string', metavar: 'URL', help: 'npm registry to install from (default: npm’s own setting)' },
+      { name: 'spec', kind: 'string', metavar: 'SPEC', help: 'a version, .tgz file or URL to install instead of 4.22.0' },
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'install-engine',
+      options: { package: s(v.package) as 'tfjs-node-gpu' | 'tfjs-node', dir: s(v.dir), registry: optS(v.registry), spec: optS(v.spec) },
+    }),
+  },
+  {
     name: 'demo-data',
     summary: 'Write a synthetic dataset in the Kaggle HAM10000 layout (metadata CSV + two image folders).',
     options: [
@@ -251,6 +265,8 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
       ctx.emit({ type: 'engines/didDetect', engines, selected: selectEngine(engines, 'auto') });
       return;
     }
+    case 'install-engine':
+      return (await import('./engines/installEngine')).installEngine(request.options, ctx);
     case 'demo-data':
       return (await import('./dataset/demoData')).writeDemoData(request.options, ctx);
     case 'download':

@@ -51,6 +51,9 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         line(out, ['engines:', ...rows, `selected (auto): ${e.selected.engine} — ${e.selected.reason}`].join('\n'));
         return;
       }
+      case 'engine/didInstall':
+        line(out, `installed ${e.package}@${e.version} in ${e.dir}; it loads in a fresh process`);
+        return;
       case 'demoData/didFinish':
         line(out, `wrote ${e.images} images of ${e.lesions} lesions to ${e.out}`);
         return;

@@ -141,8 +141,19 @@ export interface PredictOptions {
   gradcam?: string;
 }
 
+/** Installs a native engine package with npm into `dir` (the folder the backend looks in: LESION_LAB_ENGINES_DIR). */
+export interface InstallEngineOptions {
+  package: 'tfjs-node-gpu' | 'tfjs-node';
+  dir: string;
+  /** npm registry URL (default: npm's configured registry). */
+  registry?: string;
+  /** What npm installs instead of `@tensorflow/<package>@4.22.0`: a version, a .tgz file or a URL. */
+  spec?: string;
+}
+
 export type JobRequest =
   | { command: 'engines' }
+  | { command: 'install-engine'; options: InstallEngineOptions }
   | { command: 'demo-data'; options: DemoDataOptions }
   | { command: 'prepare'; options: PrepareOptions }
   | { command: 'download'; options: DownloadOptions }
@@ -260,6 +271,8 @@ export type BackendEvent =
   /** A failure a person can act on: `message` says what happened and what to do. */
   | { type: 'error'; message: string; detail?: string }
   | { type: 'engines/didDetect'; engines: EngineInfo[]; selected: EngineSelection }
+  /** An engine package was installed and loads in a fresh process. */
+  | { type: 'engine/didInstall'; package: string; version: string; dir: string }
   | { type: 'demoData/didFinish'; out: string; images: number; lesions: number; perClass: Record<string, number> }
   | { type: 'download/didFinish'; out: string; files: { name: string; bytes: number }[] }
   | { type: 'prepare/didFinish'; out: string; manifest: string; summary: DatasetSummary }
@@ -476,6 +489,7 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
   progress: obj({ task: str, done: num, total: num, unit: str, rate: optional(num), etaSeconds: optional(num) }),
   error: obj({ message: str, detail: optional(str) }),
   'engines/didDetect': obj({ engines: arrayOf(engineInfo), selected: engineSelection }),
+  'engine/didInstall': obj({ package: str, version: str, dir: str }),
   'demoData/didFinish': obj({ out: str, images: num, lesions: num, perClass: recordOf(num) }),
   'download/didFinish': obj({ out: str, files: arrayOf(obj({ name: str, bytes: num })) }),
   'prepare/didFinish': obj({ out: str, manifest: str, summary: datasetSummary }),

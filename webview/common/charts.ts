@@ -17,7 +17,9 @@ export function seriesColors(): string[] {
 
 /** Chart.js defaults that follow the editor's font and colours. */
 export function applyThemeDefaults(): void {
-  Chart.defaults.color = themeColor('--vscode-foreground', '#cccccc');
+  // VS Code may inject its colour variables after the first paint; the body class is there from the start.
+  const light = document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light');
+  Chart.defaults.color = themeColor('--vscode-foreground', light ? '#3b3b3b' : '#cccccc');
   Chart.defaults.borderColor = themeColor('--vscode-editorWidget-border', 'rgba(128,128,128,0.35)');
   Chart.defaults.font.family = themeColor('--vscode-font-family', 'sans-serif');
   Chart.defaults.font.size = 12;

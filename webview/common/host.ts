@@ -35,5 +35,20 @@ export function connect(view: ViewKind, onMessage: (message: HostToWebview) => v
   });
   const saved = validateHostToWebview(api.getState());
   if (saved.ok) onMessage(saved.value);
+  // Charts take concrete colours: draw again when the theme (body class or colour variables) changes.
+  let pending = false;
+  new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      const last = validateHostToWebview(api.getState());
+      if (last.ok) onMessage(last.value);
+    });
+  }).observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'], subtree: false });
+  new MutationObserver(() => {
+    const last = validateHostToWebview(api.getState());
+    if (last.ok) onMessage(last.value);
+  }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   post({ type: 'ready', view });
 }
