@@ -8,17 +8,29 @@ import path from 'node:path';
 let counter = 0;
 const tempName = (target: string): string => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${++counter}`);
 
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+export interface AtomicWriteOptions {
+  /**
+   * fsync before the rename (default). Bulk outputs that are cheap to regenerate (thousands of JPEGs)
+   * skip it: a kill still leaves the old file or the new one, only a power loss could truncate one.
+   */
+  sync?: boolean;
+}
+
+export async function writeFileAtomic(target: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
   await fs.mkdir(path.dirname(target), { recursive: true });
   const temp = tempName(target);
-  const handle = await fs.open(temp, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    if (options.sync === false) {
+      await fs.writeFile(temp, data);
+    } else {
+      const handle = await fs.open(temp, 'w');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
     await fs.rename(temp, target);
   } catch (err) {
     await fs.rm(temp, { force: true });
@@ -46,6 +58,11 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
     await fs.rm(temp, { recursive: true, force: true });
     throw err;
   }
+  await swapInDirectory(target, temp);
+}
+
+/** Puts the complete directory `fresh` at `target`: the old one is moved aside first, then removed. */
+export async function swapInDirectory(target: string, fresh: string): Promise<void> {
   const old = `${target}.old-${process.pid}`;
   let hadOld = false;
   try {
@@ -54,6 +71,6 @@ export async function replaceDirAtomic(target: string, fill: (dir: string) => Pr
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await fs.rename(temp, target);
+  await fs.rename(fresh, target);
   if (hadOld) await fs.rm(old, { recursive: true, force: true });
 }

@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { DatasetSummary, EpochMetrics, Evaluation, TrainingMarker } from '../shared/protocol';
 import type { RunSummary } from './state';
+import { parseMetricsJsonl } from '../shared/runFiles';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
@@ -16,22 +17,7 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 }
 
 export async function readMetrics(run: string): Promise<EpochMetrics[]> {
-  let text: string;
-  try {
-    text = await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8');
-  } catch {
-    return [];
-  }
-  const out: EpochMetrics[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as EpochMetrics);
-    } catch {
-      // a line cut short by a crash: skip it, keep the rest
-    }
-  }
-  return out;
+  return parseMetricsJsonl(await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8').catch(() => ''));
 }
 
 export function readEvaluation(run: string): Promise<Evaluation | undefined> {

@@ -45,22 +45,30 @@ export type OptimizerName = 'rmsprop' | 'adam' | 'sgd';
 export type AugmentMode = 'none' | 'disk' | 'online';
 export type FillMode = 'nearest' | 'reflect' | 'wrap' | 'constant';
 
-/** The ImageDataGenerator ranges (Keras' reference: 180°, 0.1, 0.1, 0.1, both flips). */
+/** What Keras' ImageDataGenerator draws from (the reference: 180°, 0.1, 0.1, 0.1, both flips). */
 export interface AugmentRanges {
+  /** θ ~ U(−rotationDeg, rotationDeg), degrees. */
   rotationDeg: number;
+  /** tx ~ U(−widthShift, widthShift), as a fraction of the width. */
   widthShift: number;
+  /** ty ~ U(−heightShift, heightShift), as a fraction of the height. */
   heightShift: number;
+  /** zx, zy ~ U(1 − zoom, 1 + zoom) independently (Keras' `zoom_range` as a float). */
   zoom: number;
   horizontalFlip: boolean;
   verticalFlip: boolean;
 }
 
-/** One sampled transform: angle in degrees, shifts as fractions of the size, zoom factors, flips. */
+/** One draw of the transform. Shifts are fractions of the image size, so a draw applies at any size. */
 export interface AugmentParams {
   angleDeg: number;
+  /** Horizontal shift as a fraction of the width (positive: content moves left). */
   tx: number;
+  /** Vertical shift as a fraction of the height (positive: content moves up). */
   ty: number;
+  /** Horizontal zoom factor (> 1 zooms out). */
   zx: number;
+  /** Vertical zoom factor (> 1 zooms out). */
   zy: number;
   flipH: boolean;
   flipV: boolean;

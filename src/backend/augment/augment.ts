@@ -19,7 +19,6 @@ import type { AugmentOptions, FillMode } from '../../shared/protocol';
 import { LESION_CLASSES } from '../../shared/classes';
 import { createRng } from '../../shared/random';
 import { UserError, throwIfCancelled } from '../errors';
-import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import type { AffineRunner, DecodedImage, PackedSource } from './affineWorkers';
@@ -30,6 +29,11 @@ import type { AffineRanges, FillOptions } from './kerasAffine';
 import { KERAS_REFERENCE_RANGES, kerasContrastStretch, sampleAffineParams } from './kerasAffine';
 import type { PreparedManifest } from './preparedManifest';
 import { readPreparedManifest, recordAugmentation } from './preparedManifest';
+import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
+
+// Temp + rename without fsync: a killed run leaves a complete file or none; a file a power loss
+// truncated fails the JPEG end-marker check on the next run and is rewritten.
+const writeBulkOutput = (target: string, data: Uint8Array): Promise<void> => writeFileAtomic(target, data, { sync: false });
 
 /** The CLI's options plus the knobs that only code (tests, benchmarks, the extension) sets. */
 export interface AugmentRunOptions extends AugmentOptions {
@@ -265,7 +269,7 @@ async function writeOutputs(
         sources.release(output.source);
         if (settings.contrastStretch) kerasContrastStretch(out);
         const jpeg = await encodeJpeg(out, settings.size, settings.quality);
-        await writeOutputFile(path.join(augRoot, dx, output.name), jpeg);
+        await writeBulkOutput(path.join(augRoot, dx, output.name), jpeg);
       } catch (err) {
         failure ??= err;
         return;
@@ -338,18 +342,3 @@ export function encodeJpeg(pixels: Uint8Array, size: number, quality: number): P
     .toBuffer();
 }
 
-/**
- * Temp file + rename: a killed run leaves a complete file or none under the final name. No fsync per
- * file (it would cost more than the encode); a file a power loss truncated fails the JPEG end-marker
- * check on the next run and is rewritten.
- */
-async function writeOutputFile(target: string, data: Uint8Array): Promise<void> {
-  const temp = path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}`);
-  try {
-    await fs.writeFile(temp, data);
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
-}

@@ -18,23 +18,12 @@
  *
  * Sampling is bilinear (Keras' `order=1`); out-of-image samples follow scipy.ndimage's fill modes.
  */
-import type { FillMode } from '../../shared/protocol';
+import type { AugmentParams, AugmentRanges, FillMode } from '../../shared/protocol';
 import type { Rng } from '../../shared/random';
 import { uniform } from '../../shared/random';
 
-/** What the generator draws from; the defaults are the reference workflow's. */
-export interface AffineRanges {
-  /** θ ~ U(−rotationDeg, rotationDeg), degrees. */
-  rotationDeg: number;
-  /** tx ~ U(−widthShift, widthShift), as a fraction of the width. */
-  widthShift: number;
-  /** ty ~ U(−heightShift, heightShift), as a fraction of the height. */
-  heightShift: number;
-  /** zx, zy ~ U(1 − zoom, 1 + zoom) independently (Keras' `zoom_range` as a float). */
-  zoom: number;
-  horizontalFlip: boolean;
-  verticalFlip: boolean;
-}
+/** What the generator draws from (see AugmentRanges); the defaults are the reference workflow's. */
+export type AffineRanges = AugmentRanges;
 
 export const KERAS_REFERENCE_RANGES: Readonly<AffineRanges> = {
   rotationDeg: 180,
@@ -45,20 +34,8 @@ export const KERAS_REFERENCE_RANGES: Readonly<AffineRanges> = {
   verticalFlip: true,
 };
 
-/** One draw of the transform. Shifts are fractions of the image size, so a draw applies at any size. */
-export interface AffineParams {
-  angleDeg: number;
-  /** Horizontal shift as a fraction of the width (positive: content moves left). */
-  tx: number;
-  /** Vertical shift as a fraction of the height (positive: content moves up). */
-  ty: number;
-  /** Horizontal zoom factor (> 1 zooms out). */
-  zx: number;
-  /** Vertical zoom factor (> 1 zooms out). */
-  zy: number;
-  flipH: boolean;
-  flipV: boolean;
-}
+/** One draw of the transform (see AugmentParams). */
+export type AffineParams = AugmentParams;
 
 export const IDENTITY_PARAMS: Readonly<AffineParams> = { angleDeg: 0, tx: 0, ty: 0, zx: 1, zy: 1, flipH: false, flipV: false };
 

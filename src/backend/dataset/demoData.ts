@@ -122,17 +122,9 @@ async function writeImages(
 
 async function encodeAndWrite(out: string, image: DemoImage, pixels: Uint8ClampedArray, width: number, height: number): Promise<void> {
   const jpeg = await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: JPEG_QUALITY }).toBuffer();
-  const target = path.join(out, partFolder(image), `${image.imageId}.jpg`);
-  // Temp + rename: a cancel or crash leaves the old file or the new one, never half a JPEG.
-  // No fsync: these files are cheap to regenerate, and there are ten thousand of them.
-  const temp = path.join(path.dirname(target), `.${image.imageId}.jpg.tmp-${process.pid}`);
-  try {
-    await fs.writeFile(temp, jpeg);
-    await fs.rename(temp, target);
-  } catch (err) {
-    await fs.rm(temp, { force: true });
-    throw err;
-  }
+  // A cancel or crash leaves the old file or the new one, never half a JPEG. No fsync: these files
+  // are cheap to regenerate, and there are ten thousand of them.
+  await writeFileAtomic(path.join(out, partFolder(image), `${image.imageId}.jpg`), jpeg, { sync: false });
 }
 
 /**

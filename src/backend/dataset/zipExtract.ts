@@ -11,6 +11,7 @@ import yauzl from 'yauzl';
 import type { Entry } from 'yauzl';
 import { UserError, throwIfCancelled } from '../errors';
 import { REASON } from './exclusionReasons';
+import { swapInDirectory } from '../fsAtomic';
 
 export interface ZipExtraction {
   /** Files written, as paths relative to the destination with `/` separators (the zip entry names). */
@@ -92,7 +93,7 @@ export async function extractZipSafely(
     throw new UserError(`${zipPath} could not be extracted (${(err as Error).message}). Download it again; the file may be damaged.`);
   }
   zip.close();
-  await replaceWith(destDir, partial);
+  await swapInDirectory(destDir, partial);
   return result;
 }
 
@@ -111,15 +112,3 @@ function unsafeReason(entry: Entry, name: string): string | undefined {
   return undefined;
 }
 
-async function replaceWith(target: string, fresh: string): Promise<void> {
-  const old = `${target}.old-${process.pid}`;
-  let hadOld = false;
-  try {
-    await fs.rename(target, old);
-    hadOld = true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  await fs.rename(fresh, target);
-  if (hadOld) await fs.rm(old, { recursive: true, force: true });
-}

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackendEvent, EpochMetrics } from '../../shared/protocol';
 import { writeJsonAtomic } from '../fsAtomic';
+import { parseMetricsJsonl } from '../../shared/runFiles';
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
 
@@ -54,17 +55,7 @@ export class RunFolder {
   }
 
   async readMetrics(): Promise<EpochMetrics[]> {
-    const text = await fs.readFile(this.metrics, 'utf8').catch(() => '');
-    const out: EpochMetrics[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        out.push(JSON.parse(line) as EpochMetrics);
-      } catch {
-        // a line cut short by a crash
-      }
-    }
-    return out;
+    return parseMetricsJsonl(await fs.readFile(this.metrics, 'utf8').catch(() => ''));
   }
 
   /** On resume: keep only the epochs the last checkpoint contains, so no epoch is listed twice. */
