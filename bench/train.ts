@@ -14,7 +14,8 @@
  *   npx tsx bench/train.ts [--engines wasm,cpu] [--epochs 5] [--cpu-epochs 2] [--model mobilenetv2] [--alpha 1.0]
  *                          [--size 96] [--batch 32] [--steps 5] [--warmup 2] [--cpu-steps 1] [--cpu-warmup 1]
  * With fewer than 5 epochs, the 5-epoch totals are projected as epoch 1 + 4 × the median later epoch.
- * Defaults take ~10–12 minutes on a loaded 2-core machine, most of it the cpu engine.
+ * Defaults took 292 s at load average 4–7 and 737 s at 8–15 on 2 cores, most of it the cpu engine
+ * (~1 img/s backbone forward, ~100–170 s per fine-tune step); `--engines wasm` alone takes 1–2 minutes.
  * Needs `npm run build` (demo-data and prepare run through the CLI). Data cached under bench/out/.
  */
 import { spawnSync } from 'node:child_process';
@@ -96,6 +97,17 @@ interface HeadTiming {
   cacheMs?: number;
   /** Checkpoint saving after each epoch (train() only). */
   checkpointMs?: number[];
+}
+
+/** One untimed forward pass of the same backbone, so neither case pays the engine's first-use costs alone. */
+async function warmUp(engine: EngineName): Promise<void> {
+  const t0 = performance.now();
+  const backbone = buildBackbone(model, { inputSize: size, alpha });
+  const y = tf.tidy(() => backbone.predict(tf.zeros([4, size, size, 3])) as tf.Tensor);
+  await y.data();
+  y.dispose();
+  backbone.dispose();
+  console.log(`  ${engine}: warm-up forward pass ${sec(performance.now() - t0)} s`);
 }
 
 /** The reference workflow's head phase: the frozen backbone runs over every image in every epoch. */
@@ -246,8 +258,8 @@ async function main(): Promise<void> {
   console.log('\n(a) head phase, frozen backbone: without vs with the feature cache');
   for (const engine of runnable) {
     await initEngine(engine);
+    await warmUp(engine);
     const n = engine === 'cpu' ? cpuEpochs : epochs;
-    // Cached first: its train() builds and compiles, so the uncached case does not pay a first-use cost alone.
     const withCache = await headWithCache(engine, n);
     const without = await headWithoutCache(engine, trainImages, valImages, n);
     head.push({ engine, n, without, with: withCache });
