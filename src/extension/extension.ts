@@ -143,6 +143,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...registerWorkflowCommands(lab, session, { samples, preview, prediction }),
   );
   client.events.on('crash', () => output.appendLine('The backend process exited; it restarts on the next request.'));
+  // Datasets prepared and runs trained outside this window (the CLI in a terminal, another window)
+  // show up without a reload.
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (folder) {
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/{manifest.json,status.json,evaluation.json}'));
+    let timer: NodeJS.Timeout | undefined;
+    const later = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => void refreshWorkspaceState(lab), 500);
+    };
+    context.subscriptions.push(watcher, watcher.onDidCreate(later), watcher.onDidChange(later), watcher.onDidDelete(later), { dispose: () => clearTimeout(timer) });
+  }
 
   await refreshWorkspaceState(lab);
   const latest = state.runs.at(-1);
