@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BackendEvent } from '../../src/shared/protocol';
+import { assertBuilt, runCli } from '../helpers/cli';
+import type { SoftwareVulkan } from '../helpers/vulkan';
+import { requireSoftwareVulkan } from '../helpers/vulkan';
+import type { EngineTrace } from './webgpuParity.child';
+
+// The webgpu engine on Mesa's software Vulkan driver (lavapipe), which test/e2e/setup.sh extracts: the same
+// code path as on a real GPU (TF.js webgpu backend → Dawn → Vulkan), only slower.
+const LOSS_TOLERANCE = 1e-4;
+const WEIGHT_TOLERANCE = 1e-4;
+
+function relativeL2(actual: number[], expected: number[]): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
+}
+
+function runChild(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('backend process: the webgpu engine on software Vulkan (lavapipe)', function () {
+  this.timeout(300_000);
+  let vulkan: SoftwareVulkan;
+  let dir: string;
+
+  before(async function () {
+    vulkan = requireSoftwareVulkan(this);
+    assertBuilt();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-webgpu-'));
+  });
+  after(async () => {
+    if (dir) await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('engines: webgpu is available on the llvmpipe adapter, and auto does not pick a software adapter', async () => {
+    const r = await runCli(['engines', '--json'], { env: vulkan.env });
+    assert.equal(r.code, 0, r.stderr);
+    const detected = r.events.find((e): e is Extract<BackendEvent, { type: 'engines/didDetect' }> => e.type === 'engines/didDetect');
+    assert.ok(detected, 'an engines/didDetect event');
+    const webgpu = detected.engines.find((e) => e.name === 'webgpu');
+    assert.ok(webgpu?.available, `webgpu unavailable: ${webgpu?.reason}`);
+    assert.match(webgpu.device ?? '', /llvmpipe/);
+    assert.match(webgpu.reason, /software fallback adapter over Vulkan/);
+    assert.notEqual(detected.selected.engine, 'webgpu');
+    assert.match(detected.selected.reason, /webgpu: only a software adapter \(llvmpipe/);
+  });
+
+  it('trains the same seeded model to the same losses and weights on cpu and on webgpu', async () => {
+    const r = await runChild(path.join(__dirname, 'webgpuParity.child.ts'), vulkan.env);
+    assert.equal(r.code, 0, r.stderr);
+    const { steps, cpu, webgpu } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; cpu: EngineTrace; webgpu: EngineTrace };
+    assert.match(webgpu.device ?? '', /llvmpipe/);
+    // TF.js webgpu hands tiny tensors to its CPU kernels; the convolutions and reductions must run as shaders.
+    assert.ok(webgpu.gpuPrograms >= 10, `only ${webgpu.gpuPrograms} shaders compiled on webgpu`);
+    assert.deepEqual(webgpu.weightNames, cpu.weightNames);
+    // Both models start from the very same numbers (seeded initialisers), so any difference comes from the engines.
+    assert.deepEqual(webgpu.initialWeights, cpu.initialWeights);
+    assert.ok(steps >= 3);
+    assert.equal(cpu.losses.length, steps);
+    assert.equal(webgpu.losses.length, steps);
+    const lossErrors = cpu.losses.map((l, i) => Math.abs(webgpu.losses[i]! - l) / Math.abs(l));
+    console.log(`      losses cpu    ${cpu.losses.join(' ')}\n      losses webgpu ${webgpu.losses.join(' ')}\n      worst relative loss difference ${Math.max(...lossErrors).toExponential(2)}`);
+    assert.ok(Math.max(...lossErrors) < LOSS_TOLERANCE, `per-step relative loss differences ${lossErrors.join(', ')}`);
+    // Training must actually move the weights, or comparing the final ones would prove nothing.
+    let worst = 0;
+    cpu.weightNames.forEach((name, i) => {
+      const moved = relativeL2(cpu.finalWeights[i]!, cpu.initialWeights[i]!);
+      assert.ok(moved > 1e-3, `${name} moved only ${moved} on cpu`);
+      const err = relativeL2(webgpu.finalWeights[i]!, cpu.finalWeights[i]!);
+      worst = Math.max(worst, err);
+      assert.ok(err < WEIGHT_TOLERANCE, `${name}: relative L2 between webgpu and cpu ${err}`);
+    });
+    console.log(`      worst per-tensor relative L2 of the final weights: ${worst.toExponential(2)}; cpu ${cpu.seconds} s, webgpu ${webgpu.seconds} s (${webgpu.gpuPrograms} shaders)`);
+  });
+
+  it('train --engine webgpu: a tiny MobileNetV2 run finishes and records the adapter as its device', async () => {
+    const demo = path.join(dir, 'demo');
+    const prepared = path.join(dir, 'prepared');
+    const run = path.join(dir, 'run');
+    const d = await runCli(['demo-data', '--out', demo, '--per-class', '6', '--size', '64', '--json']);
+    assert.equal(d.code, 0, d.stderr);
+    const p = await runCli(['prepare', '--data', demo, '--out', prepared, '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'finetune', '--epochs', '2', '--engine', 'webgpu', '--json'];
+    const t = await runCli(args, { env: vulkan.env });
+    assert.equal(t.code, 0, t.stderr);
+    const start = t.events.find((e) => e.type === 'train/didStart');
+    assert.ok(start && start.type === 'train/didStart' && start.engine.engine === 'webgpu');
+    const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; loss: number });
+    assert.deepEqual(metrics.map((m) => m.epoch), [1, 2]);
+    assert.ok(metrics.every((m) => Number.isFinite(m.loss)), `losses ${metrics.map((m) => m.loss).join(', ')}`);
+    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { engine: string; backend: string; device?: string } };
+    assert.equal(config.engine.engine, 'webgpu');
+    assert.equal(config.engine.backend, 'webgpu');
+    assert.match(config.engine.device ?? '', /llvmpipe/);
+  });
+});

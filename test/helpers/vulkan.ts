@@ -1,0 +1,56 @@
+/**
+ * The software Vulkan driver (Mesa lavapipe ≥ 25) that test/e2e/setup.sh extracts into its tool cache, as the
+ * environment a child process needs to run the webgpu engine on it. The variables must be there when the
+ * process starts (the dynamic loader reads LD_LIBRARY_PATH once), so tests pass them to a child, never to
+ * themselves.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface SoftwareVulkan {
+  /** VK_ICD_FILENAMES, LD_LIBRARY_PATH and MESA_SHADER_CACHE_DIR for a child process. */
+  env: Record<string, string>;
+  /** The folder setup.sh filled: `root/` (the extracted .debs), `lvp_icd.json`. */
+  home: string;
+}
+
+const TRIPLETS: Record<string, string> = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+
+export function softwareVulkanHome(): string {
+  const e2eHome = process.env.LESION_LAB_E2E_HOME || path.join(os.homedir(), '.cache', 'lesion-lab', 'e2e');
+  return path.join(e2eHome, 'vulkan');
+}
+
+/** The environment that selects lavapipe, or undefined when setup.sh has not extracted it here. */
+export function softwareVulkanEnv(): SoftwareVulkan | undefined {
+  const home = softwareVulkanHome();
+  const triplet = TRIPLETS[process.arch];
+  if (process.platform !== 'linux' || !triplet) return undefined;
+  const icd = path.join(home, 'lvp_icd.json');
+  const libDir = path.join(home, 'root', 'usr', 'lib', triplet);
+  if (![icd, path.join(libDir, 'libvulkan_lvp.so'), path.join(libDir, 'libvulkan.so.1')].every((f) => existsSync(f))) return undefined;
+  const inherited = process.env.LD_LIBRARY_PATH;
+  return {
+    home,
+    env: {
+      VK_ICD_FILENAMES: icd,
+      LD_LIBRARY_PATH: inherited ? `${libDir}:${inherited}` : libDir,
+      // lavapipe compiles every shader with LLVM (most of a first run's time); its cache stays beside the driver.
+      MESA_SHADER_CACHE_DIR: path.join(home, 'shader-cache'),
+    },
+  };
+}
+
+/**
+ * For a mocha `before`: the lavapipe environment, or — when it is absent — a skip with the reason printed,
+ * except on CI (CI=true), where its absence fails the suite: CI runs setup.sh, so it must be there.
+ */
+export function requireSoftwareVulkan(ctx: Mocha.Context): SoftwareVulkan {
+  const found = softwareVulkanEnv();
+  if (found) return found;
+  const why = `no software Vulkan driver in ${softwareVulkanHome()}: run test/e2e/setup.sh (it extracts Mesa lavapipe there)`;
+  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${why}; on CI this is a failure, not a skip`);
+  console.log(`      (skipped: ${why})`);
+  ctx.skip();
+}
