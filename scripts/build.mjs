@@ -1,34 +1,87 @@
 // Bundles the three sides with esbuild: the extension host code, the backend (its own entry, forked
 // as a child process) and one script per webview app. `--watch` rebuilds on change.
+//
+// `--production [--out DIR]` is the packaging build (scripts/package.mjs): minified, no source maps,
+// and the backend bundles its pure-JS dependencies (TF.js, yauzl) so that a .vsix carries only the
+// packages that must stay files: sharp (native), webgpu (dawn.node), h5wasm (ESM + wasm). The wasm
+// engine's .wasm files are copied next to the backend, to DIR/backend/wasm/ (engines/bundled.ts).
 import { build, context } from 'esbuild';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const watch = process.argv.includes('--watch');
-const common = { bundle: true, sourcemap: true, logLevel: 'warning', define: { __LESION_LAB_VERSION__: JSON.stringify(pkg.version) } };
+const args = process.argv.slice(2);
+const watch = args.includes('--watch');
+const production = args.includes('--production');
+const outIndex = args.indexOf('--out');
+const out = outIndex >= 0 ? args[outIndex + 1] : 'dist';
+if (!out) throw new Error('--out needs a folder');
+
+/** Packages the production backend leaves to node_modules: they load native code or wasm from their own files. */
+const RUNTIME_PACKAGES = ['sharp', 'webgpu', 'h5wasm'];
+/**
+ * The optional engines "Install GPU Engine…" puts into global storage later: never bundled, and
+ * required only through createRequire(…) with a computed path (engines/detect.ts, engines/load.ts).
+ */
+const LATER_ENGINES = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
+// tfjs-backend-wasm picks one of these in Node (its threaded build is off in Node, see WASM_HAS_MULTITHREAD_SUPPORT).
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
+
+const require = createRequire(import.meta.url);
+const versionOf = (name) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
+/** Name → version of every runtime dependency compiled into the production backend. */
+const bundledPackages = Object.fromEntries(Object.keys(pkg.dependencies)
+  .filter((name) => !RUNTIME_PACKAGES.includes(name))
+  .map((name) => [name, versionOf(name)]));
+
+const common = {
+  bundle: true,
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  define: { __LESION_LAB_VERSION__: JSON.stringify(pkg.version) },
+};
 
 const webviewApps = readdirSync('webview', { withFileTypes: true })
   .filter((d) => d.isDirectory() && existsSync(`webview/${d.name}/main.ts`))
   .map((d) => d.name);
 
+const backend = production
+  ? {
+    ...common,
+    external: [...RUNTIME_PACKAGES, ...RUNTIME_PACKAGES.map((p) => `${p}/*`), ...LATER_ENGINES],
+    define: { ...common.define, __LESION_LAB_BUNDLED__: JSON.stringify(bundledPackages) },
+  }
+  // Development: every package is loaded from node_modules at run time (fast rebuilds).
+  : { ...common, packages: 'external' };
+
 const configs = [
-  // Native and wasm-carrying packages stay external: they are loaded from node_modules at run time.
-  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
-  { ...common, entryPoints: ['src/backend/cli.ts'], outfile: 'dist/backend/cli.js', platform: 'node', format: 'cjs', target: 'node20', packages: 'external' },
+  { ...common, entryPoints: ['src/extension/extension.ts'], outfile: `${out}/extension.js`, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] },
+  { ...backend, entryPoints: ['src/backend/cli.ts'], outfile: `${out}/backend/cli.js`, platform: 'node', format: 'cjs', target: 'node20' },
   {
     ...common,
     entryPoints: Object.fromEntries(webviewApps.map((n) => [n, `webview/${n}/main.ts`])),
-    outdir: 'dist/webview',
+    outdir: `${out}/webview`,
     platform: 'browser',
     format: 'iife',
     target: 'es2022',
   },
 ];
 
+function copyWasmFiles() {
+  const from = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  const to = join(out, 'backend', 'wasm');
+  mkdirSync(to, { recursive: true });
+  for (const f of WASM_FILES) copyFileSync(join(from, f), join(to, f));
+}
+
 if (watch) {
   for (const c of configs) await (await context(c)).watch();
   console.log('watching…');
 } else {
   await Promise.all(configs.map((c) => build(c)));
-  console.log(`built extension, backend and ${webviewApps.length} webview app(s): ${webviewApps.join(', ')}`);
+  if (production) copyWasmFiles();
+  const mode = production ? ` (production, into ${out}; bundled: ${Object.keys(bundledPackages).join(', ')})` : '';
+  console.log(`built extension, backend and ${webviewApps.length} webview app(s): ${webviewApps.join(', ')}${mode}`);
 }

@@ -131,9 +131,10 @@ describe('demo-data (CLI)', function () {
     const both = await runCli(['demo-data', '--out', path.join(tmp, 'x'), '--per-class', '3', '--total', '50']);
     assert.equal(both.code, 1);
     assert.match(both.stderr, /not both/);
+    // Too small for three images per class: the option's range says so, as bad usage (exit 2).
     const small = await runCli(['demo-data', '--out', path.join(tmp, 'y'), '--total', '10']);
-    assert.equal(small.code, 1);
-    assert.match(small.stderr, /--total 21 or more/);
+    assert.equal(small.code, 2);
+    assert.match(small.stderr, /--total must be at least 21, got 10/);
   });
 
   it('stops on SIGINT with exit 130, leaving only whole JPEGs and no temporary files', async () => {

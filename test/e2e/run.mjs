@@ -3,14 +3,20 @@
 //
 //   npm run test:e2e                    all scenarios in test/e2e/scenarios/, in file-name order
 //   node test/e2e/run.mjs foundation    only the scenarios whose file name contains "foundation"
+//   LESION_LAB_E2E_VSIX=dist-packages node test/e2e/run.mjs
+//                                       the same against the packaged extension: the .vsix (a file, or the
+//                                       folder holding this platform's) installed with code-server
+//                                       --install-extension instead of the checkout copied in; *-vsix
+//                                       scenarios run only in this mode (npm run test:e2e:vsix)
 //
 // Tools come from test/e2e/setup.sh's cache; every run gets a fresh folder under .e2e/ (settings,
 // extensions, logs, workspaces) and screenshots go to test-artifacts/e2e/.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { launchChromium } from './lib/browser.mjs';
 import { freePort, startCodeServer, writeUserSettings } from './lib/codeServer.mjs';
-import { installExtensionUnpacked } from './lib/installExtension.mjs';
+import { installExtensionFromVsix, installExtensionUnpacked } from './lib/installExtension.mjs';
 import { artifactsDir, missingPrerequisites, repoRoot, runsDir, scenariosDir } from './lib/paths.mjs';
 import { runScenarios } from './lib/runner.mjs';
 
@@ -19,12 +25,28 @@ const RUN_TIMEOUT_MS = Number(process.env.LESION_LAB_E2E_TIMEOUT_MS || 20 * 60_0
 const started = Date.now();
 const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 
-function newRunDir() {
-  mkdirSync(runsDir, { recursive: true });
-  const old = readdirSync(runsDir).filter((d) => d.startsWith('run-')).sort();
-  for (const d of old.slice(0, Math.max(0, old.length - (KEEP_RUNS - 1)))) rmSync(join(runsDir, d), { recursive: true, force: true });
+/**
+ * The .vsix that LESION_LAB_E2E_VSIX names: a file, or a folder holding `<name>-<platform>-<arch>-<version>.vsix`
+ * (what `npm run package` writes to dist-packages/). Undefined when the variable is not set.
+ */
+function vsixToInstall() {
+  const given = process.env.LESION_LAB_E2E_VSIX;
+  if (!given) return undefined;
+  let file = resolve(repoRoot, given);
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
+    file = join(file, `${pkg.name}-${process.platform}-${process.arch}-${pkg.version}.vsix`);
+  }
+  if (!existsSync(file)) throw new Error(`LESION_LAB_E2E_VSIX: ${file} does not exist; run npm run package -- --target ${process.platform}-${process.arch}`);
+  return file;
+}
+
+function newRunDir(base) {
+  mkdirSync(base, { recursive: true });
+  const old = readdirSync(base).filter((d) => d.startsWith('run-')).sort();
+  for (const d of old.slice(0, Math.max(0, old.length - (KEEP_RUNS - 1)))) rmSync(join(base, d), { recursive: true, force: true });
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  const dir = join(runsDir, `run-${stamp}-${process.pid}`);
+  const dir = join(base, `run-${stamp}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -35,26 +57,34 @@ async function main() {
     console.error(`e2e: cannot start; missing:\n  - ${missing.join('\n  - ')}`);
     return 1;
   }
+  const vsix = vsixToInstall();
   const filters = process.argv.slice(2);
-  const files = readdirSync(scenariosDir).filter((f) => f.endsWith('.mjs')).sort()
-    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
-    .map((f) => join(scenariosDir, f));
+  const matching = readdirSync(scenariosDir).filter((f) => f.endsWith('.mjs')).sort()
+    .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
+  // A *-vsix scenario checks the installed package itself: it has nothing to check in a checkout copy.
+  const needVsix = matching.filter((f) => /-vsix\.mjs$/.test(f));
+  if (!vsix && needVsix.length > 0) console.log(`e2e: skipping ${needVsix.join(', ')}: set LESION_LAB_E2E_VSIX (npm run test:e2e:vsix)`);
+  const files = matching.filter((f) => vsix || !needVsix.includes(f)).map((f) => join(scenariosDir, f));
   if (files.length === 0) {
-    console.error(`e2e: no scenario in ${scenariosDir} matches ${filters.join(', ')}`);
+    console.error(needVsix.length > 0 ? 'e2e: nothing to run without LESION_LAB_E2E_VSIX' : `e2e: no scenario in ${scenariosDir} matches ${filters.join(', ')}`);
     return 1;
   }
   if (filters.length === 0) rmSync(artifactsDir, { recursive: true, force: true });
 
-  const runDir = newRunDir();
+  // A package under test lives outside the checkout: Node would otherwise find whatever the .vsix lacks
+  // in the checkout's node_modules, walking up from the installed folder.
+  const runDir = newRunDir(vsix ? join(tmpdir(), 'lesion-lab-e2e-vsix') : runsDir);
   const userDataDir = join(runDir, 'user');
   const extensionsDir = join(runDir, 'exts');
-  const extension = installExtensionUnpacked(repoRoot, extensionsDir);
+  const extension = vsix
+    ? { ...installExtensionFromVsix({ vsix, extensionsDir, userDataDir, env: { ...process.env, TMPDIR: tmpdir(), XDG_CONFIG_HOME: join(runDir, 'xdg-config'), XDG_DATA_HOME: join(runDir, 'xdg-data') } }), vsix }
+    : installExtensionUnpacked(repoRoot, extensionsDir);
   writeUserSettings(userDataDir, {});
   const port = await freePort();
   console.log(`e2e: run folder ${runDir}`);
 
   const server = await startCodeServer({ runDir, extensionsDir, userDataDir, port });
-  console.log(`e2e: code-server ${server.url} ready (${elapsed()}); extension ${extension.id} ${extension.version} installed unpacked`);
+  console.log(`e2e: code-server ${server.url} ready (${elapsed()}); extension ${extension.id} ${extension.version} ${vsix ? `installed from ${vsix}` : 'installed unpacked'}`);
   let context;
   try {
     context = await launchChromium(join(runDir, 'chromium-profile'));

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import type { EngineInfo } from '../../shared/protocol';
+import { bundledPackageVersion } from './bundled';
 
 export interface AdapterDescription {
   name: string;
@@ -165,7 +166,8 @@ const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 
 export function realProbes(): EngineProbes {
   const resolve = createEngineRequire();
   return {
-    resolvePackage: resolve,
+    // A package compiled into the packaged backend has no node_modules entry: its entry is this bundle.
+    resolvePackage: (name) => (bundledPackageVersion(name) ? __filename : resolve(name)),
     hasSharedLibrary: (file) => libraryDirs().some((d) => existsSync(path.join(d, file))),
     async loadNativeTf(pkg) {
       const entry = resolve(pkg);

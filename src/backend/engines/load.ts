@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineName } from '../../shared/protocol';
 import { UserError } from '../errors';
+import { bundledPackageVersion, bundledWasmDir } from './bundled';
 import { createEngineRequire } from './detect';
 import { activeGradientFixes, useGradientFixes } from './broadcastGradients';
 import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
@@ -60,8 +61,9 @@ export async function initEngine(name: EngineName): Promise<LoadedEngine> {
       break;
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      // Point at the package's own dist folder so the .wasm files are found when the backend is bundled.
-      wasm.setWasmPaths(path.dirname(localRequire.resolve('@tensorflow/tfjs-backend-wasm')) + path.sep);
+      // Point at the .wasm files explicitly: the packaged backend carries them beside the bundle, a
+      // development build finds them in the package's own dist folder.
+      wasm.setWasmPaths((bundledWasmDir() ?? path.dirname(localRequire.resolve('@tensorflow/tfjs-backend-wasm'))) + path.sep);
       await activate(name, 'wasm', 'The WebAssembly files in @tensorflow/tfjs-backend-wasm/dist may be missing; reinstall Lesion Lab, or use --engine cpu.');
       registerWasmGradientKernels();
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
@@ -155,6 +157,7 @@ export function engineInfoForRun(): EngineRunInfo {
 }
 
 function packageVersion(pkg: string, engineDir: boolean): string | undefined {
+  if (!engineDir && bundledPackageVersion(pkg)) return bundledPackageVersion(pkg);
   const file = engineDir ? createEngineRequire()(`${pkg}/package.json`) : tryResolve(`${pkg}/package.json`);
   if (!file) return undefined;
   try {

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { EngineChoice, EngineInfo, EngineSelection } from '../../shared/protocol';
 import type { LabContext } from '../labContext';
+import { installGpuEngine } from './installEngineCommand';
 
 export const ENGINES_DOC_URI = vscode.Uri.from({ scheme: 'lesion-lab', path: 'Lesion Lab Engines' });
 
@@ -74,10 +75,6 @@ export function registerEngineCommands(lab: LabContext): vscode.Disposable[] {
       await vscode.workspace.getConfiguration('lesionLab').update('engine', picked.choice, vscode.ConfigurationTarget.Global);
       lab.state.update({});
     }),
-    vscode.commands.registerCommand('lesionLab.installGpuEngine', () => {
-      void vscode.window.showInformationMessage(
-        'Installing tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1) from within VS Code is not available in this version of Lesion Lab yet. The webgpu engine uses any GPU with a Vulkan, Metal or D3D12 driver without it.',
-      );
-    }),
+    vscode.commands.registerCommand('lesionLab.installGpuEngine', () => installGpuEngine(lab, detectEngines)),
   ];
 }

@@ -48,8 +48,13 @@ export async function chooseFolderInDialog(page, folder, acceptLabel = 'Select',
   // The dialog lists the folder's children once it has navigated there; then accept that folder.
   await waitFor(async () => (await box.inputValue()) === path
     && (await page.locator('.quick-input-list .monaco-list-row').count()) > 0, `the dialog to show ${path}`, timeout);
-  await page.locator('.quick-input-widget .monaco-button', { hasText: new RegExp(`^\\s*${escapeRegExp(acceptLabel)}\\s*$`) }).first().click();
-  await quickInput(page).waitFor({ state: 'hidden', timeout });
+  const accept = page.locator('.quick-input-widget .monaco-button', { hasText: new RegExp(`^\\s*${escapeRegExp(acceptLabel)}\\s*$`) }).first();
+  // While the dialog is still resolving what was typed it ignores the button; press it again then.
+  await waitFor(async () => {
+    if (!(await quickInput(page).isVisible())) return true;
+    await accept.click({ timeout: 2000 });
+    return quickInput(page).waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false);
+  }, `the dialog to accept ${path}`, timeout);
 }
 
 /** The notification toast whose text matches `pattern`, once it is shown. */
@@ -148,5 +153,38 @@ export async function chartTitleContrast(frame) {
       }
       return { label: canvas.getAttribute('aria-label'), contrast: Number(best.toFixed(3)), background: `rgb(${bg.slice(0, 3).join(',')})` };
     });
+  });
+}
+
+/**
+ * Elements matching `selector` in a frame that stick out past the right edge of its viewport (a
+ * chart that does not shrink with its panel, a control cut off), as "selector #i: right edge/width".
+ */
+export async function overflowing(frame, selector) {
+  return frame.evaluate((sel) => {
+    const width = document.documentElement.clientWidth;
+    return [...document.querySelectorAll(sel)]
+      .map((el, i) => ({ i, right: Math.round(el.getBoundingClientRect().right), label: el.getAttribute('aria-label') ?? el.tagName.toLowerCase() }))
+      .filter((e) => e.right > width + 1)
+      .map((e) => `${e.label} reaches x=${e.right} in a ${width} px wide view`);
+  }, selector);
+}
+
+/**
+ * Whether a webview's page is wider than its view (so that it needs horizontal scrolling): undefined
+ * when it fits, else how much wider and the innermost elements that stick out (tag.class "text…").
+ */
+export async function pageOverflow(frame) {
+  return frame.evaluate(() => {
+    const root = document.documentElement;
+    const excess = root.scrollWidth - root.clientWidth;
+    if (excess <= 0) return undefined;
+    const out = [...document.body.querySelectorAll('*')].filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && (r.right > root.clientWidth + 1 || el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible');
+    });
+    const innermost = out.filter((el) => !out.some((other) => other !== el && el.contains(other)));
+    const name = (el) => `${el.tagName.toLowerCase()}${el.classList.length ? `.${[...el.classList].join('.')}` : ''} "${(el.textContent ?? '').trim().slice(0, 30)}…"`;
+    return `${excess} px wider than the panel; sticking out: ${innermost.slice(0, 3).map(name).join(', ') || 'nothing measurable'}`;
   });
 }

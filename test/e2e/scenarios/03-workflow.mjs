@@ -1,21 +1,26 @@
 // The whole loop a person goes through (issue 7): prepare a dataset through the command palette and
 // its folder dialog, start a 2-epoch run from the Training view's Run form, watch the Training panel
 // fill in its charts and epoch log, evaluate, and read the confusion matrix on the Evaluation panel.
-// Every panel is pictured in the dark and in a light theme. Classify Lesion comes last, and is
-// reported as pending while the extension still says the Prediction panel is not available.
+// Every panel is pictured in the dark and in a light theme. Last, Classify Lesion on a validation
+// image: seven probabilities and a Grad-CAM overlay on the Prediction panel (reported as pending,
+// not failed, by a build whose command still says the panel is not available). Panels open in
+// columns beside each other; each must fit its column (checked last, after every picture).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LESION_CLASSES, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
-import { canvasPaint, chooseFolderInDialog, clearNotifications, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
+import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
 
 export const title = 'Prepare → train 2 epochs from the Training view → Evaluate: panels show the run and a 7×7 confusion matrix';
 export const timeoutMs = 480_000;
 
 // Tiny and quick on the wasm engine: 140 images, 32 px, fine-tuning the whole MobileNetV2 from scratch.
-const RUN_FORM = { Model: 'mobilenetv2', Weights: 'none', Phases: 'finetune', Epochs: '2', Batch: '16', 'Image size': '32', Augmentation: 'none' };
+const RUN_FORM = {
+  Model: 'mobilenetv2', Weights: 'none', Phases: 'finetune', Epochs: '2', Batch: '16', 'Image size': '32', Augmentation: 'none',
+  'Width (MobileNetV2)': '0.35', // under "More options"
+};
 const TRAINING_TIMEOUT = 360_000;
 
 /** Demo data written by the real backend CLI; the scenario prepares it through the UI. */
@@ -28,6 +33,11 @@ const field = (sidebar, label) => sidebar.locator('section[aria-label="Run"] lab
 /** Fills the Run form the way a person does: open each drop-down and click, type into each box. */
 async function fillRunForm(sidebar, values) {
   for (const [label, value] of Object.entries(values)) {
+    if (!(await field(sidebar, label).isVisible())) {
+      // A field under "More options": open that section by its title.
+      await sidebar.locator('section[aria-label="Run"] vscode-collapsible').click({ position: { x: 24, y: 10 } });
+      await field(sidebar, label).waitFor({ state: 'visible', timeout: 5000 });
+    }
     const select = field(sidebar, label).locator('vscode-single-select');
     if ((await select.count()) > 0) {
       if ((await select.evaluate((el) => el.value)) === value) continue;
@@ -65,28 +75,54 @@ async function assertChartsDrawn(panel, count, what) {
   return canvases;
 }
 
-/** Reveals a panel through its "Show …" command and returns its (re-created) frame. */
-async function showPanel(page, command, heading) {
-  await runCommand(page, command);
-  return panelFrame(page, heading);
+/** Un-maximises the editor group of `panel` (a frame), pressing the toggle again if it did not take. */
+async function restoreEditorGroups(page, panel) {
+  await waitFor(async () => {
+    await runCommand(page, 'View: Toggle Maximize Editor Group');
+    return waitFor(async () => (await panel.evaluate(() => document.documentElement.clientWidth)) < 700, 'the group to be restored', 3000)
+      .then(() => true, () => false);
+  }, 'the editor groups to be restored', 30_000);
 }
 
-/** Screenshots the window and each panel in turn (a hidden panel's webview is re-created when shown). */
+const PANELS = [
+  { command: 'Lesion Lab: Show Dataset', heading: 'Dataset', name: 'dataset-panel', charts: 1 },
+  { command: 'Lesion Lab: Show Training', heading: 'Training', name: 'training-panel', charts: 2 },
+  { command: 'Lesion Lab: Show Evaluation', heading: 'Evaluation', name: 'evaluation-panel', charts: 0 },
+];
+
+/**
+ * Pictures the window and each panel in the theme now in use. Panels open beside each other, so
+ * each has a column: first, as they are, their charts must be drawn and fit their column (a chart
+ * drawn when its column was wider must shrink with it). Then each panel is pictured with its editor
+ * group maximised, so that the picture shows it at a readable width. Returns the layout defects.
+ */
 async function pictureEverything(t, theme) {
   const { page } = t;
+  const defects = [];
   await clearNotifications(page);
-  for (const [command, heading, name] of [
-    ['Lesion Lab: Show Dataset', 'Dataset', 'dataset-panel'],
-    ['Lesion Lab: Show Training', 'Training', 'training-panel'],
-    ['Lesion Lab: Show Evaluation', 'Evaluation', 'evaluation-panel'],
-  ]) {
-    const panel = await showPanel(page, command, heading);
-    await waitForWebviewTheme(panel, theme);
-    if (heading !== 'Evaluation') await assertChartsDrawn(panel, heading === 'Dataset' ? 1 : 2, `the ${heading} panel (${theme})`);
-    await t.screenshot(panel, `${name}-${theme}`);
-  }
   await t.screenshot(page, `window-${theme}`);
   await t.screenshot(await sidebarFrame(page), `training-view-${theme}`);
+  for (const { heading, charts } of PANELS) {
+    const panel = await panelFrame(page, heading);
+    await waitForWebviewTheme(panel, theme);
+    const wider = await pageOverflow(panel);
+    if (wider) defects.push(`${heading} panel (${theme}, in its column): ${wider}`);
+    if (charts === 0) continue;
+    await assertChartsDrawn(panel, charts, `the ${heading} panel (${theme})`);
+    for (const o of await overflowing(panel, 'canvas')) defects.push(`${heading} panel (${theme}, in its column): chart "${o}"`);
+  }
+  for (const { command, heading, name, charts } of PANELS) {
+    await runCommand(page, command); // focuses the panel, so that its group is the one maximised
+    await runCommand(page, 'View: Toggle Maximize Editor Group');
+    const panel = await panelFrame(page, heading);
+    await waitFor(async () => (await panel.evaluate(() => document.documentElement.clientWidth)) > 700, `the ${heading} panel to be maximised`, 10_000);
+    await waitForWebviewTheme(panel, theme);
+    if (charts > 0) await assertChartsDrawn(panel, charts, `the maximised ${heading} panel (${theme})`);
+    await page.waitForTimeout(300); // charts follow a resize on the next animation frame
+    await t.screenshot(panel, `${name}-${theme}`);
+    await restoreEditorGroups(page, panel);
+  }
+  return defects;
 }
 
 /** A Lesion Lab panel other than Dataset, Training and Evaluation (the Prediction panel, whatever its heading). */
@@ -126,7 +162,7 @@ async function classifyLesion(t, image) {
     const said = (await notifications(page)).find((n) => /not available/i.test(n));
     console.log(`    … pending: Classify Lesion says: ${said?.split('\n')[0]}`);
     await clearNotifications(page);
-    return 'pending';
+    return [];
   }
   if (outcome === 'dialog') {
     const boxValue = await box.inputValue();
@@ -153,8 +189,16 @@ async function classifyLesion(t, image) {
   const loaded = async () => panel.locator('img').evaluateAll((els) => els.map((e) => ({ alt: e.alt, width: e.naturalWidth })));
   await waitFor(async () => (await loaded()).filter((i) => i.width > 0).length >= 2, 'the image and its Grad-CAM overlay to load', 60_000)
     .catch(async (err) => { err.message += `: ${JSON.stringify(await loaded())}`; throw err; });
+  const defects = [];
+  const wider = await pageOverflow(panel);
+  if (wider) defects.push(`Prediction panel (in its column): ${wider}`);
+  await t.screenshot(panel, 'prediction-panel-column');
+  await runCommand(page, 'View: Toggle Maximize Editor Group');
+  await waitFor(async () => (await panel.evaluate(() => document.documentElement.clientWidth)) > 700, 'the Prediction panel to be maximised', 10_000);
+  await page.waitForTimeout(300);
   await t.screenshot(panel, 'prediction-panel');
-  return 'done';
+  await restoreEditorGroups(page, panel);
+  return defects;
 }
 
 export async function run(t) {
@@ -182,12 +226,19 @@ export async function run(t) {
   const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
   const sent = config.options ?? config;
   assert.deepEqual(
-    { model: sent.model, weights: sent.weights, phase: sent.phase, epochs: sent.epochs, batch: sent.batch, size: sent.size, augment: sent.augment },
-    { model: 'mobilenetv2', weights: 'none', phase: 'finetune', epochs: 2, batch: 16, size: 32, augment: 'none' },
+    { model: sent.model, weights: sent.weights, phase: sent.phase, epochs: sent.epochs, batch: sent.batch, size: sent.size, augment: sent.augment, alpha: sent.alpha },
+    { model: 'mobilenetv2', weights: 'none', phase: 'finetune', epochs: 2, batch: 16, size: 32, augment: 'none', alpha: 0.35 },
     `the run's config.json has what the form said: ${JSON.stringify(config).slice(0, 600)}`,
   );
   // A picture while it runs: the batch progress line, before or after the first epoch.
-  await waitForText(training, /batch \d+\/\d+/, 120_000).then(() => t.screenshot(training, 'training-panel-running')).catch(() => { /* the run finished first */ });
+  const seen = await waitFor(async () => {
+    const text = await textOf(training);
+    return /batch \d+\/\d+/.test(text) ? 'batch' : /finished|failed|cancelled/.test(text) ? 'ended' : undefined;
+  }, 'the first batch or the end of the run', TRAINING_TIMEOUT);
+  if (seen === 'batch') {
+    await clearNotifications(page); // the progress toast would cover the panel
+    await t.screenshot(training, 'training-panel-running');
+  }
 
   await waitFor(async () => {
     training = await panelFrame(page, 'Training');
@@ -235,12 +286,15 @@ export async function run(t) {
   assert.ok(!toasts.some((n) => /error|failed|crash/i.test(n)), `no error notification: ${toasts.join(' | ')}`);
 
   // 5. Every panel, dark then light.
-  await pictureEverything(t, 'dark');
+  const defects = await pictureEverything(t, 'dark');
   await switchColorTheme(page, 'Light Modern');
-  await pictureEverything(t, 'light');
+  defects.push(...await pictureEverything(t, 'light'));
 
   // 6. Classify Lesion (probabilities + Grad-CAM) on a validation image.
   const valDir = join(workspace, 'prepared', 'val', 'mel');
   const image = join(valDir, readdirSync(valDir).filter((f) => f.endsWith('.jpg')).sort()[0]);
-  await classifyLesion(t, image);
+  defects.push(...await classifyLesion(t, image));
+
+  // Layout defects are reported last, so that every step above has run and every picture exists.
+  assert.deepEqual(defects, [], 'panels and their charts should fit the column they are in');
 }
