@@ -18,7 +18,7 @@ function usage(): string {
     'usage: lesion-lab <command> [options] [--json]',
     '',
     'commands:',
-    ...visible.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    ...visible.map((c) => `  ${c.name.padEnd(Math.max(...visible.map((v) => v.name.length)) + 1)} ${c.summary}`),
     '',
     '`lesion-lab <command> --help` shows a command’s options. --json prints one event per line on stdout.',
     'Exit codes: 0 done, 1 failed, 2 bad usage, 130 cancelled.',
