@@ -65,7 +65,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }
   };
 
-  const lab: LabContext = { extension: context, state, jobs, output, panels: undefined as unknown as LabPanels };
+  const lab: LabContext = {
+    extension: context,
+    state,
+    jobs,
+    output,
+    panels: undefined as unknown as LabPanels,
+    // A run from disk (this window's, or one the CLI trained elsewhere): its curves and its evaluation.
+    openRunFolder: async (run) => {
+      lab.currentRun = run;
+      await session.load(run);
+      const evaluation = await readEvaluation(run);
+      state.update({ evaluation: evaluation ? { run, evaluation } : undefined });
+      lab.panels.refresh('evaluation');
+      if (evaluation) void loadTopLossThumbnails(jobs, state).then(() => lab.panels.refresh('evaluation'));
+    },
+  };
   const workspaceRoots = (): vscode.Uri[] => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri);
   lab.panels = new LabPanels(
     context.extensionUri,
@@ -158,15 +173,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   await refreshWorkspaceState(lab);
   const latest = state.runs.at(-1);
-  if (latest) {
-    lab.currentRun = latest.path;
-    await session.load(latest.path);
-    const evaluation = await readEvaluation(latest.path);
-    if (evaluation) {
-      state.update({ evaluation: { run: latest.path, evaluation } });
-      void loadTopLossThumbnails(jobs, state).then(() => lab.panels.refresh('evaluation'));
-    }
-  }
+  if (latest) await lab.openRunFolder(latest.path);
   // Detect engines in the background so the Training view can show them without blocking start-up.
   void detectEngines(lab);
 }

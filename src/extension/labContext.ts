@@ -12,4 +12,6 @@ export interface LabContext {
   output: vscode.OutputChannel;
   /** The run shown in the Training and Evaluation panels. */
   currentRun?: string;
+  /** Shows a run folder in the Training and Evaluation panels. */
+  openRunFolder(run: string): Promise<void>;
 }

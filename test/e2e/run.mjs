@@ -44,7 +44,14 @@ function vsixToInstall() {
 function newRunDir(base) {
   mkdirSync(base, { recursive: true });
   const old = readdirSync(base).filter((d) => d.startsWith('run-')).sort();
-  for (const d of old.slice(0, Math.max(0, old.length - (KEEP_RUNS - 1)))) rmSync(join(base, d), { recursive: true, force: true });
+  // Old runs go, but not one another e2e run on this machine may still be using (recent ones stay).
+  for (const d of old.slice(0, Math.max(0, old.length - (KEEP_RUNS - 1)))) {
+    try {
+      if (Date.now() - statSync(join(base, d)).mtimeMs > 30 * 60_000) rmSync(join(base, d), { recursive: true, force: true });
+    } catch {
+      /* removed meanwhile, or in use: leave it */
+    }
+  }
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
   const dir = join(base, `run-${stamp}-${process.pid}`);
   mkdirSync(dir, { recursive: true });

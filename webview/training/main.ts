@@ -106,11 +106,21 @@ function lineChart(title: string, s: TrainingPanelState, series: Series[], compa
   return h('div', { class: 'chart' }, canvas);
 }
 
-function epochTable(epochs: EpochMetrics[]): HTMLElement {
-  const best = epochs.reduce((b, m) => (m.valAccuracy > b ? m.valAccuracy : b), -1);
+/** The epoch whose weights are in checkpoints/best: the last "improved" event, else the first epoch with the highest val_acc (as Keras' strict improvement picks it). */
+function bestEpoch(s: TrainingPanelState): number | undefined {
+  const marked = (s.markers ?? []).filter((m) => m.kind === 'best').map((m) => m.epoch);
+  if (marked.length) return Math.max(...marked);
+  let best: EpochMetrics | undefined;
+  for (const m of s.epochs) if (!best || m.valAccuracy > best.valAccuracy) best = m;
+  return best?.epoch;
+}
+
+function epochTable(s: TrainingPanelState): HTMLElement {
+  const epochs = s.epochs;
+  const bestAt = bestEpoch(s);
   return h('table', { class: 'data mono' },
     h('thead', {}, h('tr', {}, ...['epoch', 'phase', 'time', 'loss', 'acc', 'val_loss', 'val_acc', 'val_bal_acc', 'lr'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...epochs.map((m) => h('tr', { class: m.valAccuracy === best ? 'best' : '', title: m.valAccuracy === best ? 'best val_acc: the checkpoint evaluation and prediction use' : '' },
+    h('tbody', {}, ...epochs.map((m) => h('tr', { class: m.epoch === bestAt ? 'best' : '', title: m.epoch === bestAt ? 'best val_acc: the checkpoint evaluation and prediction use' : '' },
       h('th', { scope: 'row' }, String(m.epoch)), h('td', {}, m.phase), h('td', {}, formatDuration(m.seconds)),
       h('td', {}, m.loss.toFixed(4)), h('td', {}, m.accuracy.toFixed(4)), h('td', {}, m.valLoss.toFixed(4)),
       h('td', {}, m.valAccuracy.toFixed(4)), h('td', {}, m.valBalancedAccuracy.toFixed(4)), h('td', {}, m.lr.toExponential(1))))));
@@ -145,7 +155,7 @@ function render(s: TrainingPanelState): void {
           lineChart('Loss', s, [{ label: 'loss', key: 'loss' }, { label: 'val_loss', key: 'valLoss' }], 'valLoss', 'cross-entropy', false),
           lineChart('Accuracy', s, [{ label: 'acc', key: 'accuracy' }, { label: 'val_acc', key: 'valAccuracy' }, { label: 'balanced val_acc', key: 'valBalancedAccuracy' }], 'valBalancedAccuracy', 'accuracy', true)),
     s.epochs.length ? h('h2', {}, 'Epoch log') : null,
-    s.epochs.length ? h('div', { class: 'table-wrap' }, epochTable(s.epochs)) : null);
+    s.epochs.length ? h('div', { class: 'table-wrap' }, epochTable(s)) : null);
 }
 
 connect('training', (m) => {

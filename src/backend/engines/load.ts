@@ -15,6 +15,7 @@ import { createEngineRequire } from './detect';
 import { activeGradientFixes, useGradientFixes } from './broadcastGradients';
 import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
 import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
+import { activeWebGpuKernels, useWebGpuKernels } from './webgpu/register';
 
 export type TfCore = typeof tf;
 
@@ -118,6 +119,7 @@ async function initWebGpu(): Promise<LoadedEngine> {
     throw new UserError('The webgpu backend did not register (navigator.gpu was missing when it loaded). Choose --engine wasm and report this.');
   }
   await activate('webgpu', 'webgpu', `The GPU (${adapterName}) refused a WebGPU device; update its driver, or choose --engine wasm.`);
+  useWebGpuKernels();
   return { tf, engine: 'webgpu', backend: 'webgpu', device: adapterName };
 }
 
@@ -153,6 +155,8 @@ export function engineInfoForRun(): EngineRunInfo {
   if (fixes.length) patches.push(`broadcasting gradients: ${fixes.join(', ')}`);
   const kernels = loaded.engine === 'wasm' ? projectWasmKernels() : [];
   if (kernels.length) patches.push(`wasm gradient kernels: ${kernels.join(', ')}`);
+  const gpuKernels = loaded.engine === 'webgpu' ? activeWebGpuKernels() : [];
+  if (gpuKernels.length) patches.push(`webgpu kernels: ${gpuKernels.join(', ')}`);
   return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches };
 }
 

@@ -269,14 +269,14 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
     register('lesionLab.showEvaluation', () => lab.panels.show('evaluation')),
     register('lesionLab.openRun', async (arg?: unknown) => {
       const root = workspaceRoot(false);
-      const run = arg instanceof vscode.Uri ? arg.fsPath : await pickFolder('A Lesion Lab run folder (has config.json and metrics.jsonl)', root ? runsDir(root) : undefined);
+      const start = root && existsSync(runsDir(root)) ? runsDir(root) : root;
+      const run = arg instanceof vscode.Uri ? arg.fsPath : await pickFolder('A Lesion Lab run folder (has config.json and metrics.jsonl)', start);
       if (!run) return;
       if (!existsSync(path.join(run, 'config.json'))) {
         void vscode.window.showWarningMessage(`${run} is not a Lesion Lab run folder (no config.json). Runs are written by "lesion-lab train --run DIR".`);
         return;
       }
-      lab.currentRun = run;
-      await session.load(run);
+      await lab.openRunFolder(run);
       lab.panels.show('training');
     }),
     register('lesionLab.showLog', () => lab.output.show(true)),

@@ -188,3 +188,19 @@ export async function pageOverflow(frame) {
     return `${excess} px wider than the panel; sticking out: ${innermost.slice(0, 3).map(name).join(', ') || 'nothing measurable'}`;
   });
 }
+
+/** Editor groups shown now (a maximised group hides the others). */
+async function visibleEditorGroups(page) {
+  return page.locator('.part.editor .editor-group-container').evaluateAll((els) => els.filter((el) => el.getBoundingClientRect().width > 0).length);
+}
+
+/**
+ * Maximises the active editor group (`on`) or shows all groups again, through "View: Toggle Maximize
+ * Editor Group"; toggles only when the workbench is not already in that state, so it can be repeated.
+ */
+export async function setEditorGroupMaximized(page, on, timeout = DEFAULT_TIMEOUT) {
+  const done = async () => (on ? (await visibleEditorGroups(page)) === 1 : (await visibleEditorGroups(page)) > 1);
+  if (await done()) return;
+  await runCommand(page, 'View: Toggle Maximize Editor Group', timeout);
+  await waitFor(done, on ? 'the editor group to be maximised' : 'every editor group to be shown again', timeout);
+}

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { LESION_CLASSES, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
-import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
+import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
 
 export const title = 'Prepare → train 2 epochs from the Training view → Evaluate: panels show the run and a 7×7 confusion matrix';
 export const timeoutMs = 480_000;
@@ -30,30 +30,36 @@ export async function setupWorkspace(dir) {
 
 const field = (sidebar, label) => sidebar.locator('section[aria-label="Run"] label.field').filter({ has: sidebar.locator(`span:text-is("${label}")`) });
 
-/** Fills the Run form the way a person does: open each drop-down and click, type into each box. */
+/**
+ * Fills the Run form the way a person does: open each drop-down and click, type into each box. The
+ * view re-renders from its own form state whenever the host sends a snapshot, and a box replaced
+ * between typing and leaving it loses what was typed: so each field is checked and, if lost, set again.
+ */
 async function fillRunForm(sidebar, values) {
+  const shown = (label) => field(sidebar, label).locator('vscode-single-select, vscode-textfield').evaluate((el) => el.value);
   for (const [label, value] of Object.entries(values)) {
-    if (!(await field(sidebar, label).isVisible())) {
-      // A field under "More options": open that section by its title.
-      await sidebar.locator('section[aria-label="Run"] vscode-collapsible').click({ position: { x: 24, y: 10 } });
-      await field(sidebar, label).waitFor({ state: 'visible', timeout: 5000 });
-    }
-    const select = field(sidebar, label).locator('vscode-single-select');
-    if ((await select.count()) > 0) {
-      if ((await select.evaluate((el) => el.value)) === value) continue;
-      await select.click();
-      await select.locator('li[role="option"]', { hasText: new RegExp(`^\\s*${value}\\s*$`) }).click();
-    } else {
-      const input = field(sidebar, label).locator('vscode-textfield input');
-      await input.fill(value);
-      await input.press('Tab'); // the form reads the value on change, which fires on blur
-    }
+    await waitFor(async () => {
+      if (!(await field(sidebar, label).isVisible())) {
+        // A field under "More options": open that section by its title.
+        await sidebar.locator('section[aria-label="Run"] vscode-collapsible').click({ position: { x: 24, y: 10 } });
+        await field(sidebar, label).waitFor({ state: 'visible', timeout: 5000 });
+      }
+      if ((await shown(label)) === value) return true;
+      const select = field(sidebar, label).locator('vscode-single-select');
+      if ((await select.count()) > 0) {
+        await select.click();
+        await select.locator('li[role="option"]', { hasText: new RegExp(`^\\s*${value}\\s*$`) }).click({ timeout: 5000 });
+      } else {
+        const input = field(sidebar, label).locator('vscode-textfield input');
+        await input.fill(value);
+        await input.press('Tab'); // the form reads the value on change, which fires on blur
+      }
+      await sidebar.page().waitForTimeout(300); // a snapshot arriving now would re-render the field
+      return (await shown(label)) === value;
+    }, `the Run form's ${label} to be ${value}`, 30_000);
   }
-  // The view re-renders from its form state on every snapshot: what it shows now is what Start sends.
-  for (const [label, value] of Object.entries(values)) {
-    const shown = await field(sidebar, label).locator('vscode-single-select, vscode-textfield').evaluate((el) => el.value);
-    assert.equal(shown, value, `the Run form's ${label}`);
-  }
+  // What the view shows now is what Start sends.
+  for (const [label, value] of Object.entries(values)) assert.equal(await shown(label), value, `the Run form's ${label}`);
 }
 
 function newestRun(workspace) {
@@ -73,15 +79,6 @@ async function assertChartsDrawn(panel, count, what) {
     throw err;
   });
   return canvases;
-}
-
-/** Un-maximises the editor group of `panel` (a frame), pressing the toggle again if it did not take. */
-async function restoreEditorGroups(page, panel) {
-  await waitFor(async () => {
-    await runCommand(page, 'View: Toggle Maximize Editor Group');
-    return waitFor(async () => (await panel.evaluate(() => document.documentElement.clientWidth)) < 700, 'the group to be restored', 3000)
-      .then(() => true, () => false);
-  }, 'the editor groups to be restored', 30_000);
 }
 
 const PANELS = [
@@ -113,14 +110,16 @@ async function pictureEverything(t, theme) {
   }
   for (const { command, heading, name, charts } of PANELS) {
     await runCommand(page, command); // focuses the panel, so that its group is the one maximised
-    await runCommand(page, 'View: Toggle Maximize Editor Group');
+    // The extension reveals the panel a moment after the palette closes: wait for its group to be active.
+    await page.locator(`.editor-group-container.active .tab.active[aria-label^="Lesion Lab: ${heading}"]`).waitFor({ timeout: 10_000 });
+    await setEditorGroupMaximized(page, true);
     const panel = await panelFrame(page, heading);
     await waitFor(async () => (await panel.evaluate(() => document.documentElement.clientWidth)) > 700, `the ${heading} panel to be maximised`, 10_000);
     await waitForWebviewTheme(panel, theme);
     if (charts > 0) await assertChartsDrawn(panel, charts, `the maximised ${heading} panel (${theme})`);
     await page.waitForTimeout(300); // charts follow a resize on the next animation frame
     await t.screenshot(panel, `${name}-${theme}`);
-    await restoreEditorGroups(page, panel);
+    await setEditorGroupMaximized(page, false);
   }
   return defects;
 }
@@ -193,11 +192,11 @@ async function classifyLesion(t, image) {
   const wider = await pageOverflow(panel);
   if (wider) defects.push(`Prediction panel (in its column): ${wider}`);
   await t.screenshot(panel, 'prediction-panel-column');
-  await runCommand(page, 'View: Toggle Maximize Editor Group');
+  await setEditorGroupMaximized(page, true);
   await waitFor(async () => (await panel.evaluate(() => document.documentElement.clientWidth)) > 700, 'the Prediction panel to be maximised', 10_000);
   await page.waitForTimeout(300);
   await t.screenshot(panel, 'prediction-panel');
-  await restoreEditorGroups(page, panel);
+  await setEditorGroupMaximized(page, false);
   return defects;
 }
 
@@ -215,6 +214,7 @@ export async function run(t) {
   assert.equal(dataset.all, 140, '20 demo images per class');
   sidebar = await sidebarFrame(page);
   await waitForText(sidebar, `${dataset.train} train · ${dataset.val} val`);
+  await waitFor(async () => !/Current job/i.test(await textOf(sidebar)), 'the prepare job to leave the Training view', 30_000);
 
   // 2. A 2-epoch run from the Training view's Run form.
   await fillRunForm(sidebar, RUN_FORM);

@@ -14,6 +14,14 @@ import { flatDispatch, hasExpectedInternals } from './backendInternals';
 
 /** 64 Mi floats (256 MiB): the largest im2col matrix built at once; bigger batches are done in chunks. */
 export const IM2COL_MAX_ELEMENTS = 64 * 1024 * 1024;
+let im2colMaxElements = IM2COL_MAX_ELEMENTS;
+
+/** Sets the chunking limit (tests use a small one to exercise the chunked path); returns the previous one. */
+export function setIm2ColMaxElements(n: number): number {
+  const previous = im2colMaxElements;
+  im2colMaxElements = n;
+  return previous;
+}
 
 /** Rows = (image, output pixel), columns = (filter row, filter column, input channel), as the filter is laid out. */
 class BatchIm2ColProgram implements WebGpuProgram {
@@ -109,7 +117,7 @@ export function conv2DBackpropFilterByMatMul(x: TensorInfo, dy: TensorInfo, attr
       const x2d = keep(reshape({ inputs: { x }, backend, attrs: { shape: [batchSize * pixels, inChannels] } }));
       dw = keep(batchMatMul({ inputs: { a: x2d, b: dy2d }, backend, attrs: { transposeA: true, transposeB: false } }));
     } else {
-      const chunk = Math.max(1, Math.min(batchSize, Math.floor(IM2COL_MAX_ELEMENTS / Math.max(1, pixels * depth))));
+      const chunk = Math.max(1, Math.min(batchSize, Math.floor(im2colMaxElements / Math.max(1, pixels * depth))));
       let sum: TensorInfo | undefined;
       for (let b0 = 0; b0 < batchSize; b0 += chunk) {
         const n = Math.min(chunk, batchSize - b0);

@@ -1,0 +1,30 @@
+/**
+ * The project's webgpu kernels, registered over TF.js' own when the webgpu engine starts (engines/load.ts).
+ * The stock configs are kept so the bench can compare both in one process.
+ */
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { makeConv2DBackpropFilterConfig } from './conv2dBackpropFilter';
+
+export const WEBGPU_KERNELS = ['Conv2DBackpropFilter'] as const;
+export type WebGpuKernelName = (typeof WEBGPU_KERNELS)[number];
+
+let stock: Partial<Record<WebGpuKernelName, KernelConfig>> | undefined;
+let ours: Record<WebGpuKernelName, KernelConfig> | undefined;
+
+/** Registers the project's kernels (`enabled`) or TF.js' stock ones (the rest) for the webgpu backend. */
+export function useWebGpuKernels(enabled: readonly WebGpuKernelName[] = WEBGPU_KERNELS): void {
+  if (!stock || !ours) {
+    stock = Object.fromEntries(WEBGPU_KERNELS.map((k) => [k, getKernel(k, 'webgpu')]));
+    ours = { Conv2DBackpropFilter: makeConv2DBackpropFilterConfig(stock.Conv2DBackpropFilter) };
+  }
+  for (const k of WEBGPU_KERNELS) {
+    const config = enabled.includes(k) ? ours[k] : stock[k];
+    if (getKernel(k, 'webgpu')) unregisterKernel(k, 'webgpu');
+    if (config) registerKernel(config);
+  }
+}
+
+export function activeWebGpuKernels(): WebGpuKernelName[] {
+  return WEBGPU_KERNELS.filter((k) => ours && getKernel(k, 'webgpu') === ours[k]);
+}

@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { SoftwareVulkan } from '../helpers/vulkan';
+import { requireSoftwareVulkan } from '../helpers/vulkan';
+import type { EngineResult } from './webgpuKernels.child';
+import { OPTIMIZER_STEPS } from './webgpuKernels.child';
+
+// The project's webgpu kernels (src/backend/engines/webgpu) against stock TF.js on the cpu engine, on Mesa's
+// software Vulkan driver (lavapipe): the same code path as on a real GPU, only slower.
+const CONV_TOLERANCE = 1e-4;
+const OPTIMIZER_TOLERANCE = 1e-5;
+
+function relativeL2(actual: number[], expected: number[]): number {
+  assert.equal(actual.length, expected.length, 'same number of elements');
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
+}
+
+function runChild(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)', function () {
+  this.timeout(180_000);
+  let vulkan: SoftwareVulkan;
+  let result: { cases: string[]; variables: number; cpu: EngineResult; webgpu: EngineResult };
+
+  before(async function () {
+    vulkan = requireSoftwareVulkan(this);
+    const r = await runChild(path.join(__dirname, 'webgpuKernels.child.ts'), vulkan.env);
+    assert.equal(r.code, 0, r.stderr);
+    result = JSON.parse(r.stdout.trim().split('\n').pop()!) as typeof result;
+  });
+
+  it('runs on the llvmpipe adapter with the project Conv2DBackpropFilter registered', () => {
+    assert.match(result.webgpu.device ?? '', /llvmpipe/);
+    assert.deepEqual(result.webgpu.kernels, ['Conv2DBackpropFilter']);
+  });
+
+  it('Conv2DBackpropFilter (matmul / im2col) matches the cpu kernel on every shape, stride and padding', () => {
+    const { cases, cpu, webgpu } = result;
+    assert.equal(webgpu.conv.length, cases.length);
+    cases.forEach((name, i) => {
+      const expected = cpu.conv[i]!;
+      assert.ok(expected.some((v) => Math.abs(v) > 1e-3), `${name}: the cpu gradient is all zeros`);
+      const err = relativeL2(webgpu.conv[i]!, expected);
+      assert.ok(err < CONV_TOLERANCE, `${name}: relative L2 ${err}`);
+    });
+  });
+
+  for (const name of ['rmsprop', 'adam', 'sgd'] as const) {
+    it(`fused ${name}: ${OPTIMIZER_STEPS} steps give the stock optimizer's variables and slots, in one dispatch per variable`, () => {
+      const cpu = result.cpu.optimizers[name];
+      const gpu = result.webgpu.optimizers[name];
+      // One program per variable; the stock optimizer issues 6–11.
+      assert.equal(gpu.dispatchesPerStep, result.variables);
+      assert.deepEqual(gpu.weightNames, cpu.weightNames);
+      assert.equal(gpu.weightNames[0], 'iter');
+      assert.equal(gpu.weightValues[0]![0], OPTIMIZER_STEPS);
+      cpu.finalVariables.forEach((expected, i) => {
+        const err = relativeL2(gpu.finalVariables[i]!, expected);
+        assert.ok(err < OPTIMIZER_TOLERANCE, `variable ${i}: relative L2 ${err}`);
+      });
+      cpu.weightValues.forEach((expected, i) => {
+        assert.ok(expected.some((v) => v !== 0), `${cpu.weightNames[i]}: the stock slot never moved`);
+        const err = relativeL2(gpu.weightValues[i]!, expected);
+        assert.ok(err < OPTIMIZER_TOLERANCE, `${cpu.weightNames[i]}: relative L2 ${err}`);
+      });
+    });
+
+    it(`fused ${name}: resuming through getWeights()/setWeights() continues as the uninterrupted run`, () => {
+      const cpu = result.cpu.optimizers[name];
+      const gpu = result.webgpu.optimizers[name];
+      cpu.finalVariables.forEach((expected, i) => {
+        const err = relativeL2(gpu.resumedVariables[i]!, expected);
+        assert.ok(err < OPTIMIZER_TOLERANCE, `variable ${i} after resume: relative L2 ${err}`);
+      });
+    });
+  }
+});
