@@ -40,7 +40,7 @@ export const CONV_CASES: ConvCase[] = [
 ];
 
 export const OPTIMIZER_STEPS = 4;
-const VARIABLE_SHAPES: number[][] = [[3, 3, 4, 8], [8], [70000], [5, 7]];
+const VARIABLE_SHAPES: number[][] = [[3, 3, 4, 8], [8], [20000], [5, 7]];
 
 export interface OptimizerTrace {
   finalVariables: number[][];
@@ -143,7 +143,8 @@ async function runOn(engine: EngineName): Promise<EngineResult> {
 async function main(): Promise<void> {
   const cpu = await runOn('cpu');
   const webgpu = await runOn('webgpu');
-  process.stdout.write(JSON.stringify({ cases: CONV_CASES.map((c) => c.name), variables: VARIABLE_SHAPES.length, cpu, webgpu }) + '\n');
+  // A pipe is written asynchronously: exit only once the line is out.
+  await new Promise<void>((resolve) => process.stdout.write(JSON.stringify({ cases: CONV_CASES.map((c) => c.name), variables: VARIABLE_SHAPES.length, cpu, webgpu }) + '\n', () => resolve()));
 }
 
 if (require.main === module) {
