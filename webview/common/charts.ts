@@ -3,16 +3,15 @@ import { themeColor } from './dom';
 
 Chart.register(...registerables);
 
-/** Series colours that read on both light and dark themes (VS Code chart tokens where present). */
+/**
+ * Series colours with enough contrast on the theme's background. VS Code's chart tokens are made for
+ * small badges; on a dark editor its orange reads as brown, so charts use their own two palettes.
+ */
 export function seriesColors(): string[] {
-  return [
-    themeColor('--vscode-charts-blue', '#3794ff'),
-    themeColor('--vscode-charts-orange', '#d18616'),
-    themeColor('--vscode-charts-green', '#89d185'),
-    themeColor('--vscode-charts-purple', '#b180d7'),
-    themeColor('--vscode-charts-red', '#f14c4c'),
-    themeColor('--vscode-charts-yellow', '#cca700'),
-  ];
+  const light = document.body.classList.contains('vscode-light') || document.body.classList.contains('vscode-high-contrast-light');
+  return light
+    ? ['#0066b8', '#c75300', '#2e7d32', '#8e3ca6', '#c62828', '#7a6000']
+    : ['#4fc1ff', '#ffa64d', '#89d185', '#d7a0f0', '#ff6b6b', '#e5c07b'];
 }
 
 /** Chart.js defaults that follow the editor's font and colours. */

@@ -18,7 +18,8 @@ function confusionMatrix(ev: Evaluation): HTMLElement {
       ...r.map((count, j) => {
         const share = rows[i] ? count / rows[i]! : 0;
         // Heat from the theme's accent colour; the diagonal is what should be hot.
-        return h('td', { class: i === j ? 'diag' : '', style: `--heat:${share.toFixed(3)}`, title: `${count} of ${rows[i]} ${ev.classes[i]} predicted ${ev.classes[j]}` },
+        const cls = [i === j ? 'diag' : '', share > 0.55 ? 'hot' : ''].filter(Boolean).join(' ');
+        return h('td', { class: cls, style: `--heat:${share.toFixed(3)}`, title: `${count} of ${rows[i]} ${ev.classes[i]} predicted ${ev.classes[j]}` },
           normalise ? formatPercent(share, 0) : String(count));
       })))));
 }

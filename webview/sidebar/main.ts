@@ -26,6 +26,11 @@ const form = {
 };
 let formError = '';
 
+/** Whether "More options" is open now, so that a re-render keeps it as the user left it. */
+function moreOptionsOpen(): boolean {
+  return (root.querySelector('vscode-collapsible.more') as (HTMLElement & { open?: boolean }) | null)?.open === true;
+}
+
 /** The form as train options; a message instead when a value is not usable. */
 function readForm(): { overrides: Record<string, unknown> } | { error: string } {
   const whole = (k: 'epochs' | 'batch' | 'size', min: number, max: number): number | string => {
@@ -99,9 +104,12 @@ function datasetSection(s: SidebarState): HTMLElement {
 }
 
 function field(label: string, key: keyof typeof form, control: HTMLElement): HTMLElement {
-  control.addEventListener('change', (ev) => {
+  // `input` as well as `change`: a state snapshot may re-render the form before the field loses focus.
+  const read = (ev: Event): void => {
     form[key] = (ev.target as HTMLInputElement).value;
-  });
+  };
+  control.addEventListener('input', read);
+  control.addEventListener('change', read);
   control.setAttribute('aria-label', label);
   return h('label', { class: 'field' }, h('span', {}, label), control);
 }
@@ -134,7 +142,7 @@ function runSection(s: SidebarState): HTMLElement {
       field('Batch', 'batch', textfield('batch')),
       field('Image size', 'size', textfield('size')),
       field('Augmentation', 'augment', select('augment', ['none', 'disk', 'online']))),
-    h('vscode-collapsible', { title: 'More options', class: 'more' },
+    h('vscode-collapsible', { title: 'More options', class: 'more', open: moreOptionsOpen() },
       h('div', { class: 'form' },
         field('Width (MobileNetV2)', 'alpha', textfield('alpha')),
         field('Head learning rate', 'lr', h('vscode-textfield', { value: form.lr, placeholder: '0.001' })),

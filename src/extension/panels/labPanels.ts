@@ -50,7 +50,9 @@ export class LabPanels implements vscode.Disposable {
       return;
     }
     const spec = this.spec(kind);
-    const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, {
+    // Lesion Lab's panels share one editor group beside the editor, as tabs, instead of each taking a new column.
+    const sibling = [...this.open.values()].find((p) => p.viewColumn !== undefined)?.viewColumn;
+    const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: sibling ?? vscode.ViewColumn.Beside, preserveFocus }, {
       enableScripts: true,
       retainContextWhenHidden: false,
       localResourceRoots: localRoots(this.extensionUri, spec.roots()),

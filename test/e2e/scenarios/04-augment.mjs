@@ -37,10 +37,15 @@ export async function run(t) {
   await tree.locator('.monaco-list-row', { hasText: 'HAM10000_images_part_1' }).first().click();
   const row = tree.locator('.monaco-list-row', { hasText: part1[0] }).first();
   await row.waitFor({ timeout: 20_000 });
-  await row.click({ button: 'right' });
-  await page.locator('.context-view .action-label', { hasText: 'Preview Augmentations' }).first().click();
-
-  const panel = await panelFrame(page, 'Augmentations', 60_000);
+  // On a busy machine the menu can open before its items are laid out, or swallow the click: try again.
+  const menuItem = page.locator('.context-view .action-label', { hasText: 'Preview Augmentations' }).first();
+  const panel = await waitFor(async () => {
+    await page.keyboard.press('Escape');
+    await row.click({ button: 'right' });
+    if (!(await menuItem.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false))) return undefined;
+    await menuItem.click({ timeout: 5000 }).catch(() => undefined);
+    return panelFrame(page, 'Augmentations', 15_000).catch(() => undefined);
+  }, 'the Augmentations panel from the Explorer context menu', 90_000);
   const first = await waitFor(async () => {
     const list = await images(panel);
     return list.length === 13 && list.every((i) => i.ok) ? list : undefined;

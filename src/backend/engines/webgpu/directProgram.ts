@@ -1,0 +1,85 @@
+/**
+ * One compute dispatch with several outputs, written straight into the backend's command stream. TF.js'
+ * WebGPUProgram binds exactly one output; a fused batch-norm pass produces two to four (normalised values,
+ * statistics, the new moving averages; or dx, dγ, dβ), so these programs are plain WGSL bound here: the
+ * uniform struct at binding 0, then the outputs (read_write, freshly allocated by the backend), then the inputs
+ * (read-only), recorded in order with the backend's own programs exactly as its recordAndSubmit does.
+ */
+import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { env, util } from '@tensorflow/tfjs-core';
+import type { ProgramUniform, WebGpuBackendInternals } from './backendInternals';
+
+export interface DirectProgram {
+  /** Cache key (one pipeline per key per device): every compile-time constant in `main` must be in it. */
+  key: string;
+  outputs: string[];
+  inputs: string[];
+  /** The uniform struct's fields, in order; all 4-byte scalars. */
+  uniforms: { name: string; type: 'u32' | 'f32' }[];
+  /** WGSL after the bindings: constants, workgroup variables and `fn main` with its @compute attributes. */
+  main: string;
+}
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function shaderSource(p: DirectProgram): string {
+  const fields = p.uniforms.map((f) => `${f.name} : ${f.type},`).join(' ');
+  const bindings = [
+    ...p.outputs.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, read_write> ${n} : array<f32>;`),
+    ...p.inputs.map((n, i) => `@group(0) @binding(${p.outputs.length + i + 1}) var<storage, read> ${n} : array<f32>;`),
+  ].join('\n');
+  return `struct Params { ${fields} };\n@group(0) @binding(0) var<uniform> u : Params;\n${bindings}\n${p.main}`;
+}
+
+function pipelineFor(device: GPUDevice, p: DirectProgram): GPUComputePipeline {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, (cache = new Map()));
+  let pipeline = cache.get(p.key);
+  if (!pipeline) {
+    const module = device.createShaderModule({ code: shaderSource(p), label: p.key });
+    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: p.key });
+    cache.set(p.key, pipeline);
+  }
+  return pipeline;
+}
+
+/** A new float32 tensor on the GPU (contents undefined until a program writes them). */
+export function allocateOutput(backend: WebGpuBackendInternals, shape: number[], dtype: DataType = 'float32'): TensorInfo {
+  const t = backend.makeTensorInfo(shape, dtype);
+  backend.uploadToGPU(t.dataId);
+  return t;
+}
+
+/** Records `program` over `workgroups`, writing `outputs` (from allocateOutput) from `inputs`. */
+export function runDirect(backend: WebGpuBackendInternals, program: DirectProgram, outputs: TensorInfo[], inputs: TensorInfo[], uniforms: number[], workgroups: [number, number, number]): void {
+  if (outputs.length !== program.outputs.length || inputs.length !== program.inputs.length || uniforms.length !== program.uniforms.length) {
+    throw new Error(`runDirect(${program.key}): binding or uniform count mismatch`);
+  }
+  const limit = backend.device.limits.maxComputeWorkgroupsPerDimension;
+  if (workgroups.some((n) => n > limit)) throw new Error(`runDirect(${program.key}): ${workgroups.join('×')} workgroups exceed the device limit ${limit}`);
+  const tensors = [...outputs, ...inputs];
+  for (const t of tensors) {
+    if (util.sizeFromShape(t.shape) === 0) throw new Error(`runDirect(${program.key}): empty tensor`);
+    backend.uploadToGPU(t.dataId);
+  }
+  const params = program.uniforms.map((f, i): ProgramUniform => ({ type: f.type === 'u32' ? 'uint32' : 'float32', data: [uniforms[i]!] }));
+  const pipeline = pipelineFor(backend.device, program);
+  const bindGroup = backend.device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: backend.makeUniforms(params) },
+      ...tensors.map((t, i) => ({ binding: i + 1, resource: { buffer: backend.tensorMap.get(t.dataId)!.resource as GPUBuffer } })),
+    ],
+  });
+  for (const t of tensors) backend.commandQueueOwnedIds.add(t.dataId as object);
+  backend.ensureCommandEncoderReady();
+  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({});
+  backend.computePassEncoder.setPipeline(pipeline);
+  backend.computePassEncoder.setBindGroup(0, bindGroup);
+  backend.computePassEncoder.dispatchWorkgroups(workgroups[0], workgroups[1], workgroups[2]);
+  backend.dispatchCountInPass++;
+  if ((env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
+    backend.endComputePassEncoder();
+    backend.submitQueue();
+  }
+}
