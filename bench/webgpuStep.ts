@@ -4,7 +4,8 @@
  * RMSprop (or --optimizer adam|sgd), trainOnBatch on a fixed batch. Variants:
  *   stock    TF.js as shipped (stock gradients, stock kernels, stock optimizer)
  *   +grads   the project's broadcasting Mean/Sum/FusedBatchNorm gradients (every engine has them)
- *   lesion   + the matmul Conv2DBackpropFilter and the fused one-dispatch optimizer (src/backend/engines/webgpu)
+ *   +conv    + the matmul Conv2DBackpropFilter and the fused one-dispatch optimizer (src/backend/engines/webgpu)
+ *   lesion   + the fused training-mode batch normalisation (batchNormKernels.ts): Lesion Lab as it trains
  * Reports img/s (median step), GPU dispatches per step, and ratios. On a software adapter (Mesa lavapipe) use a
  * small input: the issue's 224×224 batch 32 figure is for a real GPU; dispatch counts barely depend on size.
  *
@@ -46,6 +47,7 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { name: 'stock', activate: () => (useGradientFixes([]), useWebGpuKernels([])), optimizerEngine: 'cpu' },
   { name: '+grads', activate: () => (useGradientFixes(), useWebGpuKernels([])), optimizerEngine: 'cpu' },
+  { name: '+conv', activate: () => (useGradientFixes(), useWebGpuKernels(['Conv2DBackpropFilter'])), optimizerEngine: 'webgpu' },
   { name: 'lesion', activate: () => (useGradientFixes(), useWebGpuKernels()), optimizerEngine: 'webgpu' },
 ];
 

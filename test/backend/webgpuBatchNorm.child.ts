@@ -6,7 +6,8 @@
  *     a weighted sum of the output w.r.t. x, γ and β; on webgpu also the dispatches of the forward pass, and
  *     the inference-mode output (the stock path) after the update;
  *   - TRAIN_STEPS trainOnBatch losses of a seeded conv + BN model, its moving statistics afterwards, and the
- *     number of live tensors after each step (a leak would grow it).
+ *     number of live tensors after each step (a leak would grow it); on webgpu also the GPU dispatches of its
+ *     last step, and the same run with the batch-norm kernels unregistered (the stock ops on webgpu).
  *   node --require tsx/cjs test/backend/webgpuBatchNorm.child.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,7 +16,7 @@ import type { EngineName } from '../../src/shared/protocol';
 import { initEngine } from '../../src/backend/engines/load';
 import { countDispatches } from '../../src/backend/engines/webgpu/dispatchCounter';
 import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizers';
-import { activeWebGpuKernels } from '../../src/backend/engines/webgpu/register';
+import { activeWebGpuKernels, useWebGpuKernels } from '../../src/backend/engines/webgpu/register';
 import { kerasBatchNormalization } from '../../src/backend/models/kerasBatchNorm';
 import { createRng, gaussian, uniform } from '../../src/shared/random';
 
@@ -60,7 +61,13 @@ export interface EngineResult {
   /** The model's moving means and variances after training, concatenated. */
   movingStatistics: number[];
   tensorsAfterStep: number[];
+  /** GPU dispatches of the last training step (webgpu only). */
+  stepDispatches?: number;
+  /** webgpu only: the same training with the batch-norm kernels unregistered. */
+  stockBatchNorm?: TrainingResult;
 }
+
+type TrainingResult = Pick<EngineResult, 'losses' | 'movingStatistics' | 'tensorsAfterStep' | 'stepDispatches'>;
 
 function seeded(shape: number[], seed: number, scale = 1, offset = 0): tf.Tensor {
   const rng = createRng(seed);
@@ -149,21 +156,24 @@ function smallModel(engine: EngineName): tfl.LayersModel {
   return model;
 }
 
-async function trainSmallModel(engine: EngineName): Promise<Pick<EngineResult, 'losses' | 'movingStatistics' | 'tensorsAfterStep'>> {
+async function trainSmallModel(engine: EngineName): Promise<TrainingResult> {
   const model = smallModel(engine);
   const x = activations([6, 12, 12, 3], 77);
   const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 1, 2], 'int32'), 4);
   const losses: number[] = [];
   const tensorsAfterStep: number[] = [];
+  let stepDispatches: number | undefined;
   for (let step = 0; step < TRAIN_STEPS; step++) {
+    const counter = engine === 'webgpu' ? countDispatches() : undefined;
     losses.push((await model.trainOnBatch(x, y)) as number);
+    stepDispatches = counter?.stop();
     tensorsAfterStep.push(tf.memory().numTensors);
   }
   const movingStatistics: number[] = [];
   for (const w of model.weights.filter((w) => w.name.includes('moving_'))) movingStatistics.push(...(await values(w.read())));
   model.dispose();
   tf.dispose([x, y]);
-  return { losses, movingStatistics, tensorsAfterStep };
+  return { losses, movingStatistics, tensorsAfterStep, stepDispatches };
 }
 
 async function runOn(engine: EngineName): Promise<EngineResult> {
@@ -171,7 +181,14 @@ async function runOn(engine: EngineName): Promise<EngineResult> {
   const cases: CaseResult[] = [];
   for (const [i, c] of BATCH_NORM_CASES.entries()) cases.push(await caseResult(c, i, engine));
   const training = await trainSmallModel(engine);
-  return { engine, device: loaded.device, kernels: engine === 'webgpu' ? activeWebGpuKernels() : [], cases, ...training };
+  const kernels = engine === 'webgpu' ? activeWebGpuKernels() : [];
+  let stockBatchNorm: TrainingResult | undefined;
+  if (engine === 'webgpu') {
+    useWebGpuKernels(['Conv2DBackpropFilter']);
+    stockBatchNorm = await trainSmallModel(engine);
+    useWebGpuKernels();
+  }
+  return { engine, device: loaded.device, kernels, cases, ...training, stockBatchNorm };
 }
 
 async function main(): Promise<void> {

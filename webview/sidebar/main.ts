@@ -144,7 +144,7 @@ function runSection(s: SidebarState): HTMLElement {
       field('Augmentation', 'augment', select('augment', ['none', 'disk', 'online']))),
     h('vscode-collapsible', { title: 'More options', class: 'more', open: moreOptionsOpen() },
       h('div', { class: 'form' },
-        field('Width (MobileNetV2)', 'alpha', textfield('alpha')),
+        field('Width (MobileNetV2)', 'alpha', h('vscode-textfield', { value: form.alpha, placeholder: '1.0' })),
         field('Head learning rate', 'lr', h('vscode-textfield', { value: form.lr, placeholder: '0.001' })),
         field('Fine-tune learning rate', 'finetuneLr', h('vscode-textfield', { value: form.finetuneLr, placeholder: '0.0001' })),
         field('Optimizer', 'optimizer', select('optimizer', ['default', 'rmsprop', 'adam', 'sgd'])),

@@ -198,9 +198,17 @@ async function visibleEditorGroups(page) {
  * Maximises the active editor group (`on`) or shows all groups again, through "View: Toggle Maximize
  * Editor Group"; toggles only when the workbench is not already in that state, so it can be repeated.
  */
+let maximisedByUs = false;
+
 export async function setEditorGroupMaximized(page, on, timeout = DEFAULT_TIMEOUT) {
+  // With a single editor group there is nothing to maximise (and no toggle command to undo).
+  if (!on && !maximisedByUs) return;
   const done = async () => (on ? (await visibleEditorGroups(page)) === 1 : (await visibleEditorGroups(page)) > 1);
-  if (await done()) return;
+  if (await done()) {
+    if (on) maximisedByUs = false;
+    return;
+  }
   await runCommand(page, 'View: Toggle Maximize Editor Group', timeout);
   await waitFor(done, on ? 'the editor group to be maximised' : 'every editor group to be shown again', timeout);
+  maximisedByUs = on;
 }

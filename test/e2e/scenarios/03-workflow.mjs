@@ -99,7 +99,9 @@ async function pictureEverything(t, theme) {
   await clearNotifications(page);
   await t.screenshot(page, `window-${theme}`);
   await t.screenshot(await sidebarFrame(page), `training-view-${theme}`);
-  for (const { heading, charts } of PANELS) {
+  for (const { command, heading, charts } of PANELS) {
+    // The panels are tabs of one editor group: bring each to the front before looking at it.
+    await runCommand(page, command);
     const panel = await panelFrame(page, heading);
     await waitForWebviewTheme(panel, theme);
     const wider = await pageOverflow(panel);
