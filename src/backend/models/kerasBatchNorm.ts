@@ -6,7 +6,7 @@
  * frozen part staying exactly as pretrained. Registered under the class name "BatchNormalization",
  * so models loaded from model.json get this behaviour too.
  *
- * On webgpu, training mode runs as one fused op (engines/webgpu/fusedBatchNorm.ts: 6 GPU dispatches per layer
+ * On webgpu, training mode runs as one fused op (engines/webgpu/fusedBatchNorm.ts: 5 GPU dispatches per layer
  * and step instead of ~23) with the same arithmetic; inference and the other engines use the stock code.
  */
 import * as tf from '@tensorflow/tfjs-core';

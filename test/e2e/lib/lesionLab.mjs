@@ -40,3 +40,31 @@ export const totals = (summary) => ({
   val: summary.classes.reduce((a, c) => a + c.val.images, 0),
   all: summary.classes.reduce((a, c) => a + c.all.images, 0),
 });
+
+/**
+ * "Lesion Lab: Augment…" through its input box: writes aug/<dx>/ until each class but nv has `target`
+ * images, then checks that the Training view and the manifest count the augmented images.
+ */
+export async function augmentThroughUi(page, workspace, target, timeout = 180_000) {
+  const { runCommand, waitFor, waitForText } = await import('./vscode.mjs');
+  await runCommand(page, 'Lesion Lab: Augment…');
+  const box = page.locator('.quick-input-widget input');
+  await box.waitFor({ state: 'visible', timeout: 15_000 });
+  await box.fill(String(target));
+  await page.keyboard.press('Enter');
+  const summary = await waitFor(() => {
+    try {
+      const s = preparedSummary(workspace);
+      return s.classes.some((c) => (c.augmented ?? 0) > 0) ? s : undefined;
+    } catch {
+      return undefined;
+    }
+  }, 'augment to record augmented images in manifest.json', timeout);
+  for (const c of summary.classes) {
+    const expected = c.name === 'nv' ? 0 : Math.max(0, target - c.train.images);
+    assert.equal(c.augmented ?? 0, expected, `${c.name}: ${expected} augmented images for a target of ${target}`);
+  }
+  const written = summary.classes.reduce((a, c) => a + (c.augmented ?? 0), 0);
+  await waitForText(await sidebarFrame(page), `· ${written} augmented`, 60_000);
+  return written;
+}

@@ -8,17 +8,18 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LESION_CLASSES, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { LESION_CLASSES, augmentThroughUi, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { repoRoot } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
 
-export const title = 'Prepare → train 2 epochs from the Training view → Evaluate: panels show the run and a 7×7 confusion matrix';
+export const title = 'Prepare → Augment → train 2 epochs from the Training view → Evaluate: panels show the run and a 7×7 confusion matrix';
 export const timeoutMs = 480_000;
 
 // Tiny and quick on the wasm engine: 140 images, 32 px, fine-tuning the whole MobileNetV2 from scratch.
+// Augmentation 'disk': training reads the images the Augment step wrote.
 const RUN_FORM = {
-  Model: 'mobilenetv2', Weights: 'none', Phases: 'finetune', Epochs: '2', Batch: '16', 'Image size': '32', Augmentation: 'none',
+  Model: 'mobilenetv2', Weights: 'none', Phases: 'finetune', Epochs: '2', Batch: '16', 'Image size': '32', Augmentation: 'disk',
   'Width (MobileNetV2)': '0.35', // under "More options"
 };
 const TRAINING_TIMEOUT = 360_000;
@@ -218,6 +219,10 @@ export async function run(t) {
   await waitForText(sidebar, `${dataset.train} train · ${dataset.val} val`);
   await waitFor(async () => !/Current job/i.test(await textOf(sidebar)), 'the prepare job to leave the Training view', 30_000);
 
+  // 1b. Augment the training split to 24 images per class (nv is left as it is).
+  await augmentThroughUi(page, workspace, 24);
+  await waitFor(async () => !/Current job/i.test(await textOf(sidebar)), 'the augment job to leave the Training view', 30_000);
+
   // 2. A 2-epoch run from the Training view's Run form.
   await fillRunForm(sidebar, RUN_FORM);
   await sidebar.locator('section[aria-label="Run"] vscode-button', { hasText: /^\s*Start\s*$/ }).click();
@@ -229,7 +234,7 @@ export async function run(t) {
   const sent = config.options ?? config;
   assert.deepEqual(
     { model: sent.model, weights: sent.weights, phase: sent.phase, epochs: sent.epochs, batch: sent.batch, size: sent.size, augment: sent.augment, alpha: sent.alpha },
-    { model: 'mobilenetv2', weights: 'none', phase: 'finetune', epochs: 2, batch: 16, size: 32, augment: 'none', alpha: 0.35 },
+    { model: 'mobilenetv2', weights: 'none', phase: 'finetune', epochs: 2, batch: 16, size: 32, augment: 'disk', alpha: 0.35 },
     `the run's config.json has what the form said: ${JSON.stringify(config).slice(0, 600)}`,
   );
   // A picture while it runs: the batch progress line, before or after the first epoch.

@@ -2,17 +2,17 @@
 // LESION_LAB_E2E_VSIX; skipped without it). It must carry everything it loads — the backend bundle, the
 // wasm engine's .wasm files, sharp with this platform's libvips, h5wasm — since nothing outside the
 // installed folder can be found from it. Then the first workflow a person goes through, in the UI:
-// Create Demo Dataset → Prepare → a 1-epoch run from the Training view → Evaluate.
+// Create Demo Dataset → Prepare → Augment → a 1-epoch run from the Training view → Evaluate.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { augmentThroughUi, panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { node24Bin } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
 import { clickNotificationAction, pickQuickPickItem, tableRows } from '../lib/workbench.mjs';
 
-export const title = 'The installed .vsix: engine shown, demo data → prepare → 1-epoch run → evaluate, all from the package';
+export const title = 'The installed .vsix: engine shown, demo data → prepare → augment → 1-epoch run → evaluate, all from the package';
 export const timeoutMs = 420_000;
 
 const RUN_FORM = { Model: 'mobilenetv2', Weights: 'none', Phases: 'finetune', Epochs: '1', Batch: '16', 'Image size': '32', Augmentation: 'none' };
@@ -110,6 +110,9 @@ export async function run(t) {
   assert.equal(dataset.all, 350, 'the small demo dataset has 350 images');
   sidebar = await sidebarFrame(page);
   await waitForText(sidebar, `${dataset.train} train · ${dataset.val} val`, 30_000);
+
+  // 2b. Augment the training split (the packaged worker-thread code runs here).
+  await augmentThroughUi(page, workspace, 45);
 
   // 3. One epoch from the Training view's Run form.
   await fillRunForm(sidebar, RUN_FORM);
