@@ -90,7 +90,7 @@ describe('fused batch normalisation on webgpu vs the stock layer on cpu (lavapip
     assert.equal(new Set(webgpu.tensorsAfterStep).size, 1, `live tensors after each step: ${webgpu.tensorsAfterStep.join(', ')}`);
     assert.equal(new Set(stock.tensorsAfterStep).size, 1, `live tensors after each step (stock): ${stock.tensorsAfterStep.join(', ')}`);
     assertLossesMatch(stock.losses, result.cpu.losses, 'stock ops on webgpu');
-    // Two BN layers: the stock ops take ~23 dispatches each per step, the fused op 5.
+    // Two BN layers: the stock ops take ~40–50 dispatches each per step, the fused op 5.
     assert.ok(webgpu.stepDispatches! <= stock.stepDispatches! - 2 * 12, `dispatches per step: fused ${webgpu.stepDispatches}, stock ${stock.stepDispatches}`);
   });
 });

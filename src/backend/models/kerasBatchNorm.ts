@@ -7,7 +7,7 @@
  * so models loaded from model.json get this behaviour too.
  *
  * On webgpu, training mode runs as one fused op (engines/webgpu/fusedBatchNorm.ts: 5 GPU dispatches per layer
- * and step instead of ~23) with the same arithmetic; inference and the other engines use the stock code.
+ * and step instead of ~48) with the same arithmetic; inference and the other engines use the stock code.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Tensor } from '@tensorflow/tfjs-core';
