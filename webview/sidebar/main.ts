@@ -73,8 +73,12 @@ function engineSection(s: SidebarState): HTMLElement {
     'Engine',
     h('div', { class: 'engine', 'data-testid': 'engine' }, h('strong', { class: 'engine-name' }, sel.engine), sel.device ? h('span', { class: 'muted' }, ` · ${sel.device}`) : null),
     h('p', { class: 'muted small', title: sel.reason }, sel.reason.replace(/^no usable GPU engine \(.*\); /, 'no usable GPU engine; ')),
-    // The full reasons are one click away (Show Engines); here just why each GPU engine is out.
-    ...gpus.filter((g) => !g.available).map((g) => h('p', { class: 'muted small', title: g.reason }, `${g.name}: ${g.reason.split(/[;(]/)[0]!.trim()}`)),
+    // The full reasons are one click away (Show Engines); here just why each GPU engine is out, or where it is.
+    ...gpus.filter((g) => g.name !== sel.engine).map((g) =>
+      h('p', { class: 'muted small', title: g.reason },
+        g.available
+          ? `${g.name}: ${g.device ?? 'available'}${/software|fallback|llvmpipe|lavapipe|swiftshader/i.test(`${g.device} ${g.reason}`) ? ' — a software adapter, slower than the CPU engines' : ''}`
+          : `${g.name}: ${g.reason.split(/[;(]/)[0]!.trim()}`)),
     h('div', { class: 'actions' }, button('Select Engine', () => runCommand('lesionLab.selectEngine'), { secondary: true }), button('Show Engines', () => runCommand('lesionLab.showEngines'), { secondary: true })),
   );
 }

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { codeServerEntry, node24Bin, node24Dir } from './paths.mjs';
+import { codeServerEntry, node24Bin, node24Dir, softwareVulkanEnv } from './paths.mjs';
 
 /** The user settings every run starts from (E2E.md); scenarios add their own on top. */
 export const BASE_SETTINGS = {
@@ -63,6 +63,8 @@ export async function startCodeServer({ runDir, extensionsDir, userDataDir, port
     XDG_DATA_HOME: join(runDir, 'xdg-data'),
     // Variables of the surrounding npm/mocha process would leak into the extension host.
     NODE_OPTIONS: '',
+    // The extension's backend sees the software Vulkan adapter, as on a machine with a Vulkan driver.
+    ...softwareVulkanEnv(),
   };
   delete env.ELECTRON_RUN_AS_NODE;
   const child = spawn(

@@ -28,3 +28,19 @@ export function missingPrerequisites() {
   if (!existsSync(join(repoRoot, 'node_modules'))) missing.push('node_modules: run npm ci');
   return missing;
 }
+
+/**
+ * The software Vulkan driver (Mesa lavapipe) that setup.sh unpacks, as environment variables for
+ * code-server and the backend CLI, so the webgpu engine has an adapter; {} when it is not installed.
+ */
+export function softwareVulkanEnv() {
+  const root = join(e2eHome, 'vulkan');
+  const icd = join(root, 'lvp_icd.json');
+  if (process.env.LESION_LAB_SKIP_VULKAN === '1' || !existsSync(icd)) return {};
+  const lib = join(root, 'root', 'usr', 'lib', 'x86_64-linux-gnu');
+  return {
+    VK_ICD_FILENAMES: icd,
+    LD_LIBRARY_PATH: [lib, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':'),
+    MESA_SHADER_CACHE_DIR: join(root, 'shader-cache'),
+  };
+}

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extensionHostLogs } from '../lib/diagnostics.mjs';
-import { node24Bin } from '../lib/paths.mjs';
+import { node24Bin, softwareVulkanEnv } from '../lib/paths.mjs';
 import { findWebviewFrame, openViewContainer, notifications, runCommand, textOf, waitFor, waitForEditor, waitForText } from '../lib/vscode.mjs';
 
 export const title = 'Training view shows the selected engine; Show Engines lists all engines';
@@ -15,7 +15,8 @@ const ENGINE_WORD = /(?<![\w-])(tfjs-node-gpu|tfjs-node|webgpu|wasm|cpu)(?![\w-]
 
 /** What `lesion-lab engines` selects here, on the Node that the extension host (and its backend) runs on. */
 function selectedByCli(extensionDir) {
-  const out = execFileSync(node24Bin, [join(extensionDir, 'dist', 'backend', 'cli.js'), 'engines', '--json'], { encoding: 'utf8' });
+  // The same environment as code-server's extension host: with the software Vulkan driver where setup.sh installed it.
+  const out = execFileSync(node24Bin, [join(extensionDir, 'dist', 'backend', 'cli.js'), 'engines', '--json'], { encoding: 'utf8', env: { ...process.env, ...softwareVulkanEnv() } });
   const event = out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'engines/didDetect');
   assert.ok(event, `lesion-lab engines --json printed no engines/didDetect event:\n${out}`);
   return event;
@@ -31,6 +32,10 @@ export async function run(t) {
   // The view may first show "detecting…"; the engine name arrives with the backend's answer.
   const viewText = await waitForText(view, new RegExp(`(?<![\\w-])${selected}(?![\\w-])`), 60_000);
   assert.match(viewText, /engine/i, 'the Training view labels the engine');
+  // With a Vulkan driver (lavapipe here, in CI too) the view names the WebGPU adapter it found.
+  const webgpu = detected.engines.find((e) => e.name === 'webgpu');
+  if (webgpu?.available) await waitForText(view, webgpu.device.split(' ')[0]);
+  else if (process.env.CI === 'true' && Object.keys(softwareVulkanEnv()).length) assert.fail(`webgpu should be available on lavapipe: ${webgpu?.reason}`);
   await t.screenshot(page, 'window');
   await t.screenshot(view, 'training-view');
 
