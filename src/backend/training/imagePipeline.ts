@@ -77,14 +77,18 @@ async function loadBatch(images: readonly LabeledImage[], indices: number[], opt
 export async function* imageBatches(images: readonly LabeledImage[], order: readonly number[], opts: PipelineOptions, signal: AbortSignal): AsyncGenerator<Batch> {
   const starts: number[] = [];
   for (let i = 0; i < order.length; i += opts.batchSize) starts.push(i);
-  const load = (b: number): Promise<Batch> => loadBatch(images, order.slice(starts[b]!, starts[b]! + opts.batchSize), opts);
+  const load = (b: number): Promise<Batch> => {
+    const batch = loadBatch(images, order.slice(starts[b]!, starts[b]! + opts.batchSize), opts);
+    // A consumer that stops early (cancel, error) never awaits the prefetched batch: its failure must
+    // not surface as an unhandled rejection (the wasm backend turns those into a crash).
+    batch.catch(() => undefined);
+    return batch;
+  };
   let next: Promise<Batch> | undefined = starts.length ? load(0) : undefined;
   for (let b = 0; b < starts.length; b++) {
     throwIfCancelled(signal);
     const current: Batch = await next!;
     next = b + 1 < starts.length ? load(b + 1) : undefined;
-    // A cancelled or failed consumer must not leave a rejected prefetch unobserved.
-    next?.catch(() => undefined);
     yield current;
   }
 }
