@@ -102,6 +102,15 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.equal(config.options.phase, 'both');
   });
 
+  it('trains with online augmentation: class-balanced epochs, the feature cache off', async () => {
+    const run = path.join(dir, 'run-online');
+    const r = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'head', '--epochs', '1', '--augment', 'online', ...TRAIN]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.events.some((e) => e.type === 'log' && /feature cache off: online augmentation/.test(e.message)));
+    assert.equal(epochsOf(r.events).length, 1);
+    assert.equal(JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')).options.augment, 'online');
+  });
+
   it('predicts class probabilities with test-time augmentation and writes a Grad-CAM overlay', async () => {
     const run = path.join(dir, 'run-a');
     const image = path.join(prepared, 'val', (await fs.readdir(path.join(prepared, 'val')))[0]!);

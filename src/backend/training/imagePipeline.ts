@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import type { FillMode } from '../../shared/protocol';
 import { createRng, deriveSeed } from '../../shared/random';
 import type { AffineRanges } from '../augment/kerasAffine';
-import { applyAffine, sampleAffineParams } from '../augment/kerasAffine';
+import { augmentForTraining } from '../augment/online';
 import { UserError, throwIfCancelled } from '../errors';
 import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessPixelsInto } from '../models/preprocess';
@@ -54,7 +54,7 @@ export interface PipelineOptions {
   epoch?: number;
 }
 
-async function loadBatch(images: readonly LabeledImage[], indices: number[], opts: PipelineOptions): Promise<Batch> {
+async function loadBatch(images: readonly LabeledImage[], indices: number[], start: number, opts: PipelineOptions): Promise<Batch> {
   const pixels = opts.size * opts.size * 3;
   const x = new Float32Array(indices.length * pixels);
   const labels = new Int32Array(indices.length);
@@ -63,8 +63,9 @@ async function loadBatch(images: readonly LabeledImage[], indices: number[], opt
       const image = images[index]!;
       let rgb = await decodeResizedRgb(image.file, opts.size);
       if (opts.augment) {
-        const rng = createRng(deriveSeed(opts.augment.seed, 'online', opts.epoch ?? 0, index));
-        rgb = applyAffine(rgb, opts.size, opts.size, sampleAffineParams(rng, opts.augment.ranges), opts.augment.fill);
+        // Seeded by position in the epoch too: a class-balanced epoch repeats minority images, each draw differs.
+        const rng = createRng(deriveSeed(opts.augment.seed, 'online', opts.epoch ?? 0, start + slot, index));
+        rgb = augmentForTraining(rgb, opts.size, opts.size, rng, opts.augment.ranges, opts.augment.fill);
       }
       preprocessPixelsInto(opts.preprocess, rgb, x, slot * pixels);
       labels[slot] = image.label;
@@ -78,7 +79,7 @@ export async function* imageBatches(images: readonly LabeledImage[], order: read
   const starts: number[] = [];
   for (let i = 0; i < order.length; i += opts.batchSize) starts.push(i);
   const load = (b: number): Promise<Batch> => {
-    const batch = loadBatch(images, order.slice(starts[b]!, starts[b]! + opts.batchSize), opts);
+    const batch = loadBatch(images, order.slice(starts[b]!, starts[b]! + opts.batchSize), starts[b]!, opts);
     // A consumer that stops early (cancel, error) never awaits the prefetched batch: its failure must
     // not surface as an unhandled rejection (the wasm backend turns those into a crash).
     batch.catch(() => undefined);

@@ -23,6 +23,7 @@ import { defaultWeightsCacheDir, resolveImagenetWeights } from '../models/imagen
 import { preprocessFor } from '../models/preprocess';
 import { loadWeightsFile } from '../models/weights';
 import { KERAS_REFERENCE_RANGES } from '../augment/kerasAffine';
+import { classBalancedSampler, takeSamples } from '../augment/online';
 import { BACKEND_VERSION } from '../version';
 import type { TrainState } from './checkpoint';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint';
@@ -347,7 +348,12 @@ async function runPhase(phase: Phase, model: tfl.LayersModel, state: TrainState,
 
   for (let epoch = state.phaseEpoch + 1; epoch <= epochs; epoch++) {
     const started = Date.now();
-    const order = shuffle(createRng(deriveSeed(o.seed, phase, epoch)), trainImages.map((_, i) => i));
+    const epochRng = createRng(deriveSeed(o.seed, phase, epoch));
+    // Online augmentation draws class-balanced epochs (each class equally often, minority images
+    // repeated under different transforms); otherwise every image once, shuffled.
+    const order = augment
+      ? takeSamples(classBalancedSampler(trainImages.map((img, i) => ({ dx: String(img.label), file: img.file, i })), epochRng), trainImages.length).map((x) => x.i)
+      : shuffle(epochRng, trainImages.map((_, i) => i));
     const batches = Math.ceil(order.length / o.batch);
     const globalEpoch = state.epoch + 1;
     const progress = new ProgressReporter(ctx.emit, `${phase} epoch ${epoch}/${epochs}`, batches, 'batch');
