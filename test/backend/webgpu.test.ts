@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackendEvent } from '../../src/shared/protocol';
 import { assertBuilt, runCli } from '../helpers/cli';
 import type { SoftwareVulkan } from '../helpers/vulkan';
-import { requireSoftwareVulkan } from '../helpers/vulkan';
+import { relativeL2, requireSoftwareVulkan, runTsChild } from '../helpers/vulkan';
 import type { EngineTrace } from './webgpuParity.child';
 
 // The webgpu engine on Mesa's software Vulkan driver (lavapipe), which test/e2e/setup.sh extracts: the same
@@ -14,27 +13,7 @@ import type { EngineTrace } from './webgpuParity.child';
 const LOSS_TOLERANCE = 1e-4;
 const WEIGHT_TOLERANCE = 1e-4;
 
-function relativeL2(actual: number[], expected: number[]): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
-function runChild(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('backend process: the webgpu engine on software Vulkan (lavapipe)', function () {
   this.timeout(300_000);
@@ -64,7 +43,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
   });
 
   it('trains the same seeded model to the same losses and weights on cpu and on webgpu', async () => {
-    const r = await runChild(path.join(__dirname, 'webgpuParity.child.ts'), vulkan.env);
+    const r = await runTsChild(path.join(__dirname, 'webgpuParity.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
     const { steps, cpu, webgpu } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; cpu: EngineTrace; webgpu: EngineTrace };
     assert.match(webgpu.device ?? '', /llvmpipe/);

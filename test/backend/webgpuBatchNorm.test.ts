@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { SoftwareVulkan } from '../helpers/vulkan';
-import { requireSoftwareVulkan } from '../helpers/vulkan';
+import { relativeL2, requireSoftwareVulkan, runTsChild } from '../helpers/vulkan';
 import type { BatchNormCase, CaseResult, EngineResult } from './webgpuBatchNorm.child';
 import { TRAIN_STEPS } from './webgpuBatchNorm.child';
 
@@ -12,28 +11,7 @@ const TOLERANCE = 1e-4;
 const LOSS_TOLERANCE = 1e-3;
 const FIELDS = ['y', 'movingMean', 'movingVariance', 'dx', 'dgamma', 'dbeta', 'inference'] as const satisfies readonly (keyof CaseResult)[];
 
-function relativeL2(actual: number[], expected: number[]): number {
-  assert.equal(actual.length, expected.length, 'same number of elements');
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
-function runChild(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function assertLossesMatch(actual: number[], expected: number[], what: string): void {
   assert.equal(actual.length, TRAIN_STEPS);
@@ -50,7 +28,7 @@ describe('fused batch normalisation on webgpu vs the stock layer on cpu (lavapip
 
   before(async function () {
     vulkan = requireSoftwareVulkan(this);
-    const r = await runChild(path.join(__dirname, 'webgpuBatchNorm.child.ts'), vulkan.env);
+    const r = await runTsChild(path.join(__dirname, 'webgpuBatchNorm.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
     result = JSON.parse(r.stdout.trim().split('\n').pop()!) as typeof result;
   });

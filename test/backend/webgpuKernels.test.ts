@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { SoftwareVulkan } from '../helpers/vulkan';
-import { requireSoftwareVulkan } from '../helpers/vulkan';
+import { relativeL2, requireSoftwareVulkan, runTsChild } from '../helpers/vulkan';
 import type { EngineResult } from './webgpuKernels.child';
 import { OPTIMIZER_STEPS } from './webgpuKernels.child';
 
@@ -11,28 +10,7 @@ import { OPTIMIZER_STEPS } from './webgpuKernels.child';
 const CONV_TOLERANCE = 1e-4;
 const OPTIMIZER_TOLERANCE = 1e-5;
 
-function relativeL2(actual: number[], expected: number[]): number {
-  assert.equal(actual.length, expected.length, 'same number of elements');
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff += (actual[i]! - expected[i]!) ** 2;
-    norm += expected[i]! ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
-}
 
-function runChild(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)', function () {
   this.timeout(180_000);
@@ -41,7 +19,7 @@ describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)',
 
   before(async function () {
     vulkan = requireSoftwareVulkan(this);
-    const r = await runChild(path.join(__dirname, 'webgpuKernels.child.ts'), vulkan.env);
+    const r = await runTsChild(path.join(__dirname, 'webgpuKernels.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
     result = JSON.parse(r.stdout.trim().split('\n').pop()!) as typeof result;
   });

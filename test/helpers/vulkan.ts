@@ -4,6 +4,7 @@
  * process starts (the dynamic loader reads LD_LIBRARY_PATH once), so tests pass them to a child, never to
  * themselves.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,4 +54,32 @@ export function requireSoftwareVulkan(ctx: Mocha.Context): SoftwareVulkan {
   if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${why}; on CI this is a failure, not a skip`);
   console.log(`      (skipped: ${why})`);
   ctx.skip();
+}
+
+/** ‖actual − expected‖ / ‖expected‖: how the engine-parity tests compare tensors. */
+export function relativeL2(actual: number[], expected: number[]): number {
+  if (actual.length !== expected.length) throw new Error(`relativeL2: ${actual.length} vs ${expected.length} elements`);
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff += (actual[i]! - expected[i]!) ** 2;
+    norm += expected[i]! ** 2;
+  }
+  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-12);
+}
+
+/**
+ * Runs a TypeScript test program (through tsx) in a child process with extra environment: the Vulkan
+ * variables must be set when a process starts, so webgpu comparisons run in a child.
+ */
+export function runTsChild(file: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), file], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
