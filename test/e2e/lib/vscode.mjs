@@ -56,15 +56,16 @@ export async function openWorkbench(page, url, timeout = 60_000) {
 /** Runs a command by its palette title (e.g. "Lesion Lab: Show Engines"): F1, type, pick the exact row. */
 export async function runCommand(page, title, timeout = DEFAULT_TIMEOUT) {
   const input = page.locator('.quick-input-widget input');
+  // The palette's fuzzy filter can miss a typed trailing "…"; the exact row match below still checks it.
+  const typed = `>${title.replace(/…$/, '')}`;
+  // Open it and type; while another quick input is still closing, the box can be briefly inert: try again.
   await waitFor(async () => {
     await page.keyboard.press('Escape');
     await page.locator('.monaco-workbench').click({ position: { x: 1150, y: 10 } }); // empty title bar: focus without side effects
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible', timeout: 3000 });
-    return true;
+    return input.fill(typed, { timeout: 3000 }).then(() => true, () => false);
   }, 'the command palette', timeout);
-  // The palette's fuzzy filter can miss a typed trailing "…"; the exact row match below still checks it.
-  await input.fill(`>${title.replace(/…$/, '')}`);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({
     has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`, 'i') }),
   });
