@@ -12,8 +12,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CancelledError, isCancellation, throwIfCancelled, UserError } from '../errors';
 import { sleep } from '../job';
 import { formatBytes } from '../../shared/format';
@@ -179,22 +177,21 @@ async function transfer(url: string, dest: string, opts: DownloadFileOptions): P
   }
   let done = offset;
   opts.onProgress?.(done, total);
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
+  // Open before the first byte arrives, and await each write before counting it: when the connection
+  // drops, the .part then holds exactly the bytes counted and hashed, and a resume starts right there.
+  const handle = await fs.open(part, append ? 'a' : 'w');
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      await handle.write(chunk);
       sink.update(chunk);
       done += chunk.length;
       opts.onProgress?.(done, total);
-      callback(null, chunk);
-    },
-  });
-  // Open before the first byte arrives: a stream that is still opening when the connection drops
-  // would discard everything it had buffered, and the resume would start further back.
-  const handle = await fs.open(part, append ? 'a' : 'w');
-  try {
-    await pipeline(res, counter, handle.createWriteStream(), { signal: opts.signal });
+    }
   } catch (err) {
     if (opts.signal.aborted || isCancellation(err)) throw new CancelledError();
     throw new TransientError(`the connection dropped after ${formatBytes(done)}${total !== undefined ? ` of ${formatBytes(total)}` : ''} (${errorText(err)})`);
+  } finally {
+    await handle.close();
   }
   // A connection that closes cleanly but early (no Content-Length check by Node for us).
   if (total !== undefined && done !== total) {
