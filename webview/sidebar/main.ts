@@ -187,11 +187,39 @@ function runsSection(s: SidebarState): HTMLElement {
   );
 }
 
+/**
+ * Snapshots arrive several times a second while a job runs. Each section is redrawn only when the
+ * part of the state it shows changed, so an open dropdown or a half-typed value in the Run form is
+ * never torn down under the user's hand.
+ */
+type SectionName = 'trust' | 'engine' | 'dataset' | 'job' | 'run' | 'runs' | 'disclaimer';
+const SECTIONS: { name: SectionName; key(s: SidebarState): unknown; build(s: SidebarState): HTMLElement | null }[] = [
+  { name: 'trust', key: (s) => s.trusted, build: (s) => (s.trusted ? null : h('p', { class: 'warning' }, 'Untrusted workspace: viewing only. Trust the folder to prepare, train or download.')) },
+  { name: 'engine', key: (s) => [s.engines, s.enginesError], build: engineSection },
+  { name: 'dataset', key: (s) => [s.dataset, s.trusted], build: datasetSection },
+  { name: 'job', key: (s) => s.job, build: jobSection },
+  { name: 'run', key: (s) => [!!s.job, s.trusted, !!s.dataset, s.runs.length, formError], build: runSection },
+  { name: 'runs', key: (s) => s.runs, build: runsSection },
+  { name: 'disclaimer', key: () => 0, build: () => h('p', { class: 'muted small disclaimer' }, 'A research and education tool, not a medical device.') },
+];
+const slots = new Map<SectionName, { container: HTMLElement; key?: string }>();
+
 function render(s: SidebarState): void {
-  replaceChildren(root,
-    s.trusted ? null : h('p', { class: 'warning' }, 'Untrusted workspace: viewing only. Trust the folder to prepare, train or download.'),
-    engineSection(s), datasetSection(s), jobSection(s), runSection(s), runsSection(s),
-    h('p', { class: 'muted small disclaimer' }, 'A research and education tool, not a medical device.'));
+  if (slots.size === 0) {
+    const containers = SECTIONS.map((section) => {
+      const container = h('div', { 'data-section': section.name });
+      slots.set(section.name, { container });
+      return container;
+    });
+    replaceChildren(root, ...containers);
+  }
+  for (const section of SECTIONS) {
+    const slot = slots.get(section.name)!;
+    const key = JSON.stringify(section.key(s));
+    if (slot.key === key) continue;
+    slot.key = key;
+    replaceChildren(slot.container, section.build(s));
+  }
 }
 
 replaceChildren(root, h('p', { class: 'muted' }, 'Loading…'));
