@@ -63,11 +63,25 @@ export function runDirect(backend: WebGpuBackendInternals, program: DirectProgra
     backend.uploadToGPU(t.dataId);
   }
   const params = program.uniforms.map((f, i): ProgramUniform => ({ type: f.type === 'u32' ? 'uint32' : 'float32', data: [uniforms[i]!] }));
-  const pipeline = pipelineFor(backend.device, program);
+  recordDispatch(backend, pipelineFor(backend.device, program), params, tensors, workgroups);
+}
+
+/**
+ * Encodes one compute dispatch into TF.js' own command encoder and compute pass, the way its
+ * programs are recorded: binding 0 holds the uniforms, then one storage buffer per tensor, in order.
+ * Submits when the backend's deferred batch is full, as TF.js does.
+ */
+export function recordDispatch(
+  backend: WebGpuBackendInternals,
+  pipeline: GPUComputePipeline,
+  uniforms: ProgramUniform[],
+  tensors: TensorInfo[],
+  workgroups: [number, number, number],
+): void {
   const bindGroup = backend.device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [
-      { binding: 0, resource: backend.makeUniforms(params) },
+      { binding: 0, resource: backend.makeUniforms(uniforms) },
       ...tensors.map((t, i) => ({ binding: i + 1, resource: { buffer: backend.tensorMap.get(t.dataId)!.resource as GPUBuffer } })),
     ],
   });

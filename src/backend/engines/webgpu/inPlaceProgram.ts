@@ -5,8 +5,8 @@
  * order with the backend's programs, exactly as its recordAndSubmit does.
  */
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
-import { env } from '@tensorflow/tfjs-core';
 import type { ProgramUniform, WebGpuBackendInternals } from './backendInternals';
+import { recordDispatch } from './directProgram';
 
 const WORKGROUP = 64;
 const MAX_GROUPS_PER_DIMENSION = 65535;
@@ -79,25 +79,7 @@ export function runInPlace(backend: WebGpuBackendInternals, program: InPlaceProg
     { type: 'uint32', data: [groupsX * WORKGROUP] },
     ...params.map((v): ProgramUniform => ({ type: 'float32', data: [v] })),
   ];
-  const pipeline = pipelineFor(backend.device, program);
-  const bindGroup = backend.device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: backend.makeUniforms(uniforms) },
-      ...tensors.map((t, i) => ({ binding: i + 1, resource: { buffer: backend.tensorMap.get(t.dataId)!.resource as GPUBuffer } })),
-    ],
-  });
-  for (const t of tensors) backend.commandQueueOwnedIds.add(t.dataId as object);
-  backend.ensureCommandEncoderReady();
-  if (!backend.computePassEncoder) backend.computePassEncoder = backend.commandEncoder!.beginComputePass({});
-  backend.computePassEncoder.setPipeline(pipeline);
-  backend.computePassEncoder.setBindGroup(0, bindGroup);
-  backend.computePassEncoder.dispatchWorkgroups(groupsX, rows, 1);
-  backend.dispatchCountInPass++;
   // A value read back earlier is cached on the CPU and would now be stale.
   for (const t of writable) backend.tensorMap.get(t.dataId as DataId)!.values = null;
-  if ((env().get('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE') as number) <= backend.dispatchCountInPass) {
-    backend.endComputePassEncoder();
-    backend.submitQueue();
-  }
+  recordDispatch(backend, pipelineFor(backend.device, program), uniforms, tensors, [groupsX, rows, 1]);
 }
