@@ -19,6 +19,7 @@ import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizer
 import { activeWebGpuKernels, useWebGpuKernels } from '../../src/backend/engines/webgpu/register';
 import { kerasBatchNormalization } from '../../src/backend/models/kerasBatchNorm';
 import { createRng, gaussian, uniform } from '../../src/shared/random';
+import { exitWhenDone } from '../helpers/vulkan';
 
 export interface BatchNormCase {
   name: string;
@@ -198,12 +199,4 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => process.stdout.write(JSON.stringify({ cases: BATCH_NORM_CASES, cpu, webgpu }) + '\n', () => resolve()));
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWhenDone(main);

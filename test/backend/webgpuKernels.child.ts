@@ -16,6 +16,7 @@ import type { OptimizerName } from '../../src/backend/engines/webgpu/fusedOptimi
 import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizers';
 import { activeWebGpuKernels } from '../../src/backend/engines/webgpu/register';
 import { createRng, gaussian } from '../../src/shared/random';
+import { exitWhenDone } from '../helpers/vulkan';
 
 export interface ConvCase {
   name: string;
@@ -147,12 +148,4 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => process.stdout.write(JSON.stringify({ cases: CONV_CASES.map((c) => c.name), variables: VARIABLE_SHAPES.length, cpu, webgpu }) + '\n', () => resolve()));
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWhenDone(main);

@@ -10,6 +10,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineName } from '../../src/shared/protocol';
 import { initEngine } from '../../src/backend/engines/load';
 import { createRng, gaussian, randomInt } from '../../src/shared/random';
+import { exitWhenDone } from '../helpers/vulkan';
 
 const STEPS = 5;
 const BATCH = 8;
@@ -97,12 +98,4 @@ async function main(): Promise<void> {
   process.stdout.write(JSON.stringify({ steps: STEPS, cpu, webgpu }) + '\n');
 }
 
-if (require.main === module) {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWhenDone(main);

@@ -83,3 +83,14 @@ export function runTsChild(file: string, env: Record<string, string>): Promise<{
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** The end of a child test program: exit 0 when `main` resolves, else print the error and exit 1. */
+export function exitWhenDone(main: () => Promise<void>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -31,17 +31,20 @@ function shaderSource(p: DirectProgram): string {
   return `struct Params { ${fields} };\n@group(0) @binding(0) var<uniform> u : Params;\n${bindings}\n${p.main}`;
 }
 
-function pipelineFor(device: GPUDevice, p: DirectProgram): GPUComputePipeline {
+/** A compute pipeline per device and key, compiled once (shader compilation is the slow part). */
+export function cachedPipeline(device: GPUDevice, key: string, source: () => string): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) pipelines.set(device, (cache = new Map()));
-  let pipeline = cache.get(p.key);
+  let pipeline = cache.get(key);
   if (!pipeline) {
-    const module = device.createShaderModule({ code: shaderSource(p), label: p.key });
-    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: p.key });
-    cache.set(p.key, pipeline);
+    const module = device.createShaderModule({ code: source(), label: key });
+    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: key });
+    cache.set(key, pipeline);
   }
   return pipeline;
 }
+
+const pipelineFor = (device: GPUDevice, p: DirectProgram): GPUComputePipeline => cachedPipeline(device, `direct:${p.key}`, () => shaderSource(p));
 
 /** A new float32 tensor on the GPU (contents undefined until a program writes them). */
 export function allocateOutput(backend: WebGpuBackendInternals, shape: number[], dtype: DataType = 'float32'): TensorInfo {

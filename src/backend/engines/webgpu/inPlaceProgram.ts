@@ -6,7 +6,7 @@
  */
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import type { ProgramUniform, WebGpuBackendInternals } from './backendInternals';
-import { recordDispatch } from './directProgram';
+import { cachedPipeline, recordDispatch } from './directProgram';
 
 const WORKGROUP = 64;
 const MAX_GROUPS_PER_DIMENSION = 65535;
@@ -23,7 +23,6 @@ export interface InPlaceProgram {
   body: string;
 }
 
-const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 function shaderSource(p: InPlaceProgram): string {
   const fields = ['size : u32,', 'rowStride : u32,', ...p.params.map((n) => `${n} : f32,`)].join(' ');
@@ -43,17 +42,7 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
 }`;
 }
 
-function pipelineFor(device: GPUDevice, p: InPlaceProgram): GPUComputePipeline {
-  let cache = pipelines.get(device);
-  if (!cache) pipelines.set(device, (cache = new Map()));
-  let pipeline = cache.get(p.key);
-  if (!pipeline) {
-    const module = device.createShaderModule({ code: shaderSource(p), label: p.key });
-    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: p.key });
-    cache.set(p.key, pipeline);
-  }
-  return pipeline;
-}
+const pipelineFor = (device: GPUDevice, p: InPlaceProgram): GPUComputePipeline => cachedPipeline(device, `inplace:${p.key}`, () => shaderSource(p));
 
 /**
  * Whether `t`'s buffer may be rewritten in place: float32, and held by this one tensor only (clones share a
