@@ -2,8 +2,8 @@
  * The backend's commands: how each is spelled on the command line and which module runs it.
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
-import type { JobCommand, JobRequest, ModelName } from '../shared/protocol';
-import { ENGINE_NAMES, MODEL_NAMES } from '../shared/protocol';
+import type { JobCommand, JobRequest, ModelName, Precision } from '../shared/protocol';
+import { ENGINE_NAMES, MODEL_NAMES, PRECISIONS } from '../shared/protocol';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
 import { parseOptions } from './args';
@@ -144,6 +144,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'unfreeze-from', kind: 'string', metavar: 'LAYER', help: 'layer name or index where fine-tuning starts (default conv5_block1_1_conv)' },
       { name: 'augment', kind: 'string', choices: ['none', 'disk', 'online'], default: 'none', help: 'augmentation during training' },
       { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' },
+      { name: 'precision', kind: 'string', choices: PRECISIONS, default: 'float32', help: 'mixed: float16 convolutions on webgpu (adapters with shader-f16)' },
       { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
       { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint' },
       seedOption(1),
@@ -167,6 +168,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         unfreezeFrom: optS(v['unfreeze-from']),
         augment: s(v.augment) as 'none' | 'disk' | 'online',
         engine: s(v.engine) as 'auto',
+        precision: s(v.precision) as Precision,
         resume: b(v.resume),
         classWeights: b(v['class-weights']),
         seed: n(v.seed),

@@ -43,6 +43,9 @@ export const MODEL_NAMES: readonly ModelName[] = ['resnet50', 'resnet101', 'resn
 export type TrainPhase = 'head' | 'finetune' | 'both';
 export type OptimizerName = 'rmsprop' | 'adam' | 'sgd';
 export type AugmentMode = 'none' | 'disk' | 'online';
+/** `mixed`: float16 convolution arithmetic with float32 variables (webgpu on adapters with shader-f16). */
+export type Precision = 'float32' | 'mixed';
+export const PRECISIONS: readonly Precision[] = ['float32', 'mixed'];
 export type FillMode = 'nearest' | 'reflect' | 'wrap' | 'constant';
 
 /** What Keras' ImageDataGenerator draws from (the reference: 180°, 0.1, 0.1, 0.1, both flips). */
@@ -132,6 +135,8 @@ export interface TrainOptions {
   unfreezeFrom?: string;
   augment: AugmentMode;
   engine: EngineChoice;
+  /** Default float32. */
+  precision?: Precision;
   resume: boolean;
   classWeights: boolean;
   seed: number;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { EngineName } from '../../shared/protocol';
+import type { EngineName, Precision } from '../../shared/protocol';
 import { UserError } from '../errors';
 import { bundledPackageVersion, bundledWasmDir } from './bundled';
 import { createEngineRequire } from './detect';
@@ -16,6 +16,8 @@ import { activeGradientFixes, useGradientFixes } from './broadcastGradients';
 import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
 import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
 import { activeWebGpuKernels, useWebGpuKernels } from './webgpu/register';
+import { webgpuBackend } from './webgpu/backendInternals';
+import { activeMixedPrecisionKernels, deviceHasHalf, useWebGpuPrecision } from './webgpu/mixedPrecision';
 
 export type TfCore = typeof tf;
 
@@ -36,6 +38,8 @@ export interface EngineRunInfo {
   versions: Record<string, string>;
   /** The project's changes to stock TF.js that were active. */
   patches: string[];
+  /** The arithmetic the run trained with (`--precision`; mixed falls back to float32 where it cannot run). */
+  precision: Precision;
 }
 
 const localRequire = createRequire(__filename);
@@ -81,6 +85,7 @@ export async function initEngine(name: EngineName): Promise<LoadedEngine> {
   }
   useGradientFixes();
   current = loaded;
+  precision = 'float32';
   return loaded;
 }
 
@@ -112,7 +117,7 @@ async function initWebGpu(): Promise<LoadedEngine> {
     if (err instanceof UserError) throw err;
     throw new UserError(`The webgpu engine could not start Dawn: ${firstLine(err)}. Check the GPU driver, or choose --engine wasm.`);
   }
-  await installWebGpuGlobals();
+  requestHalfPrecision(await installWebGpuGlobals());
   // The backend registers itself at import time only if navigator.gpu already exists.
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!tf.engine().registryFactory.webgpu) {
@@ -120,7 +125,28 @@ async function initWebGpu(): Promise<LoadedEngine> {
   }
   await activate('webgpu', 'webgpu', `The GPU (${adapterName}) refused a WebGPU device; update its driver, or choose --engine wasm.`);
   useWebGpuKernels();
+  useWebGpuPrecision('float32');
   return { tf, engine: 'webgpu', backend: 'webgpu', device: adapterName };
+}
+
+/**
+ * TF.js asks for its device with only 'timestamp-query'; float16 shaders (`--precision mixed`) need 'shader-f16'
+ * on the device too, so the adapters it gets add that feature to their device request when they have it.
+ */
+function requestHalfPrecision(gpu: GPU): void {
+  const patched = gpu as GPU & { lesionLabHalf?: boolean };
+  if (patched.lesionLabHalf) return;
+  const requestAdapter = gpu.requestAdapter.bind(gpu);
+  patched.requestAdapter = async (options?: GPURequestAdapterOptions) => {
+    const adapter = await requestAdapter(options);
+    if (adapter?.features.has('shader-f16')) {
+      const requestDevice = adapter.requestDevice.bind(adapter);
+      adapter.requestDevice = (descriptor?: GPUDeviceDescriptor) =>
+        requestDevice({ ...descriptor, requiredFeatures: [...(descriptor?.requiredFeatures ?? []), 'shader-f16'] });
+    }
+    return adapter;
+  };
+  patched.lesionLabHalf = true;
 }
 
 async function initNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<LoadedEngine> {
@@ -140,6 +166,28 @@ async function initNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<LoadedEn
   return { tf, engine: name, backend: 'tensorflow', device: name === 'tfjs-node-gpu' ? 'NVIDIA GPU (CUDA)' : 'CPU (native)' };
 }
 
+let precision: Precision = 'float32';
+
+/**
+ * Switches the active engine to `requested` precision where it can; returns what it uses and, when that is not
+ * what was asked for, why. Only webgpu on an adapter with shader-f16 has float16 kernels.
+ */
+export function usePrecision(requested: Precision): { precision: Precision; note?: string } {
+  if (!current) throw new Error('usePrecision() before initEngine()');
+  const gpu = current.engine === 'webgpu' ? webgpuBackend() : undefined;
+  if (requested === 'mixed' && !gpu) {
+    precision = 'float32';
+    return { precision, note: `mixed precision needs the webgpu engine (this run uses ${current.engine}); training in float32` };
+  }
+  if (requested === 'mixed' && gpu && !deviceHasHalf(gpu)) {
+    precision = 'float32';
+    return { precision, note: `mixed precision needs float16 shaders, and ${current.device ?? 'this GPU'} does not offer shader-f16; training in float32` };
+  }
+  if (gpu) useWebGpuPrecision(requested);
+  precision = requested;
+  return { precision };
+}
+
 export function engineInfoForRun(): EngineRunInfo {
   if (!current) throw new Error('engineInfoForRun() before initEngine()');
   const loaded = current;
@@ -157,7 +205,9 @@ export function engineInfoForRun(): EngineRunInfo {
   if (kernels.length) patches.push(`wasm gradient kernels: ${kernels.join(', ')}`);
   const gpuKernels = loaded.engine === 'webgpu' ? activeWebGpuKernels() : [];
   if (gpuKernels.length) patches.push(`webgpu kernels: ${gpuKernels.join(', ')}`);
-  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches };
+  const halfKernels = loaded.engine === 'webgpu' ? activeMixedPrecisionKernels() : [];
+  if (halfKernels.length) patches.push(`float16 (mixed precision) kernels: ${halfKernels.join(', ')}`);
+  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches, precision };
 }
 
 function packageVersion(pkg: string, engineDir: boolean): string | undefined {

@@ -14,7 +14,7 @@ import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import { writeJsonAtomic } from '../fsAtomic';
 import { detectEngines } from '../engines/detect';
-import { engineInfoForRun, initEngine } from '../engines/load';
+import { engineInfoForRun, initEngine, usePrecision } from '../engines/load';
 import { selectEngine } from '../engines/select';
 import { createOptimizer } from '../engines/webgpu/fusedOptimizers';
 import { readManifest } from '../dataset/manifest';
@@ -154,6 +154,7 @@ export async function train(options: TrainOptions, ctx: JobContext): Promise<voi
   const engines = await detectEngines();
   const selection: EngineSelection = selectEngine(engines, o.engine);
   await initEngine(selection.engine);
+  const precision = usePrecision(o.precision ?? 'float32');
   config.engine = { ...engineInfoForRun(), reason: selection.reason };
   const phases: Phase[] = o.phase === 'both' ? ['head', 'finetune'] : [o.phase];
   await writeJsonAtomic(run.config, config);
@@ -165,6 +166,8 @@ export async function train(options: TrainOptions, ctx: JobContext): Promise<voi
   };
   const jctx: JobContext = { emit, signal: ctx.signal };
   emit({ type: 'train/didStart', run: run.dir, engine: selection, model: o.model, phases });
+  if (precision.note) emit({ type: 'log', level: 'warn', message: precision.note });
+  else if (precision.precision === 'mixed') emit({ type: 'log', level: 'info', message: 'mixed precision: convolutions in float16 (float32 accumulation, loss scale 1024); variables, batch norm and optimizer in float32' });
 
   let model: tfl.LayersModel | undefined;
   try {

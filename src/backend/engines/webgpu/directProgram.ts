@@ -18,17 +18,25 @@ export interface DirectProgram {
   uniforms: { name: string; type: 'u32' | 'f32' }[];
   /** WGSL after the bindings: constants, workgroup variables and `fn main` with its @compute attributes. */
   main: string;
+  /**
+   * Bindings whose elements are float16 (`array<f16>`, the shader then starts with `enable f16;`). Their tensors
+   * are float32 to TF.js and hold two halves per element (allocateHalfStorage); only these programs read them.
+   */
+  halfBindings?: string[];
 }
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
 function shaderSource(p: DirectProgram): string {
   const fields = p.uniforms.map((f) => `${f.name} : ${f.type},`).join(' ');
+  const half = new Set(p.halfBindings ?? []);
+  const element = (n: string) => (half.has(n) ? 'f16' : 'f32');
   const bindings = [
-    ...p.outputs.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, read_write> ${n} : array<f32>;`),
-    ...p.inputs.map((n, i) => `@group(0) @binding(${p.outputs.length + i + 1}) var<storage, read> ${n} : array<f32>;`),
+    ...p.outputs.map((n, i) => `@group(0) @binding(${i + 1}) var<storage, read_write> ${n} : array<${element(n)}>;`),
+    ...p.inputs.map((n, i) => `@group(0) @binding(${p.outputs.length + i + 1}) var<storage, read> ${n} : array<${element(n)}>;`),
   ].join('\n');
-  return `struct Params { ${fields} };\n@group(0) @binding(0) var<uniform> u : Params;\n${bindings}\n${p.main}`;
+  const enable = half.size > 0 || /\bf16\b/.test(p.main) ? 'enable f16;\n' : '';
+  return `${enable}struct Params { ${fields} };\n@group(0) @binding(0) var<uniform> u : Params;\n${bindings}\n${p.main}`;
 }
 
 /** A compute pipeline per device and key, compiled once (shader compilation is the slow part). */
@@ -51,6 +59,11 @@ export function allocateOutput(backend: WebGpuBackendInternals, shape: number[],
   const t = backend.makeTensorInfo(shape, dtype);
   backend.uploadToGPU(t.dataId);
   return t;
+}
+
+/** A GPU buffer for `count` float16 values, typed float32 for TF.js (two halves per element, rounded up). */
+export function allocateHalfStorage(backend: WebGpuBackendInternals, count: number): TensorInfo {
+  return allocateOutput(backend, [Math.max(1, Math.ceil(count / 2))]);
 }
 
 /** Records `program` over `workgroups`, writing `outputs` (from allocateOutput) from `inputs`. */
