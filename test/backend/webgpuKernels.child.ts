@@ -3,6 +3,8 @@
  * things on the `cpu` engine (stock TF.js) and on `webgpu` (the project's kernels and fused optimizers) and
  * prints one JSON line for the test to compare:
  *   - Conv2DBackpropFilter on several shapes, strides and paddings (and the batch-chunked im2col path);
+ *   - DepthwiseConv2dNativeBackpropFilter likewise (and GPU dispatches per call), plus a channel multiplier of 2
+ *     (the stock kernel's, through the fallback);
  *   - N optimizer steps on fixed gradients with RMSprop, Adam and SGD-momentum: final variables, the
  *     optimizer's getWeights() (names and values), dispatches per step, and a resume through getWeights/setWeights.
  *   node --require tsx/cjs test/backend/webgpuKernels.child.ts
@@ -40,6 +42,28 @@ export const CONV_CASES: ConvCase[] = [
   { name: '3x3 same, im2col in batch chunks', x: [5, 6, 6, 4], filter: [3, 3, 4, 6], strides: 1, pad: 'same', chunkLimit: 2 * 36 * 36 },
 ];
 
+export interface DepthwiseCase {
+  name: string;
+  x: [number, number, number, number];
+  /** [fh, fw, C, channel multiplier] */
+  filter: [number, number, number, number];
+  strides: number;
+  pad: 'same' | 'valid' | number;
+}
+
+export const DEPTHWISE_CASES: DepthwiseCase[] = [
+  { name: '3x3 stride 1 same', x: [2, 8, 8, 12], filter: [3, 3, 12, 1], strides: 1, pad: 'same' },
+  { name: '3x3 stride 2 same, odd size', x: [2, 11, 9, 6], filter: [3, 3, 6, 1], strides: 2, pad: 'same' },
+  { name: '3x3 stride 2 valid (MobileNetV2 after ZeroPadding2D)', x: [2, 13, 13, 5], filter: [3, 3, 5, 1], strides: 2, pad: 'valid' },
+  { name: '5x5 stride 1 same', x: [3, 9, 7, 16], filter: [5, 5, 16, 1], strides: 1, pad: 'same' },
+  { name: '7x7 stride 2 valid', x: [1, 15, 17, 3], filter: [7, 7, 3, 1], strides: 2, pad: 'valid' },
+  { name: '3x3 same, long reduction', x: [4, 40, 40, 8], filter: [3, 3, 8, 1], strides: 1, pad: 'same' },
+  { name: '3x3 same, 37 channels (partial channel tile)', x: [2, 10, 10, 37], filter: [3, 3, 37, 1], strides: 1, pad: 'same' },
+  { name: '3x3 same, 100 channels (partial tile, several tiles)', x: [2, 12, 12, 100], filter: [3, 3, 100, 1], strides: 1, pad: 'same' },
+  { name: '3x3 explicit pad 1, 63 channels, one row chunk', x: [1, 4, 5, 63], filter: [3, 3, 63, 1], strides: 1, pad: 1 },
+  { name: '3x3 channel multiplier 2 (stock fallback)', x: [2, 7, 7, 4], filter: [3, 3, 4, 2], strides: 1, pad: 'same' },
+];
+
 export const OPTIMIZER_STEPS = 4;
 const VARIABLE_SHAPES: number[][] = [[3, 3, 4, 8], [8], [20000], [5, 7]];
 
@@ -59,6 +83,9 @@ export interface EngineResult {
   device?: string;
   kernels: string[];
   conv: number[][];
+  depthwise: number[][];
+  /** GPU dispatches of one DepthwiseConv2dNativeBackpropFilter call and its read, per case (webgpu only). */
+  depthwiseDispatches: number[];
   optimizers: Record<OptimizerName, OptimizerTrace>;
 }
 
@@ -84,6 +111,21 @@ async function convResults(): Promise<number[][]> {
     }
   }
   return out;
+}
+
+async function depthwiseResults(engine: EngineName): Promise<{ values: number[][]; dispatches: number[] }> {
+  const values: number[][] = [];
+  const dispatches: number[] = [];
+  for (const [i, c] of DEPTHWISE_CASES.entries()) {
+    const x = seeded(c.x, 300 + i);
+    const dy = seeded(tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true).outShape, 400 + i);
+    const counter = engine === 'webgpu' ? countDispatches() : undefined;
+    const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: [c.strides, c.strides], pad: c.pad, dilations: 1, filterShape: c.filter }) as tf.Tensor;
+    values.push(Array.from(await dw.data()));
+    if (counter) dispatches.push(counter.stop());
+    tf.dispose([x, dy, dw]);
+  }
+  return { values, dispatches };
 }
 
 function gradientsFor(step: number, names: string[]): tf.NamedTensorMap {
@@ -136,16 +178,17 @@ async function optimizerTrace(name: OptimizerName, engine: EngineName): Promise<
 async function runOn(engine: EngineName): Promise<EngineResult> {
   const loaded = await initEngine(engine);
   const conv = await convResults();
+  const depthwise = await depthwiseResults(engine);
   const optimizers = {} as Record<OptimizerName, OptimizerTrace>;
   for (const name of ['rmsprop', 'adam', 'sgd'] as const) optimizers[name] = await optimizerTrace(name, engine);
-  return { engine, device: loaded.device, kernels: engine === 'webgpu' ? activeWebGpuKernels() : [], conv, optimizers };
+  return { engine, device: loaded.device, kernels: engine === 'webgpu' ? activeWebGpuKernels() : [], conv, depthwise: depthwise.values, depthwiseDispatches: depthwise.dispatches, optimizers };
 }
 
 async function main(): Promise<void> {
   const cpu = await runOn('cpu');
   const webgpu = await runOn('webgpu');
   // A pipe is written asynchronously: exit only once the line is out.
-  await new Promise<void>((resolve) => process.stdout.write(JSON.stringify({ cases: CONV_CASES.map((c) => c.name), variables: VARIABLE_SHAPES.length, cpu, webgpu }) + '\n', () => resolve()));
+  await new Promise<void>((resolve) => process.stdout.write(JSON.stringify({ cases: CONV_CASES.map((c) => c.name), depthwiseCases: DEPTHWISE_CASES.map((c) => c.name), variables: VARIABLE_SHAPES.length, cpu, webgpu }) + '\n', () => resolve()));
 }
 
 if (require.main === module) exitWhenDone(main);

@@ -3,19 +3,19 @@ import path from 'node:path';
 import type { SoftwareVulkan } from '../helpers/vulkan';
 import { relativeL2, requireSoftwareVulkan, runTsChild } from '../helpers/vulkan';
 import type { EngineResult } from './webgpuKernels.child';
-import { OPTIMIZER_STEPS } from './webgpuKernels.child';
+import { DEPTHWISE_CASES, OPTIMIZER_STEPS } from './webgpuKernels.child';
 
 // The project's webgpu kernels (src/backend/engines/webgpu) against stock TF.js on the cpu engine, on Mesa's
 // software Vulkan driver (lavapipe): the same code path as on a real GPU, only slower.
 const CONV_TOLERANCE = 1e-4;
 const OPTIMIZER_TOLERANCE = 1e-5;
-
-
+/** depthwiseBackpropFilter.ts: partials, then their sum (or the partials pass alone when it is one row). */
+const DEPTHWISE_MAX_DISPATCHES = 2;
 
 describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)', function () {
   this.timeout(180_000);
   let vulkan: SoftwareVulkan;
-  let result: { cases: string[]; variables: number; cpu: EngineResult; webgpu: EngineResult };
+  let result: { cases: string[]; depthwiseCases: string[]; variables: number; cpu: EngineResult; webgpu: EngineResult };
 
   before(async function () {
     vulkan = requireSoftwareVulkan(this);
@@ -26,7 +26,7 @@ describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)',
 
   it('runs on the llvmpipe adapter with the project kernels registered', () => {
     assert.match(result.webgpu.device ?? '', /llvmpipe/);
-    assert.deepEqual(result.webgpu.kernels, ['Conv2DBackpropFilter', 'LesionLabBatchNormTrain', 'LesionLabBatchNormGrad']);
+    assert.deepEqual(result.webgpu.kernels, ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'LesionLabBatchNormTrain', 'LesionLabBatchNormGrad']);
   });
 
   it('Conv2DBackpropFilter (matmul / im2col) matches the cpu kernel on every shape, stride and padding', () => {
@@ -37,6 +37,28 @@ describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)',
       assert.ok(expected.some((v) => Math.abs(v) > 1e-3), `${name}: the cpu gradient is all zeros`);
       const err = relativeL2(webgpu.conv[i]!, expected);
       assert.ok(err < CONV_TOLERANCE, `${name}: relative L2 ${err}`);
+    });
+  });
+
+  it('DepthwiseConv2dNativeBackpropFilter (two-pass) matches the cpu kernel on every shape, stride, padding and channel count', () => {
+    const { depthwiseCases, cpu, webgpu } = result;
+    assert.equal(webgpu.depthwise.length, depthwiseCases.length);
+    depthwiseCases.forEach((name, i) => {
+      const expected = cpu.depthwise[i]!;
+      assert.ok(expected.some((v) => Math.abs(v) > 1e-3), `${name}: the cpu gradient is all zeros`);
+      const err = relativeL2(webgpu.depthwise[i]!, expected);
+      assert.ok(err < CONV_TOLERANCE, `${name}: relative L2 ${err}`);
+    });
+  });
+
+  it(`DepthwiseConv2dNativeBackpropFilter takes at most ${DEPTHWISE_MAX_DISPATCHES} dispatches per call, whatever the shape`, () => {
+    const { depthwiseCases, webgpu } = result;
+    assert.equal(webgpu.depthwiseDispatches.length, depthwiseCases.length);
+    depthwiseCases.forEach((name, i) => {
+      const n = webgpu.depthwiseDispatches[i]!;
+      // ≥ 1: the kernel ran on the GPU (TF.js forwards some small ops to its CPU kernels, which dispatch nothing).
+      assert.ok(n >= 1 && n <= DEPTHWISE_MAX_DISPATCHES, `${name}: ${n} dispatches`);
+      if (DEPTHWISE_CASES[i]!.name.includes('one row chunk')) assert.equal(n, 1, `${name}: one partial row needs no summing pass`);
     });
   });
 
