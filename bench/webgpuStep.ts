@@ -6,19 +6,29 @@
  *   +grads   the project's broadcasting Mean/Sum/FusedBatchNorm gradients (every engine has them)
  *   +conv    + the matmul Conv2DBackpropFilter and the fused one-dispatch optimizer (src/backend/engines/webgpu)
  *   lesion   + the fused training-mode batch normalisation (batchNormKernels.ts): Lesion Lab as it trains
- * Reports img/s (median step), GPU dispatches per step, and ratios. On a software adapter (Mesa lavapipe) use a
- * small input: the issue's 224×224 batch 32 figure is for a real GPU; dispatch counts barely depend on size.
+ * Reports img/s (median step), GPU time per step (timestamp queries over every compute pass of one extra step:
+ * engines/webgpu/gpuTimer.ts), GPU dispatches per step, ratios to stock, and per variant the kernels with the most
+ * dispatches and the most GPU time (one more step, one dispatch per pass, so each pass is one kernel's). On a
+ * software adapter (Mesa lavapipe) use a small input: dispatch counts barely depend on size.
  *
  *   source ~/.cache/lesion-lab/e2e/vulkan/env.sh   # only without a GPU
  *   npx tsx bench/webgpuStep.ts [--models resnet50,mobilenetv2] [--size 64] [--batch 2] [--steps 3] [--optimizer rmsprop]
- * Steps are interleaved across variants (this machine is shared) and the median is reported.
+ *                               [--pytorch python3]
+ * On a real GPU, the issue's figure: --size 224 --batch 32 (--steps 10). With --pytorch, bench/pytorchStep.py then
+ * trains the same models in PyTorch fp32 (CUDA when it has one) as the reference: "Lesion Lab webgpu at X% of PyTorch".
+ * Steps are interleaved across variants (the machine may be shared) and the median is reported.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelName } from '../src/shared/protocol';
 import { initEngine } from '../src/backend/engines/load';
 import { useGradientFixes } from '../src/backend/engines/broadcastGradients';
-import { countDispatches } from '../src/backend/engines/webgpu/dispatchCounter';
+import { webgpuBackend } from '../src/backend/engines/webgpu/backendInternals';
+import type { WebGpuBackendInternals } from '../src/backend/engines/webgpu/backendInternals';
+import { supportsGpuTimestamps, timeGpu } from '../src/backend/engines/webgpu/gpuTimer';
+import { dispatchesByKernel } from '../src/backend/engines/webgpu/kernelAttribution';
 import type { OptimizerName } from '../src/backend/engines/webgpu/fusedOptimizers';
 import { createOptimizer } from '../src/backend/engines/webgpu/fusedOptimizers';
 import { useWebGpuKernels } from '../src/backend/engines/webgpu/register';
@@ -34,6 +44,7 @@ const size = Number(arg('size', '64'));
 const batch = Number(arg('batch', '2'));
 const steps = Number(arg('steps', '3'));
 const optimizerName = arg('optimizer', 'rmsprop') as OptimizerName;
+const pythonForTorch = arg('pytorch', '');
 const CLASSES = 7;
 
 interface Variant {
@@ -55,46 +66,25 @@ interface Result {
   model: string;
   variant: string;
   stepMs: number;
+  /** GPU busy time of one step (Σ over its compute passes); undefined without timestamp queries. */
+  gpuMs?: number;
+  /** Wall-clock time of that same step (GPU busy share = gpuMs / gpuStepMs). */
+  gpuStepMs?: number;
   dispatches: number;
   /** Dispatches by the outermost TF.js kernel that issued them ('(no kernel)': the fused optimizer's own). */
   byKernel: Map<string, number>;
+  /** GPU ms by the same kernels, from a step with one dispatch per pass. */
+  gpuByKernel?: Map<string, number>;
 }
 
-/** Runs `step` counting dispatches per outermost kernel (tf.engine().runKernelFunc is every kernel's entry point). */
-async function dispatchesByKernel(step: () => Promise<unknown>): Promise<{ total: number; byKernel: Map<string, number> }> {
-  const engine = tf.engine() as unknown as { runKernelFunc(p: { kernelName?: string }): unknown };
-  const original = engine.runKernelFunc;
-  const byKernel = new Map<string, number>();
-  const total = countDispatches();
-  let depth = 0;
-  engine.runKernelFunc = function (this: unknown, params: { kernelName?: string }) {
-    const counter = depth++ === 0 ? countDispatches() : undefined;
-    try {
-      return original.call(this, params);
-    } finally {
-      depth--;
-      if (counter) {
-        const k = params.kernelName ?? '?';
-        byKernel.set(k, (byKernel.get(k) ?? 0) + counter.stop());
-      }
-    }
-  };
-  try {
-    await step();
-  } finally {
-    engine.runKernelFunc = original;
-  }
-  const n = total.stop();
-  const attributed = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  if (n > attributed) byKernel.set('(no kernel)', n - attributed);
-  return { total: n, byKernel };
-}
+/** Dawn's timestamp step in ns as the bench saw it (undefined: not quantized, or not measured yet). */
+let timestampQuantumNs: number | undefined;
 
-function topKernels(byKernel: Map<string, number>, n: number): string {
+function topKernels(byKernel: Map<string, number>, n: number, format: (v: number) => string = String): string {
   return [...byKernel.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
-    .map(([k, d]) => `${k} ${d}`)
+    .map(([k, d]) => `${k} ${format(d)}`)
     .join(', ');
 }
 
@@ -103,7 +93,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
-async function compare(name: ModelName): Promise<Result[]> {
+async function compare(name: ModelName, backend: WebGpuBackendInternals | undefined): Promise<Result[]> {
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 7);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % CLASSES), 'int32'), CLASSES);
   const built: { variant: Variant; model: tfl.LayersModel }[] = VARIANTS.map((variant) => {
@@ -126,8 +116,17 @@ async function compare(name: ModelName): Promise<Result[]> {
     const times = new Map<string, number[]>(VARIANTS.map((v) => [v.name, []]));
     for (let r = 0; r < steps; r++) for (const b of built) times.get(b.variant.name)!.push(await step(b));
     for (const b of built) {
-      const { total, byKernel } = await dispatchesByKernel(() => step(b));
-      results.push({ model: name, variant: b.variant.name, stepMs: median(times.get(b.variant.name)!), dispatches: total, byKernel });
+      const stepMs = median(times.get(b.variant.name)!);
+      if (!backend) {
+        const { total, byKernel } = await dispatchesByKernel(() => step(b));
+        results.push({ model: name, variant: b.variant.name, stepMs, dispatches: total, byKernel });
+        continue;
+      }
+      // Extra steps, not in the median: the GPU total, then dispatches and GPU time per kernel.
+      const whole = await timeGpu(backend, () => step(b));
+      timestampQuantumNs ??= whole.quantumNs;
+      const { total, byKernel, result: perKernel } = await dispatchesByKernel(() => timeGpu(backend, () => step(b), { byKernel: true }));
+      results.push({ model: name, variant: b.variant.name, stepMs, gpuMs: whole.gpuMs, gpuStepMs: whole.result, dispatches: total, byKernel, gpuByKernel: perKernel.byLabel });
     }
     return results;
   } finally {
@@ -138,20 +137,72 @@ async function compare(name: ModelName): Promise<Result[]> {
   }
 }
 
+const ratio = (a: number | undefined, b: number | undefined): string => (a !== undefined && b !== undefined && b > 0 ? (a / b).toFixed(2) : 'n/a');
+
+interface TorchResult {
+  model: string;
+  imgPerSec: number;
+  device: string;
+}
+
+/** bench/pytorchStep.py for the same models, size, batch and optimizer; undefined (and a line saying why) when it cannot run. */
+function runPyTorch(python: string): Promise<TorchResult[] | undefined> {
+  const script = path.join(__dirname, 'pytorchStep.py');
+  const args = [script, '--models', models.join(','), '--size', String(size), '--batch', String(batch), '--steps', String(Math.max(steps, 3)), '--optimizer', optimizerName];
+  return new Promise((resolve) => {
+    execFile(python, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? `${python} not found` : stderr.trim().split('\n').pop() || err.message;
+        console.log(`PyTorch reference skipped: ${why}`);
+        resolve(undefined);
+        return;
+      }
+      resolve(
+        stdout
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as TorchResult),
+      );
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const engine = await initEngine('webgpu');
+  const backend = webgpuBackend();
+  const timed = backend && supportsGpuTimestamps(backend) ? backend : undefined;
   console.log(`webgpu on ${engine.device}; ${size}×${size}, batch ${batch}, ${optimizerName}, trainOnBatch, median of ${steps} steps; node ${process.version}`);
+  console.log(
+    timed
+      ? 'GPU ms/step: timestamp queries over every compute pass of one extra step (busy: its share of that step); GPU ms by kernel: one more step, one dispatch per pass'
+      : 'GPU time: n/a (the device has no timestamp-query feature)',
+  );
   const all: Result[] = [];
   for (const name of models) {
-    const rs = await compare(name);
+    const rs = await compare(name, timed);
     all.push(...rs);
+    if (timed && name === models[0]) {
+      console.log(`GPU timestamps: ${timestampQuantumNs ? `quantized to ${(timestampQuantumNs / 1000).toFixed(1)} µs steps (Dawn's timestamp_quantization)` : 'not quantized'}`);
+    }
     const stock = rs.find((r) => r.variant === 'stock')!;
     for (const r of rs) {
+      const gpu = r.gpuMs === undefined || !r.gpuStepMs ? '   n/a' : `${r.gpuMs.toFixed(0).padStart(6)} ms/step (${((100 * r.gpuMs) / r.gpuStepMs).toFixed(0).padStart(3)}% busy)`;
       console.log(
         `${name.padEnd(12)} ${r.variant.padEnd(7)} ${((batch * 1000) / r.stepMs).toFixed(2).padStart(7)} img/s  step ${r.stepMs.toFixed(0).padStart(6)} ms  ` +
-          `${String(r.dispatches).padStart(5)} dispatches/step   vs stock: ${(stock.stepMs / r.stepMs).toFixed(2)}× faster, ${(r.dispatches / stock.dispatches).toFixed(3)}× the dispatches`,
+          `GPU ${gpu}  ${String(r.dispatches).padStart(5)} dispatches/step   vs stock: ${ratio(stock.stepMs, r.stepMs)}× faster, ` +
+          `${ratio(r.gpuMs, stock.gpuMs)}× the GPU time, ${ratio(r.dispatches, stock.dispatches)}× the dispatches`,
       );
-      console.log(`${''.padEnd(21)}by kernel: ${topKernels(r.byKernel, 8)}`);
+      console.log(`${''.padEnd(21)}dispatches by kernel: ${topKernels(r.byKernel, 8)}`);
+      if (r.gpuByKernel) console.log(`${''.padEnd(21)}GPU ms by kernel:     ${topKernels(r.gpuByKernel, 8, (ms) => ms.toFixed(1))}`);
+    }
+  }
+  if (pythonForTorch) {
+    const torch = await runPyTorch(pythonForTorch);
+    for (const t of torch ?? []) {
+      const lesion = all.find((r) => r.model === t.model && r.variant === 'lesion');
+      if (!lesion) continue;
+      const ours = (batch * 1000) / lesion.stepMs;
+      console.log(`${t.model}: PyTorch fp32 on ${t.device} ${t.imgPerSec.toFixed(2)} img/s; Lesion Lab webgpu at ${((100 * ours) / t.imgPerSec).toFixed(1)}% of PyTorch fp32`);
     }
   }
 }

@@ -15,7 +15,9 @@ let gpu: GPU | undefined;
 export async function installWebGpuGlobals(): Promise<GPU> {
   if (gpu) return gpu;
   const mod = (await import('webgpu')) as unknown as WebGpuModule;
-  gpu = mod.create(['enable-dawn-features=allow_unsafe_apis']);
+  // Dawn rounds timestamp queries to 65.5 µs steps by default (a browser's defence against timing attacks),
+  // too coarse for per-pass GPU times (engines/webgpu/gpuTimer.ts).
+  gpu = mod.create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(mod.globals)) if (g[k] === undefined) g[k] = v;
   // Node 21+ defines a read-only `navigator`; Node 20 has none.
