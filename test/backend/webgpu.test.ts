@@ -12,6 +12,10 @@ import type { EngineTrace } from './webgpuParity.child';
 // code path as on a real GPU (TF.js webgpu backend → Dawn → Vulkan), only slower.
 const LOSS_TOLERANCE = 1e-4;
 const WEIGHT_TOLERANCE = 1e-4;
+// Mixed precision rounds convolution operands to float16 (11 significant bits): measured 2e-4 per loss and 3.5e-3
+// per weight tensor after 5 steps.
+const MIXED_LOSS_TOLERANCE = 2e-3;
+const MIXED_WEIGHT_TOLERANCE = 2e-2;
 
 
 
@@ -19,6 +23,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
   this.timeout(300_000);
   let vulkan: SoftwareVulkan;
   let dir: string;
+  let parity: { cpu: EngineTrace; mixed: EngineTrace } | undefined;
 
   before(async function () {
     vulkan = requireSoftwareVulkan(this);
@@ -45,7 +50,8 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
   it('trains the same seeded model to the same losses and weights on cpu and on webgpu', async () => {
     const r = await runTsChild(path.join(__dirname, 'webgpuParity.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
-    const { steps, cpu, webgpu } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; cpu: EngineTrace; webgpu: EngineTrace };
+    const { steps, cpu, webgpu, mixed } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; cpu: EngineTrace; webgpu: EngineTrace; mixed: EngineTrace };
+    parity = { cpu, mixed };
     assert.match(webgpu.device ?? '', /llvmpipe/);
     // TF.js webgpu hands tiny tensors to its CPU kernels; the convolutions and reductions must run as shaders.
     assert.ok(webgpu.gpuPrograms >= 10, `only ${webgpu.gpuPrograms} shaders compiled on webgpu`);
@@ -70,7 +76,20 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     console.log(`      worst per-tensor relative L2 of the final weights: ${worst.toExponential(2)}; cpu ${cpu.seconds} s, webgpu ${webgpu.seconds} s (${webgpu.gpuPrograms} shaders)`);
   });
 
-  it('train --engine webgpu: a tiny MobileNetV2 run finishes and records the adapter as its device', async () => {
+  it('mixed precision trains the same seeded model within float16 rounding of float32', function () {
+    if (!parity) this.skip();
+    const { cpu, mixed } = parity;
+    assert.deepEqual(mixed.initialWeights, cpu.initialWeights);
+    const lossErrors = cpu.losses.map((l, i) => Math.abs(mixed.losses[i]! - l) / Math.abs(l));
+    console.log(`      losses mixed  ${mixed.losses.join(' ')}\n      worst relative loss difference ${Math.max(...lossErrors).toExponential(2)}`);
+    assert.ok(Math.max(...lossErrors) < MIXED_LOSS_TOLERANCE, `per-step relative loss differences ${lossErrors.join(', ')}`);
+    const weightErrors = cpu.finalWeights.map((w, i) => relativeL2(mixed.finalWeights[i]!, w));
+    assert.ok(Math.max(...weightErrors) < MIXED_WEIGHT_TOLERANCE, `final weights: relative L2 up to ${Math.max(...weightErrors)}`);
+    // float16 rounding must show, or the float32 kernels ran.
+    assert.ok(Math.max(...weightErrors) > 1e-5, `final weights match float32 to ${Math.max(...weightErrors)}: the float16 kernels did not run`);
+  });
+
+  it('train --engine webgpu --precision mixed: a tiny MobileNetV2 run on demo images finishes and records the adapter and the precision', async () => {
     const demo = path.join(dir, 'demo');
     const prepared = path.join(dir, 'prepared');
     const run = path.join(dir, 'run');
@@ -78,7 +97,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     assert.equal(d.code, 0, d.stderr);
     const p = await runCli(['prepare', '--data', demo, '--out', prepared, '--json']);
     assert.equal(p.code, 0, p.stderr);
-    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'finetune', '--epochs', '2', '--engine', 'webgpu', '--json'];
+    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'finetune', '--epochs', '2', '--engine', 'webgpu', '--precision', 'mixed', '--json'];
     const t = await runCli(args, { env: vulkan.env });
     assert.equal(t.code, 0, t.stderr);
     const start = t.events.find((e) => e.type === 'train/didStart');
@@ -86,9 +105,25 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number; loss: number });
     assert.deepEqual(metrics.map((m) => m.epoch), [1, 2]);
     assert.ok(metrics.every((m) => Number.isFinite(m.loss)), `losses ${metrics.map((m) => m.loss).join(', ')}`);
-    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { engine: string; backend: string; device?: string } };
+    assert.ok(t.events.some((e) => e.type === 'log' && /^mixed precision: convolutions in float16/.test(e.message)), 'the run says it trains in mixed precision');
+    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { engine: string; backend: string; device?: string; precision: string; patches: string[] } };
+    assert.equal(config.engine.precision, 'mixed');
+    assert.ok(config.engine.patches.includes('float16 (mixed precision) kernels: Conv2D, FusedConv2D, Conv2DBackpropFilter, Conv2DBackpropInput'), config.engine.patches.join('; '));
     assert.equal(config.engine.engine, 'webgpu');
     assert.equal(config.engine.backend, 'webgpu');
     assert.match(config.engine.device ?? '', /llvmpipe/);
+  });
+
+  it('--precision mixed on an engine without float16 warns and trains in float32', async () => {
+    const prepared = path.join(dir, 'prepared');
+    const run = path.join(dir, 'run-wasm');
+    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'finetune', '--epochs', '1', '--engine', 'wasm', '--precision', 'mixed', '--json'];
+    const t = await runCli(args);
+    assert.equal(t.code, 0, t.stderr);
+    const warning = t.events.find((e) => e.type === 'log' && e.level === 'warn' && /mixed precision/.test(e.message));
+    assert.ok(warning && warning.type === 'log');
+    assert.match(warning.message, /needs the webgpu engine \(this run uses wasm\); training in float32/);
+    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { precision: string } };
+    assert.equal(config.engine.precision, 'float32');
   });
 });

@@ -1,14 +1,14 @@
 /**
  * Child program of webgpu.test.ts (it needs the Vulkan variables from process start, so it cannot run inside
  * mocha): builds the same small MobileNetV2-like model twice from seeded initialisers, trains each a few SGD
- * steps on the same fixed batches — once on the `cpu` engine, once on `webgpu` — and prints one JSON line with
+ * steps on the same fixed batches — on the `cpu` engine, on `webgpu`, and on `webgpu` in mixed precision — and prints one JSON line with
  * per-step losses and the initial and final weights of both, for the test to compare.
  *   node --require tsx/cjs test/backend/webgpuParity.child.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { EngineName } from '../../src/shared/protocol';
-import { initEngine } from '../../src/backend/engines/load';
+import type { EngineName, Precision } from '../../src/shared/protocol';
+import { initEngine, usePrecision } from '../../src/backend/engines/load';
 import { createRng, gaussian, randomInt } from '../../src/shared/random';
 import { exitWhenDone } from '../helpers/vulkan';
 
@@ -70,10 +70,12 @@ async function weightsOf(model: tfl.LayersModel): Promise<number[][]> {
   return Promise.all(model.getWeights().map(async (w) => Array.from(await w.data())));
 }
 
-async function trainOn(engine: EngineName): Promise<EngineTrace> {
+async function trainOn(engine: EngineName, precision: Precision = 'float32'): Promise<EngineTrace> {
   const started = Date.now();
   const loaded = await initEngine(engine);
-  const model = buildModel(engine.replace(/\W/g, '_'));
+  const used = usePrecision(precision);
+  if (used.precision !== precision) throw new Error(used.note);
+  const model = buildModel(`${engine}${precision === 'mixed' ? 'mixed' : ''}`.replace(/\W/g, '_'));
   model.compile({ optimizer: tf.train.sgd(0.1), loss: 'categoricalCrossentropy' });
   const initialWeights = await weightsOf(model);
   const losses: number[] = [];
@@ -95,7 +97,8 @@ async function trainOn(engine: EngineName): Promise<EngineTrace> {
 async function main(): Promise<void> {
   const cpu = await trainOn('cpu');
   const webgpu = await trainOn('webgpu');
-  process.stdout.write(JSON.stringify({ steps: STEPS, cpu, webgpu }) + '\n');
+  const mixed = await trainOn('webgpu', 'mixed');
+  process.stdout.write(JSON.stringify({ steps: STEPS, cpu, webgpu, mixed }) + '\n');
 }
 
 if (require.main === module) exitWhenDone(main);
