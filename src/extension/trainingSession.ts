@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import type { BackendEvent, JobStatus, TrainingPanelState } from '../shared/protocol';
 import path from 'node:path';
-import { markerOf, readMarkers, readMetrics, readRunStatus } from './runFolders';
+import { markerOf, readMarkers, readMetrics, readRunSetup, readRunStatus } from './runFolders';
 
 /**
  * The run the Training panel shows: live from backend events while training, or rebuilt from the
@@ -19,13 +19,23 @@ export class TrainingSession implements vscode.Disposable {
 
   /** A resumed run: its finished epochs from disk, then live. */
   async resume(run: string): Promise<void> {
-    const [epochs, markers] = await Promise.all([readMetrics(run), readMarkers(run)]);
-    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare };
+    const [epochs, markers, setup] = await Promise.all([readMetrics(run), readMarkers(run), readRunSetup(run)]);
+    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare, setup };
     this.changed.fire();
   }
 
   onEvent(e: BackendEvent): void {
     switch (e.type) {
+      case 'train/didStart': {
+        // config.json (with the engine and precision actually used) is written just before this event.
+        const run = this.state.run;
+        void readRunSetup(e.run).then((setup) => {
+          if (!setup || this.state.run !== run) return;
+          this.state = { ...this.state, setup };
+          this.changed.fire();
+        });
+        return;
+      }
       case 'train/didEpoch':
         this.state = { ...this.state, epochs: [...this.state.epochs.filter((m) => m.epoch !== e.metrics.epoch), e.metrics] };
         break;
@@ -51,12 +61,13 @@ export class TrainingSession implements vscode.Disposable {
   }
 
   async load(run: string): Promise<void> {
-    const [epochs, status, markers] = await Promise.all([readMetrics(run), readRunStatus(run), readMarkers(run)]);
+    const [epochs, status, markers, setup] = await Promise.all([readMetrics(run), readRunStatus(run), readMarkers(run), readRunSetup(run)]);
     const known = ['running', 'finished', 'failed', 'cancelled', 'interrupted'] as const;
     this.state = {
       run,
       epochs,
       markers,
+      setup,
       status: (known as readonly string[]).includes(status) ? (status as (typeof known)[number]) : 'finished',
       compare: this.state.compare?.filter((c) => c.run !== run),
     };

@@ -366,6 +366,8 @@ export interface TrainingPanelState {
   markers?: TrainingMarker[];
   /** Other runs overlaid for comparison. */
   compare?: { run: string; name: string; epochs: EpochMetrics[] }[];
+  /** What the run trains, how and where, from its config.json: "mobilenetv2 α0.35 · 96 px · batch 16 · webgpu (…) · mixed precision". */
+  setup?: string;
 }
 
 export interface EvaluationPanelState {
@@ -579,7 +581,7 @@ const hostToWebviewSchemas: Record<HostToWebview['type'], Check> = {
   'sidebar/state': obj({ state: obj({ runs: arrayOf(unknownValue), trusted: bool }) }),
   'dataset/state': obj({ state: obj({ preparedPath: optional(str), summary: optional(datasetSummary) }) }),
   'training/state': obj({
-    state: obj({ status: str, epochs: arrayOf(epochMetrics), run: optional(str), batch: optional(nullable(unknownValue)) }),
+    state: obj({ status: str, epochs: arrayOf(epochMetrics), run: optional(str), batch: optional(nullable(unknownValue)), setup: optional(str) }),
   }),
   'evaluation/state': obj({ state: obj({ run: optional(str), evaluation: optional(evaluation), thumbnails: optional(recordOf(str)) }) }),
   'samples/state': obj({ state: obj({ classes: arrayOf(unknownValue), dx: str, source: str, page: num, pageSize: num, seed: num, total: num, items: arrayOf(obj({ file: str, name: str, dataUri: str })), loading: bool }) }),

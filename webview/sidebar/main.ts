@@ -22,6 +22,7 @@ const form = {
   optimizer: 'default',
   unfreezeFrom: '',
   engine: 'setting',
+  precision: 'setting',
   classWeights: 'no',
 };
 let formError = '';
@@ -55,6 +56,7 @@ function readForm(): { overrides: Record<string, unknown> } | { error: string } 
       optimizer: form.optimizer === 'default' ? undefined : form.optimizer,
       unfreezeFrom: form.unfreezeFrom.trim() || undefined,
       engine: form.engine === 'setting' ? undefined : form.engine,
+      precision: form.precision === 'setting' ? undefined : form.precision,
       classWeights: form.classWeights === 'yes',
     },
   };
@@ -154,7 +156,8 @@ function runSection(s: SidebarState): HTMLElement {
         field('Optimizer', 'optimizer', select('optimizer', ['default', 'rmsprop', 'adam', 'sgd'])),
         field('Unfreeze from', 'unfreezeFrom', h('vscode-textfield', { value: form.unfreezeFrom, placeholder: 'conv5_block1_1_conv' })),
         field('Class weights', 'classWeights', select('classWeights', ['no', 'yes'])),
-        field('Engine', 'engine', select('engine', ['setting', 'auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'])))),
+        field('Engine', 'engine', select('engine', ['setting', 'auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'])),
+        field('Precision', 'precision', select('precision', ['setting', 'float32', 'mixed'])))),
     formError ? h('p', { class: 'error', role: 'alert' }, formError) : null,
     h('div', { class: 'actions' },
       button('Start', start, { disabled: !!s.job || !s.trusted || !s.dataset, title: s.dataset ? 'Start a new run' : 'Prepare a dataset first' }),

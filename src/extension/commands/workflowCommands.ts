@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import type { BackendEvent, ModelName, TrainOptions, TrainPhase } from '../../shared/protocol';
+import type { BackendEvent, ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
 import { listRuns, readDatasetSummary } from '../runFolders';
@@ -62,6 +62,7 @@ function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Pa
     size: cfg.get<number>('imageSize', 224),
     augment: 'none',
     engine: cfg.get('engine', 'auto'),
+    precision: cfg.get<Precision>('precision', 'float32'),
     resume: false,
     classWeights: false,
     seed: 1,

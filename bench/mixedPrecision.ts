@@ -1,0 +1,87 @@
+/**
+ * Accuracy parity of `--precision mixed` on demo data: the same seeded run (demo recipe: MobileNetV2-0.35 from
+ * scratch, head then all layers) trained on the webgpu engine in float32 and in mixed precision, each evaluated;
+ * prints per-epoch losses, balanced validation accuracy and training speed side by side. Runs the real CLI
+ * (build first: npm run build).
+ *
+ *   source ~/.cache/lesion-lab/e2e/vulkan/env.sh   # only without a GPU
+ *   npx tsx bench/mixedPrecision.ts [--per-class 50] [--size 64] [--epochs 3] [--finetune-epochs 6] [--batch 16] [--keep DIR]
+ */
+import { spawn } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+const CLI = path.join(__dirname, '..', 'dist', 'backend', 'cli.js');
+const perClass = arg('per-class', '50');
+const size = arg('size', '64');
+const epochs = arg('epochs', '3');
+const finetuneEpochs = arg('finetune-epochs', '6');
+const batch = arg('batch', '16');
+const keep = process.argv.includes('--keep') ? arg('keep', '') : '';
+
+function cli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`lesion-lab ${args[0]} exited ${code}:\n${err.slice(-2000)}`))));
+  });
+}
+
+interface Outcome {
+  precision: string;
+  seconds: number;
+  losses: number[];
+  valLosses: number[];
+  balancedAccuracy: number;
+  accuracy: number;
+  patches: string[];
+}
+
+async function trainAndEvaluate(dir: string, precision: 'float32' | 'mixed'): Promise<Outcome> {
+  const run = path.join(dir, `run-${precision}`);
+  const t0 = performance.now();
+  await cli(['train', '--prepared', path.join(dir, 'prepared'), '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', size, '--phase', 'both', '--epochs', epochs, '--finetune-epochs', finetuneEpochs, '--batch', batch, '--engine', 'webgpu', '--precision', precision]);
+  const seconds = (performance.now() - t0) / 1000;
+  await cli(['evaluate', '--run', run]);
+  const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { loss: number; valLoss: number });
+  const evaluation = JSON.parse(await fs.readFile(path.join(run, 'evaluation.json'), 'utf8')) as { balancedAccuracy: number; accuracy: number };
+  const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { precision: string; patches: string[]; device?: string } };
+  if (config.engine.precision !== precision) throw new Error(`asked for ${precision}, the run used ${config.engine.precision}`);
+  return { precision, seconds, losses: metrics.map((m) => m.loss), valLosses: metrics.map((m) => m.valLoss), balancedAccuracy: evaluation.balancedAccuracy, accuracy: evaluation.accuracy, patches: config.engine.patches };
+}
+
+async function main(): Promise<void> {
+  const dir = keep || (await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-mixed-')));
+  try {
+    await cli(['demo-data', '--out', path.join(dir, 'data'), '--per-class', perClass]);
+    await cli(['prepare', '--data', path.join(dir, 'data'), '--out', path.join(dir, 'prepared')]);
+    console.log(`demo data: ${perClass} images per class; MobileNetV2-0.35 from scratch at ${size} px, batch ${batch}, ${epochs} head + ${finetuneEpochs} fine-tune epochs, webgpu`);
+    const results: Outcome[] = [];
+    for (const precision of ['float32', 'mixed'] as const) results.push(await trainAndEvaluate(dir, precision));
+    const [f32, mixed] = results as [Outcome, Outcome];
+    for (const r of results) {
+      console.log(`${r.precision.padEnd(8)} balanced val acc ${(100 * r.balancedAccuracy).toFixed(1)}%  val acc ${(100 * r.accuracy).toFixed(1)}%  train+val ${r.seconds.toFixed(0)} s`);
+      console.log(`${''.padEnd(9)}loss     ${r.losses.map((l) => l.toFixed(3)).join(' ')}`);
+      console.log(`${''.padEnd(9)}val_loss ${r.valLosses.map((l) => l.toFixed(3)).join(' ')}`);
+    }
+    const worst = Math.max(...f32.losses.map((l, i) => Math.abs((mixed.losses[i] ?? NaN) - l) / l));
+    console.log(`mixed − float32: balanced accuracy ${(100 * (mixed.balancedAccuracy - f32.balancedAccuracy)).toFixed(1)} points; worst per-epoch training-loss difference ${(100 * worst).toFixed(1)}%; time ×${(mixed.seconds / f32.seconds).toFixed(2)}`);
+    console.log(`mixed kernels: ${mixed.patches.find((p) => p.startsWith('float16')) ?? '(none!)'}`);
+  } finally {
+    if (!keep) await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
