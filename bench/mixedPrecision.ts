@@ -17,7 +17,7 @@ function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-const CLI = path.join(__dirname, '..', 'dist', 'backend', 'cli.js');
+const CLI = process.env.LESION_LAB_CLI ?? path.join(__dirname, '..', 'dist', 'backend', 'cli.js');
 const perClass = arg('per-class', '50');
 const size = arg('size', '64');
 const epochs = arg('epochs', '3');

@@ -2,7 +2,7 @@
  * The backend's commands: how each is spelled on the command line and which module runs it.
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
-import type { JobCommand, JobRequest, ModelName, Precision } from '../shared/protocol';
+import type { EngineChoice, JobCommand, JobRequest, ModelName, Precision } from '../shared/protocol';
 import { ENGINE_NAMES, MODEL_NAMES, PRECISIONS } from '../shared/protocol';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
@@ -26,6 +26,7 @@ const b = (v: OptionValue): boolean => v === true;
 const optN = (v: OptionValue): number | undefined => (v === undefined ? undefined : (v as number));
 const optS = (v: OptionValue): string | undefined => (v === undefined ? undefined : (v as string));
 
+const ENGINE_OPTION: OptionSpec = { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' };
 const seedOption = (def: number): OptionSpec => ({ name: 'seed', kind: 'int', default: def, help: 'random seed (same seed, same result)' });
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -143,7 +144,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'optimizer', kind: 'string', choices: ['rmsprop', 'adam', 'sgd'], help: 'default: rmsprop (head), adam (fine-tune)' },
       { name: 'unfreeze-from', kind: 'string', metavar: 'LAYER', help: 'layer name or index where fine-tuning starts (default conv5_block1_1_conv)' },
       { name: 'augment', kind: 'string', choices: ['none', 'disk', 'online'], default: 'none', help: 'augmentation during training' },
-      { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' },
+      ENGINE_OPTION,
       { name: 'precision', kind: 'string', choices: PRECISIONS, default: 'float32', help: 'mixed: float16 convolutions on webgpu (adapters with shader-f16)' },
       { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
       { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint' },
@@ -181,8 +182,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
       { name: 'data', kind: 'string', metavar: 'DIR', help: 'evaluate on this dataset instead of the validation split' },
+      ENGINE_OPTION,
     ],
-    toRequest: ({ values: v }) => ({ command: 'evaluate', options: { run: s(v.run), data: optS(v.data) } }),
+    toRequest: ({ values: v }) => ({ command: 'evaluate', options: { run: s(v.run), data: optS(v.data), engine: s(v.engine) as EngineChoice } }),
   },
   {
     name: 'predict',
@@ -191,11 +193,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
       { name: 'tta', kind: 'boolean', help: 'average over flipped and rotated copies' },
       { name: 'gradcam', kind: 'string', metavar: 'OUTDIR', help: 'write Grad-CAM overlays here' },
+      ENGINE_OPTION,
     ],
     positional: { name: 'image', min: 1, help: 'image files' },
     toRequest: ({ values: v, positionals }) => ({
       command: 'predict',
-      options: { run: s(v.run), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam) },
+      options: { run: s(v.run), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice },
     }),
   },
   {

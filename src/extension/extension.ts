@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { EngineChoice } from '../shared/protocol';
 import path from 'node:path';
 import { BackendClient } from './backendClient';
 import { JobRunner } from './jobRunner';
@@ -33,7 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const refresh = (kind: Parameters<LabPanels['refresh']>[0]) => (): void => lab.panels.refresh(kind);
   const samples = new SamplesController(jobs, refresh('samples'));
   const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
-  const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'));
+  const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), () => vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto'));
 
   const onMessage: WebviewMessageHandler = (message) => {
     switch (message.type) {

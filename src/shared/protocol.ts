@@ -145,6 +145,8 @@ export interface TrainOptions {
 export interface EvaluateOptions {
   run: string;
   data?: string;
+  /** Default auto. */
+  engine?: EngineChoice;
 }
 
 export interface PredictOptions {
@@ -152,6 +154,8 @@ export interface PredictOptions {
   images: string[];
   tta: boolean;
   gradcam?: string;
+  /** Default auto. */
+  engine?: EngineChoice;
 }
 
 /** Installs a native engine package with npm into `dir` (the folder the backend looks in: LESION_LAB_ENGINES_DIR). */

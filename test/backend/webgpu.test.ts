@@ -89,7 +89,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     assert.ok(Math.max(...weightErrors) > 1e-5, `final weights match float32 to ${Math.max(...weightErrors)}: the float16 kernels did not run`);
   });
 
-  it('train --engine webgpu --precision mixed: a tiny MobileNetV2 run on demo images finishes and records the adapter and the precision', async () => {
+  it('train (head from the feature cache, then fine-tune), evaluate and predict with Grad-CAM on webgpu --precision mixed: demo images, the adapter and precision recorded', async () => {
     const demo = path.join(dir, 'demo');
     const prepared = path.join(dir, 'prepared');
     const run = path.join(dir, 'run');
@@ -97,7 +97,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     assert.equal(d.code, 0, d.stderr);
     const p = await runCli(['prepare', '--data', demo, '--out', prepared, '--json']);
     assert.equal(p.code, 0, p.stderr);
-    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'finetune', '--epochs', '2', '--engine', 'webgpu', '--precision', 'mixed', '--json'];
+    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--engine', 'webgpu', '--precision', 'mixed', '--json'];
     const t = await runCli(args, { env: vulkan.env });
     assert.equal(t.code, 0, t.stderr);
     const start = t.events.find((e) => e.type === 'train/didStart');
@@ -112,6 +112,21 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     assert.equal(config.engine.engine, 'webgpu');
     assert.equal(config.engine.backend, 'webgpu');
     assert.match(config.engine.device ?? '', /llvmpipe/);
+
+    // Reading results back must not use synchronous GPU reads (webgpu in Node has none).
+    const ev = await runCli(['evaluate', '--run', run, '--engine', 'webgpu', '--json'], { env: vulkan.env });
+    assert.equal(ev.code, 0, ev.stderr);
+    const evaluation = JSON.parse(await fs.readFile(path.join(run, 'evaluation.json'), 'utf8')) as { confusion: number[][] };
+    assert.equal(evaluation.confusion.flat().reduce((a, b) => a + b, 0), (await fs.readdir(path.join(prepared, 'val'), { recursive: true })).filter((f) => String(f).endsWith('.jpg')).length);
+    const image = path.join(prepared, 'val', 'mel', (await fs.readdir(path.join(prepared, 'val', 'mel')))[0]!);
+    const pr = await runCli(['predict', '--run', run, '--tta', '--gradcam', path.join(dir, 'cam'), '--engine', 'webgpu', '--json', image], { env: vulkan.env });
+    assert.equal(pr.code, 0, pr.stderr);
+    const done = pr.events.find((e) => e.type === 'predict/didFinish');
+    assert.ok(done && done.type === 'predict/didFinish');
+    const probs = Object.values(done.predictions[0]!.probabilities);
+    assert.equal(probs.length, 7);
+    assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4);
+    assert.equal((await fs.readdir(path.join(dir, 'cam'))).filter((f) => f.endsWith('.png')).length, 1);
   });
 
   it('--precision mixed on an engine without float16 warns and trains in float32', async () => {

@@ -23,11 +23,14 @@ export interface CachedFeatures {
   fromCache: boolean;
 }
 
-/** A cheap but weight-sensitive digest: a strided sample of every weight tensor. */
-export function weightFingerprint(model: tfl.LayersModel): string {
+/**
+ * A cheap but weight-sensitive digest: a strided sample of every weight tensor. Read asynchronously: the webgpu
+ * backend cannot read GPU memory synchronously in Node (its readSync needs OffscreenCanvas).
+ */
+export async function weightFingerprint(model: tfl.LayersModel): Promise<string> {
   const hash = createHash('sha256');
   for (const w of model.weights) {
-    const values = w.read().dataSync() as Float32Array;
+    const values = (await w.read().data()) as Float32Array;
     const step = Math.max(1, Math.floor(values.length / 256));
     const sample = new Float32Array(Math.ceil(values.length / step));
     for (let i = 0, j = 0; i < values.length; i += step, j++) sample[j] = values[i]!;
@@ -41,7 +44,7 @@ export function weightFingerprint(model: tfl.LayersModel): string {
 export async function featureCacheKey(frozen: tfl.LayersModel, images: readonly LabeledImage[], opts: PipelineOptions): Promise<string> {
   const hash = createHash('sha256');
   hash.update(JSON.stringify({ v: 1, arch: frozen.toJSON(null, false), size: opts.size, preprocess: opts.preprocess }));
-  hash.update(weightFingerprint(frozen));
+  hash.update(await weightFingerprint(frozen));
   for (const img of images) {
     const st = await fs.stat(img.file);
     hash.update(`${img.file}\0${st.size}\0${st.mtimeMs}\n`);

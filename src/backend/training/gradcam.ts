@@ -23,9 +23,12 @@ export function gradCamModel(model: tfl.LayersModel): GradCamModel {
   return { features: split.frozen!, head: split.trainable };
 }
 
-/** The class-activation map for one preprocessed image [1, s, s, 3]: values in [0, 1], h × w of the feature map. */
-export function gradCam(m: GradCamModel, x: tf.Tensor4D, classIndex: number): { cam: Float32Array; height: number; width: number } {
-  return tf.tidy(() => {
+/**
+ * The class-activation map for one preprocessed image [1, s, s, 3]: values in [0, 1], h × w of the feature map.
+ * Read back asynchronously: the webgpu backend has no synchronous GPU read in Node.
+ */
+export async function gradCam(m: GradCamModel, x: tf.Tensor4D, classIndex: number): Promise<{ cam: Float32Array; height: number; width: number }> {
+  const normalised = tf.tidy(() => {
     const fm = m.features.predict(x) as tf.Tensor4D;
     // A one-hot mask instead of gather: gather's gradient needs UnsortedSegmentSum, which wasm lacks.
     const classes = (m.head.outputs[0]!.shape as number[]).at(-1)!;
@@ -34,11 +37,14 @@ export function gradCam(m: GradCamModel, x: tf.Tensor4D, classIndex: number): { 
     const grads = tf.grad(score)(fm) as tf.Tensor4D;
     const weights = tf.mean(grads, [1, 2], true); // [1,1,1,c]
     const cam = tf.squeeze(tf.relu(tf.sum(tf.mul(fm, weights), -1)), [0]) as tf.Tensor2D; // [h,w]
-    const max = tf.max(cam);
-    const normalised = tf.div(cam, tf.maximum(max, 1e-12));
-    const [height, width] = cam.shape;
-    return { cam: normalised.dataSync() as Float32Array, height, width };
+    return tf.div(cam, tf.maximum(tf.max(cam), 1e-12)) as tf.Tensor2D;
   });
+  try {
+    const [height, width] = normalised.shape;
+    return { cam: (await normalised.data()) as Float32Array, height, width };
+  } finally {
+    normalised.dispose();
+  }
 }
 
 /** Jet-like colour map: blue (no evidence) → green → red (strong evidence). */

@@ -43,7 +43,7 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
     });
   }
-  const trained = await loadTrainedModel(path.resolve(options.run));
+  const trained = await loadTrainedModel(path.resolve(options.run), options.engine);
   const { config, model } = trained;
   const size = config.options.size;
   const cam = options.gradcam ? gradCamModel(model) : undefined;
@@ -57,14 +57,17 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       const variants = options.tta ? dihedralVariants(rgb, size) : [rgb];
       const batch = new Float32Array(variants.length * size * size * 3);
       variants.forEach((v, i) => preprocessPixelsInto(trained.preprocess, v, batch, i * size * size * 3));
-      const probs = tf.tidy(() => tf.mean(model.predict(tf.tensor4d(batch, [variants.length, size, size, 3])) as tf.Tensor, 0).dataSync() as Float32Array);
+      const mean = tf.tidy(() => tf.mean(model.predict(tf.tensor4d(batch, [variants.length, size, size, 3])) as tf.Tensor, 0));
+      // data(), not dataSync(): the webgpu backend has no synchronous GPU read in Node.
+      const probs = (await mean.data()) as Float32Array;
+      mean.dispose();
       const probabilities = Object.fromEntries(config.classes.map((c, k) => [c, probs[k]!]));
       let best = 0;
       probs.forEach((p, k) => p > probs[best]! && (best = k));
       const prediction: Prediction = { image, probabilities, predicted: config.classes[best]! };
       if (cam && options.gradcam) {
         const x = tf.tensor4d(batch.subarray(0, size * size * 3), [1, size, size, 3]);
-        const map = gradCam(cam, x, best);
+        const map = await gradCam(cam, x, best);
         x.dispose();
         const out = path.join(options.gradcam, `${path.parse(image).name}.gradcam.png`);
         await writeGradCamOverlay(image, map.cam, map.height, map.width, out);

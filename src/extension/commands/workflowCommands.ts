@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import type { BackendEvent, ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol';
+import type { BackendEvent, EngineChoice, ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
 import { listRuns, readDatasetSummary } from '../runFolders';
@@ -227,7 +227,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
         return;
       }
       lab.currentRun = run;
-      const result = await lab.jobs.run({ command: 'evaluate', options: { run } }, { title: 'Evaluate', notify: true });
+      const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto') } }, { title: 'Evaluate', notify: true });
       if (result?.status === 'done') lab.panels.show('evaluation');
     }),
     register('lesionLab.classifyLesion', async (arg?: unknown) => {

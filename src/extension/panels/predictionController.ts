@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PredictionPanelState } from '../../shared/protocol';
+import type { EngineChoice, PredictionPanelState } from '../../shared/protocol';
 import type { JobRunner } from '../jobRunner';
 
 /** Classify Lesion: probabilities from a run's best checkpoint, optional TTA, and a Grad-CAM overlay. */
@@ -12,6 +12,8 @@ export class PredictionController {
     private readonly jobs: JobRunner,
     private readonly gradcamRoot: string,
     private readonly onChange: () => void,
+    /** The lesionLab.engine setting, read at each use. */
+    private readonly engine: () => EngineChoice = () => 'auto',
   ) {}
 
   async classify(image: string, run: string, tta = this.state.tta): Promise<void> {
@@ -20,7 +22,7 @@ export class PredictionController {
     this.onChange();
     const out = path.join(this.gradcamRoot, createHash('sha1').update(`${run}\0${image}`).digest('hex').slice(0, 16));
     let prediction: PredictionPanelState['prediction'];
-    const result = await this.jobs.run({ command: 'predict', options: { run, images: [image], tta, gradcam: out } }, {
+    const result = await this.jobs.run({ command: 'predict', options: { run, images: [image], tta, gradcam: out, engine: this.engine() } }, {
       title: 'Classify lesion',
       notify: true,
       onEvent: (e) => {

@@ -91,13 +91,13 @@ describe('feature cache for the frozen backbone', function () {
     assert.notEqual(await featureCacheKey(model, [...images].reverse(), opts), key, 'the image order (rows follow it)');
 
     // Weights: change one kernel value (the first, which the strided fingerprint always samples).
-    const fingerprint = weightFingerprint(model);
+    const fingerprint = await weightFingerprint(model);
     const kernel = model.weights[0]!.read();
     const changed = tf.tidy(() => tf.add(kernel, tf.reshape(tf.oneHot(tf.tensor1d([0], 'int32'), kernel.size), kernel.shape)));
     model.weights[0]!.write(changed);
-    assert.notEqual(weightFingerprint(model), fingerprint, 'fingerprint follows the weights');
+    assert.notEqual(await weightFingerprint(model), fingerprint, 'fingerprint follows the weights');
     assert.notEqual(await featureCacheKey(model, images, opts), key, 'weights');
-    assert.notEqual(weightFingerprint(frozenPart(2)), fingerprint, 'other random weights, other fingerprint');
+    assert.notEqual(await weightFingerprint(frozenPart(2)), fingerprint, 'other random weights, other fingerprint');
 
     // Files: the same name with new content (size and mtime change), then only the mtime.
     const restored = frozenPart();

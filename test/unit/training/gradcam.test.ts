@@ -100,7 +100,7 @@ describe('Grad-CAM on a model whose evidence is known', function () {
     const m = gradCamModel(model);
     assert.deepEqual(m.features.outputs[0]!.shape, [null, SIZE / STRIDE, SIZE / STRIDE, 2]);
     const x = await preprocessed(path.join(dir, 'top-left.png'));
-    const { height, width, cam } = gradCam(m, x, 1);
+    const { height, width, cam } = await gradCam(m, x, 1);
     assert.equal(height, SIZE / STRIDE);
     assert.equal(width, SIZE / STRIDE);
     assert.equal(cam.length, height * width);
@@ -119,20 +119,20 @@ describe('Grad-CAM on a model whose evidence is known', function () {
     const p = tf.tidy(() => (model.predict(tf.concat([tl, black])) as tf.Tensor).arraySync() as number[][]);
     assert.ok(p[0]![1]! > p[1]![1]!, `P(bright | square) ${p[0]![1]} should exceed P(bright | black) ${p[1]![1]}`);
 
-    const atTl = gradCam(m, tl, 1);
+    const atTl = await gradCam(m, tl, 1);
     const sharesTl = quadrantShares(atTl.cam, atTl.height, atTl.width);
     assert.ok(sharesTl.tl > 0.7, `top-left share ${sharesTl.tl.toFixed(3)} (${JSON.stringify(sharesTl)})`);
     // The square covers feature cells rows/cols 1–2 exactly: the peak is there.
     const peak = atTl.cam.indexOf(Math.max(...atTl.cam));
     assert.ok([1, 2].includes(Math.floor(peak / atTl.width)) && [1, 2].includes(peak % atTl.width), `peak at cell ${peak}`);
 
-    const atBr = gradCam(m, br, 1);
+    const atBr = await gradCam(m, br, 1);
     const sharesBr = quadrantShares(atBr.cam, atBr.height, atBr.width);
     assert.ok(sharesBr.br > 0.7, `bottom-right share ${sharesBr.br.toFixed(3)} (${JSON.stringify(sharesBr)})`);
     assert.ok(sharesBr.tl < 0.1, `top-left share after the move ${sharesBr.tl.toFixed(3)}`);
 
     // Class 0's evidence is darkness: everywhere except the square.
-    const dark = gradCam(m, tl, 0);
+    const dark = await gradCam(m, tl, 0);
     const squareCells = [9, 10, 17, 18]; // rows/cols 1–2 of the 8×8 map
     const onSquare = squareCells.reduce((s, i) => s + dark.cam[i]!, 0);
     const total = dark.cam.reduce((s, v) => s + v, 0);
@@ -147,7 +147,7 @@ describe('Grad-CAM on a model whose evidence is known', function () {
     const source = path.join(dir, 'wide.png');
     await writeSquareImage(source, 60, 40, 6, 4, 14);
     const x = await preprocessed(source);
-    const { cam, height, width } = gradCam(gradCamModel(model), x, 1);
+    const { cam, height, width } = await gradCam(gradCamModel(model), x, 1);
     x.dispose();
     const out = path.join(dir, 'overlay.png');
     await writeGradCamOverlay(source, cam, height, width, out);
