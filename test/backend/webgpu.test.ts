@@ -141,4 +141,22 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { precision: string } };
     assert.equal(config.engine.precision, 'float32');
   });
+
+  it('a GPU failure mid-run (a rejected operation in epoch 2) stops with a message naming webgpu and a smaller batch; epoch 1\'s checkpoint resumes', async () => {
+    const prepared = path.join(dir, 'prepared');
+    const run = path.join(dir, 'run-fault');
+    const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'finetune', '--epochs', '3', '--engine', 'webgpu', '--json'];
+    // runCli parses every stdout line as JSON: Dawn's own error printing would fail it.
+    const t = await runCli(args, { env: { ...vulkan.env, LESION_LAB_GPU_FAULT_AT_EPOCH: '2' } });
+    assert.equal(t.code, 1, t.stderr);
+    const error = t.events.find((e) => e.type === 'error');
+    assert.ok(error && error.type === 'error');
+    assert.match(error.message, /^The webgpu engine failed: the GPU rejected an operation: .*Try a smaller --batch \(now 8\) or another --engine; the last checkpoint is kept and --resume continues from it\.$/);
+    const epochs = () => fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8').then((t) => t.trim().split('\n').map((l) => (JSON.parse(l) as { epoch: number }).epoch));
+    assert.deepEqual(await epochs(), [1], 'the failed epoch left no metrics');
+    const r = await runCli(['train', '--prepared', prepared, '--run', run, '--engine', 'webgpu', '--resume', '--json'], { env: vulkan.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.events.some((e) => e.type === 'log' && /resuming after epoch 1 /.test(e.message)), 'resumed from epoch 1');
+    assert.deepEqual(await epochs(), [1, 2, 3]);
+  });
 });

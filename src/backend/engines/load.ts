@@ -17,6 +17,7 @@ import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
 import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
 import { activeWebGpuKernels, useWebGpuKernels } from './webgpu/register';
 import { webgpuBackend } from './webgpu/backendInternals';
+import { checkGpuHealth, provokeGpuFailure, watchGpuDevice } from './webgpu/deviceHealth';
 import { activeMixedPrecisionKernels, deviceHasHalf, useWebGpuPrecision } from './webgpu/mixedPrecision';
 
 export type TfCore = typeof tf;
@@ -126,6 +127,7 @@ async function initWebGpu(): Promise<LoadedEngine> {
   await activate('webgpu', 'webgpu', `The GPU (${adapterName}) refused a WebGPU device; update its driver, or choose --engine wasm.`);
   useWebGpuKernels();
   useWebGpuPrecision('float32');
+  watchGpuDevice(webgpuBackend()!.device);
   return { tf, engine: 'webgpu', backend: 'webgpu', device: adapterName };
 }
 
@@ -164,6 +166,21 @@ async function initNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<LoadedEn
   }
   await activate(name, 'tensorflow', `Reinstall it with "Lesion Lab: Install GPU Engine…", or choose another --engine.`);
   return { tf, engine: name, backend: 'tensorflow', device: name === 'tfjs-node-gpu' ? 'NVIDIA GPU (CUDA)' : 'CPU (native)' };
+}
+
+/**
+ * Throws (GpuFailure) if the GPU reported running out of memory, a rejected operation or its loss since the last
+ * check: such failures do not throw where they happen. A no-op on the CPU engines.
+ */
+export async function checkEngineHealth(): Promise<void> {
+  const gpu = current?.engine === 'webgpu' ? webgpuBackend() : undefined;
+  if (gpu) await checkGpuHealth(gpu.device);
+}
+
+/** Test hook (LESION_LAB_GPU_FAULT_AT_EPOCH=N): a real GPU failure during epoch N, to exercise the failure path. */
+export function injectGpuFaultFor(epoch: number): void {
+  const gpu = current?.engine === 'webgpu' ? webgpuBackend() : undefined;
+  if (gpu && process.env.LESION_LAB_GPU_FAULT_AT_EPOCH === String(epoch)) provokeGpuFailure(gpu.device);
 }
 
 let precision: Precision = 'float32';

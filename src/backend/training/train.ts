@@ -14,7 +14,8 @@ import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import { writeJsonAtomic } from '../fsAtomic';
 import { detectEngines } from '../engines/detect';
-import { engineInfoForRun, initEngine, usePrecision } from '../engines/load';
+import { checkEngineHealth, engineInfoForRun, initEngine, injectGpuFaultFor, usePrecision } from '../engines/load';
+import { GpuFailure } from '../engines/webgpu/deviceHealth';
 import { selectEngine } from '../engines/select';
 import { createOptimizer } from '../engines/webgpu/fusedOptimizers';
 import { readManifest } from '../dataset/manifest';
@@ -97,7 +98,7 @@ function lossFunction(weights: number[] | undefined): string | ((yTrue: tf.Tenso
 
 function engineFailure(err: unknown, engine: string, batch: number): UserError {
   const message = err instanceof Error ? err.message : String(err);
-  if (/out of memory|OOM|allocat|device (was )?lost|GPUDevice/i.test(message)) {
+  if (err instanceof GpuFailure || /out of memory|OOM|allocat|device (was )?lost|GPUDevice/i.test(message)) {
     return new UserError(
       `The ${engine} engine failed: ${message.split('\n')[0]}. Try a smaller --batch (now ${batch}) or another --engine; the last checkpoint is kept and --resume continues from it.`,
       err instanceof Error ? err.stack : undefined,
@@ -369,7 +370,10 @@ async function runPhase(phase: Phase, model: tfl.LayersModel, state: TrainState,
       const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), numClasses));
       let out: number | number[];
       try {
+        if (batch === 0) injectGpuFaultFor(globalEpoch);
         out = await split.trainable.trainOnBatch(b.x, y);
+        // A GPU failure does not throw; stop here, before a checkpoint could save what it left behind.
+        await checkEngineHealth();
       } finally {
         b.x.dispose();
         y.dispose();
@@ -390,6 +394,7 @@ async function runPhase(phase: Phase, model: tfl.LayersModel, state: TrainState,
     }
 
     const val = await validate(valImages, valFeatures);
+    await checkEngineHealth(); // nothing the GPU got wrong may reach the metrics or a checkpoint
     const metrics: EpochMetrics = {
       phase,
       epoch: globalEpoch,
