@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LESION_CLASSES, augmentThroughUi, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
-import { repoRoot } from '../lib/paths.mjs';
+import { repoRoot, softwareVulkanEnv } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
 
@@ -18,9 +18,13 @@ export const timeoutMs = 480_000;
 
 // Tiny and quick on the wasm engine: 140 images, 32 px, fine-tuning the whole MobileNetV2 from scratch.
 // Augmentation 'disk': training reads the images the Augment step wrote.
+// With lavapipe (setup.sh), the run goes to the webgpu engine in mixed precision, the GPU path a user with a GPU
+// takes; without it, to the default engine.
+const ON_WEBGPU = Object.keys(softwareVulkanEnv()).length > 0;
 const RUN_FORM = {
   Model: 'mobilenetv2', Weights: 'none', Phases: 'finetune', Epochs: '2', Batch: '16', 'Image size': '32', Augmentation: 'disk',
   'Width (MobileNetV2)': '0.35', // under "More options"
+  ...(ON_WEBGPU ? { Engine: 'webgpu', Precision: 'mixed' } : {}),
 };
 const TRAINING_TIMEOUT = 360_000;
 
@@ -264,6 +268,15 @@ export async function run(t) {
     assert.deepEqual(log[i].slice(3, 8), [m.loss, m.accuracy, m.valLoss, m.valAccuracy, m.valBalancedAccuracy].map((v) => v.toFixed(4)), `epoch ${m.epoch}'s metrics`);
   }
   await assertChartsDrawn(training, 2, 'the Training panel');
+  // The run's setup line: what config.json says it trained with, engine and precision included.
+  const used = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).engine;
+  const setup = (await training.locator('[data-testid="run-setup"]').innerText()).trim();
+  assert.match(setup, /^mobilenetv2 α0\.35 · from scratch · 32 px · batch 16 · augment disk · /, setup);
+  assert.ok(setup.includes(`${used.engine} on ${used.device}`), `the setup line names the engine and device: ${setup}`);
+  if (ON_WEBGPU) {
+    assert.deepEqual([used.engine, used.precision], ['webgpu', 'mixed'], 'the form sent engine webgpu and mixed precision');
+    assert.ok(setup.endsWith('· mixed precision (float16)'), setup);
+  }
   const sidebarText = await waitForText(sidebar, /2 ep · finished/, 30_000);
   assert.ok(sidebarText.includes(runDir.split('/').at(-1)), 'the Runs list names the run');
 

@@ -12,7 +12,7 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGpuBackendInternals } from './backendInternals';
 import type { DirectProgram } from './directProgram';
-import { allocateOutput, runDirect } from './directProgram';
+import { allocateOutput, flatGrid, runDirect } from './directProgram';
 
 const TILE_M = 64;
 const TILE_N = 64;
@@ -150,13 +150,6 @@ fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
 }`,
 };
 
-function flatGroups(size: number): { groups: [number, number, number]; rowStride: number } {
-  const groups = Math.ceil(size / 64);
-  const y = Math.ceil(groups / 65535);
-  const x = Math.ceil(groups / y);
-  return { groups: [x, y, 1], rowStride: x * 64 };
-}
-
 function uniforms(o: HalfMatMulOptions, kPerSplit: number, cRowOffset: number, zBase: number): number[] {
   return [o.m, o.n, o.k, kPerSplit, o.a.offset ?? 0, o.b.offset ?? 0, cRowOffset, zBase, o.a.scale ?? 1, o.b.scale ?? 1, o.outScale ?? 1];
 }
@@ -218,7 +211,7 @@ export function halfMatMulSum(backend: WebGpuBackendInternals, m: number, n: num
       zBase += splits;
     });
     const out = allocateOutput(backend, [m, n]);
-    const grid = flatGroups(m * n);
+    const grid = flatGrid(m * n);
     runDirect(backend, SUM_PARTIALS, [out], [partials], [m * n, totalSplits, grid.rowStride, outScale], grid.groups);
     return out;
   } finally {
