@@ -45,11 +45,8 @@ export const MIXED_CASES: MixedCase[] = [
   { name: 'filter gradient, tiny dy (loss scaling)', op: 'filter', x: [2, 8, 8, 12], filter: [3, 3, 12, 20], strides: 1, pad: 'same', dyScale: 1e-7 },
   { name: 'input gradient 1x1 stride 1', op: 'input', x: [2, 9, 9, 24], filter: [1, 1, 24, 40], strides: 1, pad: 'same' },
   { name: 'input gradient 1x1, tiny dy (loss scaling)', op: 'input', x: [2, 6, 6, 24], filter: [1, 1, 24, 40], strides: 1, pad: 'same', dyScale: 1e-7 },
-  { name: 'input gradient 3x3 stride 1 same (col2im)', op: 'input', x: [2, 8, 8, 12], filter: [3, 3, 12, 20], strides: 1, pad: 'same' },
-  { name: 'input gradient 3x3 stride 2 same, odd size', op: 'input', x: [2, 11, 9, 6], filter: [3, 3, 6, 10], strides: 2, pad: 'same' },
-  { name: 'input gradient 1x1 stride 2 (ResNet shortcut)', op: 'input', x: [2, 10, 10, 16], filter: [1, 1, 16, 32], strides: 2, pad: 'valid' },
-  { name: 'input gradient 7x7 stride 2 (ResNet stem)', op: 'input', x: [2, 32, 32, 3], filter: [7, 7, 3, 16], strides: 2, pad: 'same' },
-  { name: 'input gradient 3x3 in batch chunks', op: 'input', x: [5, 6, 6, 4], filter: [3, 3, 4, 6], strides: 1, pad: 'same', chunkLimit: 4 * 36 * 36 },
+  { name: 'input gradient 3x3 (stays float32)', op: 'input', x: [2, 8, 8, 12], filter: [3, 3, 12, 20], strides: 1, pad: 'same' },
+  { name: 'input gradient 1x1 stride 2 (stays float32)', op: 'input', x: [2, 10, 10, 16], filter: [1, 1, 16, 32], strides: 2, pad: 'valid' },
 ];
 
 export interface MixedResult {

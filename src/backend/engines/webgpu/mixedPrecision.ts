@@ -4,8 +4,8 @@
  * batch normalisation, the loss and the optimizer stay float32. Kernels replaced while it is on:
  *   Conv2D, FusedConv2D (bias, no fused activation)   1×1 stride 1: x·W; otherwise a float16 im2col, then ·W
  *   Conv2DBackpropFilter                              xᵀ·dy or im2col(x)ᵀ·dy, the long reduction split
- *   Conv2DBackpropInput                               dy·Wᵀ (1×1 stride 1); otherwise dy·W2dᵀ, then a col2im gather
- * Depthwise convolutions and dense layers keep their float32 kernels. TF.js has no float16 dtype, so float16 lives only inside these kernels: the im2col matrix is stored as
+ *   Conv2DBackpropInput (1×1 stride 1)                dy·Wᵀ
+ * k×k and strided input gradients, depthwise convolutions and dense layers keep their float32 kernels. TF.js has no float16 dtype, so float16 lives only inside these kernels: the im2col matrix is stored as
  * halves (half the bytes of the largest temporary), operands are rounded on load.
  */
 import type { Conv2DAttrs, Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, TensorInfo, backend_util as BackendUtil } from '@tensorflow/tfjs-core';
@@ -120,11 +120,10 @@ function isPointwise(info: BackendUtil.Conv2DInfo): boolean {
   );
 }
 
-/** Images per chunk of an im2col-shaped matrix: float16 (im2col) or float32 (col2im's input, half as many). */
-function chunkSize(info: BackendUtil.Conv2DInfo, element: 'f16' | 'f32' = 'f16'): number {
+/** Images per float16 im2col chunk. */
+function chunkSize(info: BackendUtil.Conv2DInfo): number {
   const perImage = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
-  const limit = element === 'f16' ? halfIm2ColMaxElements : halfIm2ColMaxElements / 2;
-  return Math.max(1, Math.min(info.batchSize, Math.floor(limit / Math.max(1, perImage))));
+  return Math.max(1, Math.min(info.batchSize, Math.floor(halfIm2ColMaxElements / Math.max(1, perImage))));
 }
 
 function reshaped(t: TensorInfo, shape: number[]): TensorInfo {
@@ -198,93 +197,6 @@ function filterGradient(backend: WebGpuBackendInternals, x: TensorInfo, dy: Tens
   return reshaped(dw, [info.filterHeight, info.filterWidth, info.inChannels, co]);
 }
 
-/**
- * col2im as a gather: dx[n, y, x, c] = Σ over the filter taps (fh, fw) whose output pixel (oy, ox) read (y, x) of
- * dcols[(n, oy, ox), (fh, fw, c)]. One invocation per element of dx, no atomics.
- */
-const COL2IM: DirectProgram = {
-  key: 'col2Im',
-  outputs: ['dx'],
-  inputs: ['dcols'],
-  uniforms: [
-    { name: 'size', type: 'u32' },
-    { name: 'rowStride', type: 'u32' },
-    { name: 'inHeight', type: 'u32' },
-    { name: 'inWidth', type: 'u32' },
-    { name: 'inChannels', type: 'u32' },
-    { name: 'outHeight', type: 'u32' },
-    { name: 'outWidth', type: 'u32' },
-    { name: 'filterHeight', type: 'u32' },
-    { name: 'filterWidth', type: 'u32' },
-    { name: 'strideH', type: 'u32' },
-    { name: 'strideW', type: 'u32' },
-    { name: 'padTop', type: 'u32' },
-    { name: 'padLeft', type: 'u32' },
-    { name: 'outOffset', type: 'u32' },
-  ],
-  main: `
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid : vec3<u32>) {
-  let i = gid.y * u.rowStride + gid.x;
-  if (gid.x >= u.rowStride || i >= u.size) { return; }
-  let c = i % u.inChannels;
-  let x = (i / u.inChannels) % u.inWidth;
-  let y = (i / (u.inChannels * u.inWidth)) % u.inHeight;
-  let image = i / (u.inChannels * u.inWidth * u.inHeight);
-  let depth = u.filterHeight * u.filterWidth * u.inChannels;
-  var sum = 0.0;
-  for (var fh = 0u; fh < u.filterHeight; fh = fh + 1u) {
-    let sy = i32(y + u.padTop) - i32(fh);
-    if (sy < 0 || sy % i32(u.strideH) != 0) { continue; }
-    let oy = u32(sy) / u.strideH;
-    if (oy >= u.outHeight) { continue; }
-    for (var fw = 0u; fw < u.filterWidth; fw = fw + 1u) {
-      let sx = i32(x + u.padLeft) - i32(fw);
-      if (sx < 0 || sx % i32(u.strideW) != 0) { continue; }
-      let ox = u32(sx) / u.strideW;
-      if (ox >= u.outWidth) { continue; }
-      sum = sum + dcols[((image * u.outHeight + oy) * u.outWidth + ox) * depth + (fh * u.filterWidth + fw) * u.inChannels + c];
-    }
-  }
-  dx[u.outOffset + i] = sum;
-}`,
-};
-
-/** dx for any other convolution: dcols = dy · W2dᵀ (float16 operands), then col2im; in batch chunks. */
-function inputGradientByCol2Im(backend: WebGpuBackendInternals, dy: TensorInfo, filter: TensorInfo, info: BackendUtil.Conv2DInfo): TensorInfo {
-  const pixels = info.outHeight * info.outWidth;
-  const depth = info.filterHeight * info.filterWidth * info.inChannels;
-  const perImage = info.inHeight * info.inWidth * info.inChannels;
-  const dx = allocateOutput(backend, [info.batchSize, info.inHeight, info.inWidth, info.inChannels]);
-  const chunk = chunkSize(info, 'f32');
-  for (let b0 = 0; b0 < info.batchSize; b0 += chunk) {
-    const n = Math.min(chunk, info.batchSize - b0);
-    const dcols = halfMatMul(backend, {
-      m: n * pixels,
-      n: depth,
-      k: info.outChannels,
-      a: { tensor: dy, offset: b0 * pixels * info.outChannels, scale: GRADIENT_SCALE },
-      b: { tensor: filter, transposed: true },
-      outScale: 1 / GRADIENT_SCALE,
-    });
-    try {
-      const size = n * perImage;
-      const grid = flatGrid(size);
-      runDirect(
-        backend,
-        COL2IM,
-        [dx],
-        [dcols],
-        [size, grid.rowStride, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, b0 * perImage],
-        grid.groups,
-      );
-    } finally {
-      backend.disposeData(dcols.dataId);
-    }
-  }
-  return dx;
-}
-
 /** dx = dy · Wᵀ for a 1×1 stride-1 convolution. */
 function pointwiseInputGradient(backend: WebGpuBackendInternals, dy: TensorInfo, filter: TensorInfo, info: BackendUtil.Conv2DInfo): TensorInfo {
   const rows = info.batchSize * info.outHeight * info.outWidth;
@@ -347,7 +259,9 @@ export function makeMixedPrecisionConfigs(fallback: Partial<Record<MixedPrecisio
       const a = attrs as unknown as Conv2DBackpropInputAttrs;
       if (!float32Nhwc(a.dataFormat, dy, filter) || a.inputShape.length !== 4) return undefined;
       const info = convInfo(a.inputShape, filter.shape, { ...a, dilations: 1 });
-      return isPointwise(info) ? pointwiseInputGradient(backend, dy, filter, info) : inputGradientByCol2Im(backend, dy, filter, info);
+      // k×k and strided input gradients keep the float32 kernel: as a product they would go through a col2im
+      // matrix 9× the size of dy (measured 4× slower than the float32 kernel on lavapipe, and more memory, not less).
+      return isPointwise(info) ? pointwiseInputGradient(backend, dy, filter, info) : undefined;
     }),
   };
 }
