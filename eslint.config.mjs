@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.vscode-test/**', 'test-artifacts/**', '.e2e/**', 'bench/out/**', '**/*.mjs', 'bin/**'] },
+  { ignores: ['dist/**', 'dist-bench/**', 'node_modules/**', '.vscode-test/**', 'test-artifacts/**', '.e2e/**', 'bench/out/**', '**/*.mjs', 'bin/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
