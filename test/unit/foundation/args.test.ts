@@ -19,7 +19,7 @@ describe('CLI argument parsing', () => {
     const aug = requestFromArgv(cmd('augment'), ['--prepared=/p', '--skip', 'nv,bkl', '--target', '100']).request;
     assert.deepEqual(aug, { command: 'augment', options: { prepared: '/p', target: 100, skip: ['nv', 'bkl'], size: 224, seed: 1, concurrency: undefined } });
     const pred = requestFromArgv(cmd('predict'), ['--run', '/r', 'a.jpg', '--tta', 'b.jpg']).request;
-    assert.deepEqual(pred, { command: 'predict', options: { run: '/r', images: ['a.jpg', 'b.jpg'], tta: true, gradcam: undefined } });
+    assert.deepEqual(pred, { command: 'predict', options: { run: '/r', images: ['a.jpg', 'b.jpg'], tta: true, gradcam: undefined, engine: 'auto' } });
   });
 
   it('reads train options into a typed request', () => {
