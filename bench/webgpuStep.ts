@@ -6,6 +6,7 @@
  *   +grads   the project's broadcasting Mean/Sum/FusedBatchNorm gradients (every engine has them)
  *   +conv    + the matmul Conv2DBackpropFilter and the fused one-dispatch optimizer (src/backend/engines/webgpu)
  *   lesion   + the fused training-mode batch normalisation (batchNormKernels.ts): Lesion Lab as it trains
+ *   mixed    lesion with --precision mixed: float16 convolution operands, float32 sums (mixedPrecision.ts)
  * Reports img/s (median step), GPU time per step (timestamp queries over every compute pass of one extra step:
  * engines/webgpu/gpuTimer.ts), GPU dispatches per step, ratios to stock, and per variant the kernels with the most
  * dispatches and the most GPU time (one more step, one dispatch per pass, so each pass is one kernel's). On a
@@ -13,7 +14,7 @@
  *
  *   source ~/.cache/lesion-lab/e2e/vulkan/env.sh   # only without a GPU
  *   npx tsx bench/webgpuStep.ts [--models resnet50,mobilenetv2] [--size 64] [--batch 2] [--steps 3] [--optimizer rmsprop]
- *                               [--pytorch python3]
+ *                               [--pytorch python3] [--no-mixed]
  * On a real GPU, the issue's figure: --size 224 --batch 32 (--steps 10). With --pytorch, bench/pytorchStep.py then
  * trains the same models in PyTorch fp32 (CUDA when it has one) as the reference: "Lesion Lab webgpu at X% of PyTorch".
  * Steps are interleaved across variants (the machine may be shared) and the median is reported.
@@ -24,6 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelName } from '../src/shared/protocol';
 import { initEngine } from '../src/backend/engines/load';
+import { deviceHasHalf, useWebGpuPrecision } from '../src/backend/engines/webgpu/mixedPrecision';
 import { useGradientFixes } from '../src/backend/engines/broadcastGradients';
 import { webgpuBackend } from '../src/backend/engines/webgpu/backendInternals';
 import type { WebGpuBackendInternals } from '../src/backend/engines/webgpu/backendInternals';
@@ -55,12 +57,16 @@ interface Variant {
   optimizerEngine: 'webgpu' | 'cpu';
 }
 
-const VARIANTS: Variant[] = [
-  { name: 'stock', activate: () => (useGradientFixes([]), useWebGpuKernels([])), optimizerEngine: 'cpu' },
-  { name: '+grads', activate: () => (useGradientFixes(), useWebGpuKernels([])), optimizerEngine: 'cpu' },
-  { name: '+conv', activate: () => (useGradientFixes(), useWebGpuKernels(['Conv2DBackpropFilter'])), optimizerEngine: 'webgpu' },
-  { name: 'lesion', activate: () => (useGradientFixes(), useWebGpuKernels()), optimizerEngine: 'webgpu' },
+const float32 = (kernels?: Parameters<typeof useWebGpuKernels>[0]) => (useWebGpuPrecision('float32'), useWebGpuKernels(kernels));
+const ALL_VARIANTS: Variant[] = [
+  { name: 'stock', activate: () => (useGradientFixes([]), float32([])), optimizerEngine: 'cpu' },
+  { name: '+grads', activate: () => (useGradientFixes(), float32([])), optimizerEngine: 'cpu' },
+  { name: '+conv', activate: () => (useGradientFixes(), float32(['Conv2DBackpropFilter'])), optimizerEngine: 'webgpu' },
+  { name: 'lesion', activate: () => (useGradientFixes(), float32()), optimizerEngine: 'webgpu' },
+  // --precision mixed: the convolutions with float16 operands (adapters with shader-f16; --no-mixed leaves it out).
+  { name: 'mixed', activate: () => (useGradientFixes(), float32(), useWebGpuPrecision('mixed')), optimizerEngine: 'webgpu' },
 ];
+let VARIANTS: Variant[] = ALL_VARIANTS;
 
 interface Result {
   model: string;
@@ -134,6 +140,7 @@ async function compare(name: ModelName, backend: WebGpuBackendInternals | undefi
     tf.dispose([x, y]);
     useGradientFixes();
     useWebGpuKernels();
+    useWebGpuPrecision('float32');
   }
 }
 
@@ -171,6 +178,9 @@ async function main(): Promise<void> {
   const engine = await initEngine('webgpu');
   const backend = webgpuBackend();
   const timed = backend && supportsGpuTimestamps(backend) ? backend : undefined;
+  const half = !!backend && deviceHasHalf(backend);
+  VARIANTS = ALL_VARIANTS.filter((v) => v.name !== 'mixed' || (half && !process.argv.includes('--no-mixed')));
+  if (!half) console.log('mixed variant left out: the adapter has no shader-f16');
   console.log(`webgpu on ${engine.device}; ${size}×${size}, batch ${batch}, ${optimizerName}, trainOnBatch, median of ${steps} steps; node ${process.version}`);
   console.log(
     timed
