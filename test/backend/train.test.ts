@@ -91,6 +91,25 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.match(card, /Balanced accuracy/);
   });
 
+  it('--seed makes a run repeatable: the same seed gives the same losses and weights, another seed others', async () => {
+    const trainWith = async (name: string, seed: string) => {
+      const run = path.join(dir, name);
+      // Both phases: initialisers, the head's dropout masks and the batch order all draw random numbers.
+      const r = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--seed', seed, ...TRAIN]);
+      assert.equal(r.code, 0, r.stderr);
+      const losses = epochsOf(r.events).map((e) => [e.metrics.loss, e.metrics.valLoss]);
+      return { losses, weights: await fs.readFile(path.join(run, 'checkpoints', 'last', 'weights.bin')) };
+    };
+    const a = await trainWith('seed-7a', '7');
+    const b = await trainWith('seed-7b', '7');
+    const c = await trainWith('seed-8', '8');
+    assert.equal(a.losses.length, 2);
+    assert.deepEqual(b.losses, a.losses);
+    assert.ok(b.weights.equals(a.weights), 'the same seed, the same final weights, byte for byte');
+    assert.notDeepEqual(c.losses, a.losses);
+    assert.ok(!c.weights.equals(a.weights));
+  });
+
   it('fine-tunes a head-only run: --resume --phase finetune continues it into the second phase', async () => {
     const run = path.join(dir, 'run-c');
     const head = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'head', '--epochs', '1', ...TRAIN]);

@@ -16,6 +16,7 @@ import { writeJsonAtomic } from '../fsAtomic';
 import { detectEngines } from '../engines/detect';
 import { checkEngineHealth, engineInfoForRun, initEngine, injectGpuFaultFor, usePrecision } from '../engines/load';
 import { GpuFailure } from '../engines/webgpu/deviceHealth';
+import { withSeededMathRandom } from './seededRandom';
 import { selectEngine } from '../engines/select';
 import { createOptimizer } from '../engines/webgpu/fusedOptimizers';
 import { readManifest } from '../dataset/manifest';
@@ -107,7 +108,12 @@ function engineFailure(err: unknown, engine: string, batch: number): UserError {
   return err instanceof UserError ? err : new UserError(`Training failed on the ${engine} engine: ${message.split('\n')[0]}. The last checkpoint is kept; --resume continues from it.`, err instanceof Error ? err.stack : undefined);
 }
 
-export async function train(options: TrainOptions, ctx: JobContext): Promise<void> {
+/** Same data, seed and engine: the same run (initial weights, dropout masks, batch order). */
+export function train(options: TrainOptions, ctx: JobContext): Promise<void> {
+  return withSeededMathRandom(options.seed, () => trainRun(options, ctx));
+}
+
+async function trainRun(options: TrainOptions, ctx: JobContext): Promise<void> {
   const run = new RunFolder(path.resolve(options.run));
   let config: RunConfig;
   if (options.resume) {
