@@ -6,8 +6,9 @@
  *
  *   source ~/.cache/lesion-lab/e2e/vulkan/env.sh   # only without a GPU
  *   npx tsx bench/mixedPrecision.ts [--per-class 50] [--size 64] [--epochs 3] [--finetune-epochs 6] [--batch 16] [--seeds 1,2,3] [--keep DIR]
- * Training from scratch on 350 images is chaotic: two float32 runs with different seeds already differ by several
- * points, so compare the precisions over several seeds (mean and spread), not one pair.
+ * Each seed gives a paired comparison (train --seed fixes the initial weights, dropout and batch order, so the two
+ * runs of a seed differ only in precision). Training from scratch on 350 images is chaotic — float32 runs with
+ * different seeds differ by 10+ points — so look at several seeds, not one pair.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
