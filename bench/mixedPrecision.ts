@@ -6,9 +6,10 @@
  *
  *   source ~/.cache/lesion-lab/e2e/vulkan/env.sh   # only without a GPU
  *   npx tsx bench/mixedPrecision.ts [--per-class 50] [--size 64] [--epochs 3] [--finetune-epochs 6] [--batch 16] [--seeds 1,2,3] [--keep DIR]
- * Each seed gives a paired comparison (train --seed fixes the initial weights, dropout and batch order, so the two
- * runs of a seed differ only in precision). Training from scratch on 350 images is chaotic — float32 runs with
- * different seeds differ by 10+ points — so look at several seeds, not one pair.
+ * Each seed gives a paired comparison (train --seed fixes the initial weights, dropout and batch order, so the runs
+ * of a seed differ only in arithmetic). Training from scratch on 350 images is chaotic: a difference of 1e-7 grows
+ * into a different model. So each seed also trains float32 on wasm, whose only difference from webgpu float32 is the
+ * order of rounding — the noise floor that mixed precision's difference is measured against.
  */
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -40,8 +41,11 @@ function cli(args: string[]): Promise<string> {
   });
 }
 
+/** The two precisions on webgpu, and float32 on wasm: the control, which differs from webgpu float32 only in rounding order (~1e-7). */
+type Variant = 'float32' | 'mixed' | 'wasm-float32';
+
 interface Outcome {
-  precision: string;
+  precision: Variant;
   seed: number;
   seconds: number;
   losses: number[];
@@ -51,17 +55,19 @@ interface Outcome {
   patches: string[];
 }
 
-async function trainAndEvaluate(dir: string, precision: 'float32' | 'mixed', seed: number): Promise<Outcome> {
-  const run = path.join(dir, `run-${precision}-seed${seed}`);
+async function trainAndEvaluate(dir: string, variant: Variant, seed: number): Promise<Outcome> {
+  const run = path.join(dir, `run-${variant}-seed${seed}`);
+  const engine = variant === 'wasm-float32' ? 'wasm' : 'webgpu';
+  const precision = variant === 'mixed' ? 'mixed' : 'float32';
   const t0 = performance.now();
-  await cli(['train', '--prepared', path.join(dir, 'prepared'), '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', size, '--phase', 'both', '--epochs', epochs, '--finetune-epochs', finetuneEpochs, '--batch', batch, '--engine', 'webgpu', '--precision', precision, '--seed', String(seed)]);
+  await cli(['train', '--prepared', path.join(dir, 'prepared'), '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', size, '--phase', 'both', '--epochs', epochs, '--finetune-epochs', finetuneEpochs, '--batch', batch, '--engine', engine, '--precision', precision, '--seed', String(seed)]);
   const seconds = (performance.now() - t0) / 1000;
   await cli(['evaluate', '--run', run]);
   const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { loss: number; valLoss: number });
   const evaluation = JSON.parse(await fs.readFile(path.join(run, 'evaluation.json'), 'utf8')) as { balancedAccuracy: number; accuracy: number };
   const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { precision: string; patches: string[]; device?: string } };
   if (config.engine.precision !== precision) throw new Error(`asked for ${precision}, the run used ${config.engine.precision}`);
-  return { precision, seed, seconds, losses: metrics.map((m) => m.loss), valLosses: metrics.map((m) => m.valLoss), balancedAccuracy: evaluation.balancedAccuracy, accuracy: evaluation.accuracy, patches: config.engine.patches };
+  return { precision: variant, seed, seconds, losses: metrics.map((m) => m.loss), valLosses: metrics.map((m) => m.valLoss), balancedAccuracy: evaluation.balancedAccuracy, accuracy: evaluation.accuracy, patches: config.engine.patches };
 }
 
 async function main(): Promise<void> {
@@ -72,7 +78,7 @@ async function main(): Promise<void> {
     console.log(`demo data: ${perClass} images per class; MobileNetV2-0.35 from scratch at ${size} px, batch ${batch}, ${epochs} head + ${finetuneEpochs} fine-tune epochs, webgpu`);
     const results: Outcome[] = [];
     for (const seed of seeds) {
-      for (const precision of ['float32', 'mixed'] as const) {
+      for (const precision of ['float32', 'mixed', 'wasm-float32'] as const) {
         const r = await trainAndEvaluate(dir, precision, seed);
         results.push(r);
         console.log(`seed ${seed} ${r.precision.padEnd(8)} balanced val acc ${(100 * r.balancedAccuracy).toFixed(1)}%  val acc ${(100 * r.accuracy).toFixed(1)}%  train+val ${r.seconds.toFixed(0)} s`);
@@ -89,10 +95,21 @@ async function main(): Promise<void> {
     };
     const f32 = stats('float32');
     const mixed = stats('mixed');
-    for (const [name, st] of [['float32', f32], ['mixed', mixed]] as const) {
-      console.log(`${name.padEnd(8)} balanced val acc over ${seeds.length} seed(s): mean ${st.mean.toFixed(1)}%, sd ${st.sd.toFixed(1)}, range ${st.min.toFixed(1)}–${st.max.toFixed(1)}%`);
+    const control = stats('wasm-float32');
+    for (const [name, st] of [['float32', f32], ['mixed', mixed], ['wasm-float32', control]] as const) {
+      console.log(`${name.padEnd(12)} balanced val acc over ${seeds.length} seed(s): mean ${st.mean.toFixed(1)}%, sd ${st.sd.toFixed(1)}, range ${st.min.toFixed(1)}–${st.max.toFixed(1)}%`);
     }
-    console.log(`mixed − float32: ${(mixed.mean - f32.mean).toFixed(1)} points on the mean; time ×${(mixed.seconds / f32.seconds).toFixed(2)}`);
+    // Per seed: how far mixed lands from float32, against how far float32 on another engine (rounding order only) lands.
+    const gap = (v: Variant) =>
+      seeds.map((seed) => {
+        const a = results.find((r) => r.seed === seed && r.precision === 'float32')!;
+        const b = results.find((r) => r.seed === seed && r.precision === v)!;
+        return 100 * Math.abs(b.balancedAccuracy - a.balancedAccuracy);
+      });
+    const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`|mixed − float32| per seed: ${gap('mixed').map((g) => g.toFixed(1)).join(', ')} points (mean ${meanOf(gap('mixed')).toFixed(1)})`);
+    console.log(`|wasm float32 − webgpu float32| per seed (rounding-order noise floor): ${gap('wasm-float32').map((g) => g.toFixed(1)).join(', ')} points (mean ${meanOf(gap('wasm-float32')).toFixed(1)})`);
+    console.log(`mixed − float32: ${(mixed.mean - f32.mean).toFixed(1)} points on the mean; time ×${(mixed.seconds / f32.seconds).toFixed(2)} (webgpu)`);
     console.log(`mixed kernels: ${results.find((r) => r.precision === 'mixed')?.patches.find((p) => p.startsWith('float16')) ?? '(none!)'}`);
   } finally {
     if (!keep) await fs.rm(dir, { recursive: true, force: true });
