@@ -19,6 +19,7 @@ import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizer
 import { activeWebGpuKernels, useWebGpuKernels } from '../../src/backend/engines/webgpu/register';
 import { kerasBatchNormalization } from '../../src/backend/models/kerasBatchNorm';
 import { createRng, gaussian, uniform } from '../../src/shared/random';
+import { seededTensor } from '../helpers/seededTensor';
 import { exitWhenDone } from '../helpers/vulkan';
 
 export interface BatchNormCase {
@@ -70,12 +71,6 @@ export interface EngineResult {
 
 type TrainingResult = Pick<EngineResult, 'losses' | 'movingStatistics' | 'tensorsAfterStep' | 'stepDispatches'>;
 
-function seeded(shape: number[], seed: number, scale = 1, offset = 0): tf.Tensor {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => gaussian(rng) * scale + offset), shape, 'float32');
-}
-
 /** Activations with per-channel means far from 0 and varied spreads, like a conv layer's output. */
 function activations(shape: number[], seed: number): tf.Tensor {
   const rng = createRng(seed);
@@ -96,13 +91,13 @@ async function caseResult(c: BatchNormCase, index: number, engine: EngineName): 
   layer.build(c.shape);
   const seed = 1000 * (index + 1);
   layer.setWeights([
-    seeded([channels], seed + 1, 0.3, 1), // gamma
-    seeded([channels], seed + 2, 0.5), // beta
-    seeded([channels], seed + 3, 2), // moving mean
-    tf.abs(seeded([channels], seed + 4, 1, 1.5)), // moving variance
+    seededTensor([channels], seed + 1, 0.3, 1), // gamma
+    seededTensor([channels], seed + 2, 0.5), // beta
+    seededTensor([channels], seed + 3, 2), // moving mean
+    tf.abs(seededTensor([channels], seed + 4, 1, 1.5)), // moving variance
   ]);
   const x = tf.variable(activations(c.shape, seed + 5), true, `x_${index}_${engine}`);
-  const weights = seeded(c.shape, seed + 6);
+  const weights = seededTensor(c.shape, seed + 6);
   const [gamma, beta] = layer.trainableWeights.map((w) => w.read() as tf.Variable) as [tf.Variable, tf.Variable];
 
   const counter = engine === 'webgpu' ? countDispatches() : undefined;
@@ -148,9 +143,9 @@ function smallModel(engine: EngineName): tfl.LayersModel {
   // Rebuilt deterministically: every weight from its own seed, in the model's (fixed) weight order.
   model.setWeights(
     model.weights.map((w, i) => {
-      if (w.name.includes('moving_variance')) return tf.abs(seeded(w.shape as number[], 50 + i, 0.5, 1));
-      if (w.name.includes('gamma')) return seeded(w.shape as number[], 50 + i, 0.2, 1);
-      return seeded(w.shape as number[], 50 + i, 0.3);
+      if (w.name.includes('moving_variance')) return tf.abs(seededTensor(w.shape as number[], 50 + i, 0.5, 1));
+      if (w.name.includes('gamma')) return seededTensor(w.shape as number[], 50 + i, 0.2, 1);
+      return seededTensor(w.shape as number[], 50 + i, 0.3);
     }),
   );
   model.compile({ optimizer: createOptimizer('rmsprop', 1e-2, engine), loss: 'categoricalCrossentropy' });

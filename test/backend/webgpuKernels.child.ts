@@ -17,7 +17,7 @@ import { countDispatches } from '../../src/backend/engines/webgpu/dispatchCounte
 import type { OptimizerName } from '../../src/backend/engines/webgpu/fusedOptimizers';
 import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizers';
 import { activeWebGpuKernels } from '../../src/backend/engines/webgpu/register';
-import { createRng, gaussian } from '../../src/shared/random';
+import { seededTensor } from '../helpers/seededTensor';
 import { exitWhenDone } from '../helpers/vulkan';
 
 export interface ConvCase {
@@ -89,20 +89,14 @@ export interface EngineResult {
   optimizers: Record<OptimizerName, OptimizerTrace>;
 }
 
-function seeded(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => gaussian(rng)), shape, 'float32');
-}
-
 async function convResults(): Promise<number[][]> {
   const out: number[][] = [];
   for (const [i, c] of CONV_CASES.entries()) {
     const previous = c.chunkLimit ? setIm2ColMaxElements(c.chunkLimit) : undefined;
     try {
-      const x = seeded(c.x, 100 + i);
+      const x = seededTensor(c.x, 100 + i);
       const outShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape;
-      const dy = seeded(outShape, 200 + i);
+      const dy = seededTensor(outShape, 200 + i);
       const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: [c.strides, c.strides], pad: c.pad, dataFormat: 'NHWC', filterShape: c.filter }) as tf.Tensor;
       out.push(Array.from(await dw.data()));
       tf.dispose([x, dy, dw]);
@@ -117,8 +111,8 @@ async function depthwiseResults(engine: EngineName): Promise<{ values: number[][
   const values: number[][] = [];
   const dispatches: number[] = [];
   for (const [i, c] of DEPTHWISE_CASES.entries()) {
-    const x = seeded(c.x, 300 + i);
-    const dy = seeded(tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true).outShape, 400 + i);
+    const x = seededTensor(c.x, 300 + i);
+    const dy = seededTensor(tf.backend_util.computeConv2DInfo(c.x, c.filter, c.strides, 1, c.pad, undefined, true).outShape, 400 + i);
     const counter = engine === 'webgpu' ? countDispatches() : undefined;
     const dw = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: [c.strides, c.strides], pad: c.pad, dilations: 1, filterShape: c.filter }) as tf.Tensor;
     values.push(Array.from(await dw.data()));
@@ -129,7 +123,7 @@ async function depthwiseResults(engine: EngineName): Promise<{ values: number[][
 }
 
 function gradientsFor(step: number, names: string[]): tf.NamedTensorMap {
-  return Object.fromEntries(names.map((n, i) => [n, tf.mul(seeded(VARIABLE_SHAPES[i]!, 1000 * step + i), 0.5 + step)]));
+  return Object.fromEntries(names.map((n, i) => [n, tf.mul(seededTensor(VARIABLE_SHAPES[i]!, 1000 * step + i), 0.5 + step)]));
 }
 
 async function runSteps(opt: tf.Optimizer, vars: tf.Variable[], from: number, to: number, count: boolean): Promise<number | undefined> {
@@ -147,7 +141,7 @@ async function runSteps(opt: tf.Optimizer, vars: tf.Variable[], from: number, to
 }
 
 async function optimizerTrace(name: OptimizerName, engine: EngineName): Promise<OptimizerTrace> {
-  const makeVars = (tag: string) => VARIABLE_SHAPES.map((s, i) => tf.variable(tf.mul(seeded(s, 10 + i), 0.1), true, `${name}_${tag}_${i}`));
+  const makeVars = (tag: string) => VARIABLE_SHAPES.map((s, i) => tf.variable(tf.mul(seededTensor(s, 10 + i), 0.1), true, `${name}_${tag}_${i}`));
   const lr = name === 'sgd' ? 0.05 : 0.01;
   const vars = makeVars('run');
   const opt = createOptimizer(name, lr, engine);

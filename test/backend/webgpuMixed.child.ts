@@ -10,7 +10,7 @@ import { initEngine } from '../../src/backend/engines/load';
 import { countDispatches } from '../../src/backend/engines/webgpu/dispatchCounter';
 import { deviceHasHalf, setHalfIm2ColMaxElements, useWebGpuPrecision } from '../../src/backend/engines/webgpu/mixedPrecision';
 import { webgpuBackend } from '../../src/backend/engines/webgpu/backendInternals';
-import { createRng, gaussian } from '../../src/shared/random';
+import { seededTensor } from '../helpers/seededTensor';
 import { exitWhenDone } from '../helpers/vulkan';
 
 export type MixedOp = 'forward' | 'forwardBias' | 'filter' | 'input';
@@ -60,19 +60,13 @@ export interface MixedResult {
   dispatches: number[];
 }
 
-function seeded(shape: number[], seed: number, scale = 1): tf.Tensor {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => gaussian(rng) * scale), shape, 'float32');
-}
-
 /** The case's inputs, made (and uploaded by their first use) before `kernel` is called and counted. */
 function prepare(c: MixedCase, i: number): () => tf.Tensor {
-  const x = seeded(c.x, 100 + i);
-  const w = seeded(c.filter, 300 + i, 0.2);
+  const x = seededTensor(c.x, 100 + i);
+  const w = seededTensor(c.filter, 300 + i, 0.2);
   const outShape = tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.strides, c.pad).shape;
-  const dy = seeded(outShape, 200 + i, c.dyScale ?? 1);
-  const bias = seeded([c.filter[3]], 400 + i);
+  const dy = seededTensor(outShape, 200 + i, c.dyScale ?? 1);
+  const bias = seededTensor([c.filter[3]], 400 + i);
   const conv = { strides: [c.strides, c.strides], pad: c.pad, dataFormat: 'NHWC' };
   tf.dispose(tf.addN([tf.sum(x), tf.sum(w), tf.sum(dy), tf.sum(bias)]));
   switch (c.op) {

@@ -72,11 +72,18 @@ export function webgpuBackend(): WebGpuBackendInternals | undefined {
   return hasExpectedInternals(b) ? b : undefined;
 }
 
-/** A flat 1-D dispatch of `size` invocations in workgroups of 64 (the backend's own flat layout). */
-export function flatDispatch(size: number, workgroup = 64): [number, number, number] {
+/**
+ * A flat 1-D grid of `size` invocations in workgroups of `workgroup`: WebGPU caps each dimension at 65535
+ * workgroups, so the grid spills into y like the backend's own; `rowStride` is the invocations per y row.
+ */
+export function flatGrid(size: number, workgroup = 64): { groups: [number, number, number]; rowStride: number } {
   const groups = Math.ceil(size / workgroup);
-  // WebGPU caps each dimension at 65535 workgroups; spill into y like the backend does.
-  if (groups <= 65535) return [groups, 1, 1];
   const y = Math.ceil(groups / 65535);
-  return [Math.ceil(groups / y), y, 1];
+  const x = Math.ceil(groups / y);
+  return { groups: [x, y, 1], rowStride: x * workgroup };
+}
+
+/** flatGrid's workgroup counts (for programs that index by workgroup and local id themselves). */
+export function flatDispatch(size: number, workgroup = 64): [number, number, number] {
+  return flatGrid(size, workgroup).groups;
 }

@@ -61,14 +61,6 @@ export function allocateOutput(backend: WebGpuBackendInternals, shape: number[],
   return t;
 }
 
-/** A 1-D grid of `size` invocations in workgroups of 64, spilling into y past the per-dimension limit. */
-export function flatGrid(size: number): { groups: [number, number, number]; rowStride: number } {
-  const groups = Math.ceil(size / 64);
-  const y = Math.ceil(groups / 65535);
-  const x = Math.ceil(groups / y);
-  return { groups: [x, y, 1], rowStride: x * 64 };
-}
-
 /** A GPU buffer for `count` float16 values, typed float32 for TF.js (two halves per element, rounded up). */
 export function allocateHalfStorage(backend: WebGpuBackendInternals, count: number): TensorInfo {
   return allocateOutput(backend, [Math.max(1, Math.ceil(count / 2))]);

@@ -12,7 +12,8 @@
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGpuBackendInternals } from './backendInternals';
 import type { DirectProgram } from './directProgram';
-import { allocateOutput, flatGrid, runDirect } from './directProgram';
+import { flatGrid } from './backendInternals';
+import { allocateOutput, runDirect } from './directProgram';
 
 const TILE_M = 64;
 const TILE_N = 64;
@@ -20,7 +21,7 @@ const TILE_K = 16;
 /** Enough workgroups to keep a large GPU busy when splitting a long reduction. */
 const TARGET_WORKGROUPS = 256;
 
-export const HALF_MAX = 65504;
+const HALF_MAX = 65504;
 
 export interface Operand {
   tensor: TensorInfo;
@@ -174,7 +175,7 @@ export function halfMatMul(backend: WebGpuBackendInternals, o: HalfMatMulOptions
 }
 
 /** How many ways to split a reduction of length k over an m×n output so the GPU has TARGET_WORKGROUPS to run. */
-export function reductionSplits(m: number, n: number, k: number): { splits: number; kPerSplit: number } {
+function reductionSplits(m: number, n: number, k: number): { splits: number; kPerSplit: number } {
   const tiles = Math.ceil(m / TILE_M) * Math.ceil(n / TILE_N);
   const wanted = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(k / (8 * TILE_K)), 64));
   const kPerSplit = Math.ceil(k / wanted / TILE_K) * TILE_K;

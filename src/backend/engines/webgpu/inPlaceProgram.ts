@@ -6,10 +6,10 @@
  */
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import type { ProgramUniform, WebGpuBackendInternals } from './backendInternals';
+import { flatGrid } from './backendInternals';
 import { cachedPipeline, recordDispatch } from './directProgram';
 
 const WORKGROUP = 64;
-const MAX_GROUPS_PER_DIMENSION = 65535;
 
 export interface InPlaceProgram {
   /** Cache key (one pipeline per key per device). */
@@ -60,15 +60,13 @@ export function runInPlace(backend: WebGpuBackendInternals, program: InPlaceProg
   }
   const tensors = [...writable, ...readable];
   for (const t of tensors) backend.uploadToGPU(t.dataId);
-  const groups = Math.ceil(size / WORKGROUP);
-  const rows = Math.ceil(groups / MAX_GROUPS_PER_DIMENSION);
-  const groupsX = Math.ceil(groups / rows);
+  const grid = flatGrid(size, WORKGROUP);
   const uniforms: ProgramUniform[] = [
     { type: 'uint32', data: [size] },
-    { type: 'uint32', data: [groupsX * WORKGROUP] },
+    { type: 'uint32', data: [grid.rowStride] },
     ...params.map((v): ProgramUniform => ({ type: 'float32', data: [v] })),
   ];
   // A value read back earlier is cached on the CPU and would now be stale.
   for (const t of writable) backend.tensorMap.get(t.dataId as DataId)!.values = null;
-  recordDispatch(backend, pipelineFor(backend.device, program), uniforms, tensors, [groupsX, rows, 1]);
+  recordDispatch(backend, pipelineFor(backend.device, program), uniforms, tensors, grid.groups);
 }

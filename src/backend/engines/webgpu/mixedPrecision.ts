@@ -11,9 +11,9 @@
 import type { Conv2DAttrs, Conv2DBackpropFilterAttrs, Conv2DBackpropInputAttrs, FusedConv2DAttrs, KernelConfig, KernelFunc, TensorInfo, backend_util as BackendUtil } from '@tensorflow/tfjs-core';
 import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { WebGpuBackendInternals } from './backendInternals';
-import { hasExpectedInternals } from './backendInternals';
+import { flatGrid, hasExpectedInternals } from './backendInternals';
 import type { DirectProgram } from './directProgram';
-import { allocateHalfStorage, allocateOutput, flatGrid, runDirect } from './directProgram';
+import { allocateHalfStorage, allocateOutput, runDirect } from './directProgram';
 import type { Operand, SumTerm } from './halfMatMul';
 import { halfMatMul, halfMatMulSum } from './halfMatMul';
 
@@ -213,7 +213,48 @@ function pointwiseInputGradient(backend: WebGpuBackendInternals, dy: TensorInfo,
 
 type KernelArgs = Parameters<KernelFunc>[0];
 
-function config(name: MixedPrecisionKernelName, fallback: KernelConfig | undefined, run: (args: KernelArgs, backend: WebGpuBackendInternals) => TensorInfo | undefined): KernelConfig {
+type MixedRun = (args: KernelArgs, backend: WebGpuBackendInternals) => TensorInfo | undefined;
+
+/** Each kernel's float16 computation; undefined for inputs it does not handle (the float32 kernel runs them). */
+const MIXED_RUNS: Record<MixedPrecisionKernelName, MixedRun> = {
+  Conv2D: ({ inputs, attrs }, backend) => {
+    const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as Conv2DAttrs;
+    if (!float32Nhwc(a.dataFormat, x, filter)) return undefined;
+    const info = convInfo(x.shape, filter.shape, a);
+    if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+    return forward(backend, x, filter, info, undefined);
+  },
+  FusedConv2D: ({ inputs, attrs }, backend) => {
+    const { x, filter, bias, preluActivationWeights } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+    const a = attrs as unknown as FusedConv2DAttrs;
+    // tfjs-layers applies activations as their own layers; a fused one (or a non-vector bias) keeps the float32 kernel.
+    if ((a.activation && a.activation !== 'linear') || preluActivationWeights || !float32Nhwc(a.dataFormat, x, filter, bias)) return undefined;
+    const info = convInfo(x.shape, filter.shape, a);
+    if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+    if (bias && !(bias.shape.length === 1 && bias.shape[0] === info.outChannels)) return undefined;
+    return forward(backend, x, filter, info, bias);
+  },
+  Conv2DBackpropFilter: ({ inputs, attrs }, backend) => {
+    const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+    const a = attrs as unknown as Conv2DBackpropFilterAttrs;
+    if (!float32Nhwc(a.dataFormat, x, dy) || x.shape.length !== 4) return undefined;
+    return filterGradient(backend, x, dy, convInfo(x.shape, a.filterShape, { ...a, dilations: 1 }));
+  },
+  Conv2DBackpropInput: ({ inputs, attrs }, backend) => {
+    const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
+    const a = attrs as unknown as Conv2DBackpropInputAttrs;
+    if (!float32Nhwc(a.dataFormat, dy, filter) || a.inputShape.length !== 4) return undefined;
+    const info = convInfo(a.inputShape, filter.shape, { ...a, dilations: 1 });
+    // k×k and strided input gradients keep the float32 kernel: as a product they would go through a col2im
+    // matrix 9× the size of dy (measured 4× slower than the float32 kernel on lavapipe, and more memory, not less).
+    return isPointwise(info) ? pointwiseInputGradient(backend, dy, filter, info) : undefined;
+  },
+};
+
+/** `name` in mixed precision, falling back to `fallback` (the float32 kernel it replaces) for inputs it does not handle and on a device without float16. */
+function mixedConfig(name: MixedPrecisionKernelName, fallback: KernelConfig | undefined): KernelConfig {
+  const run = MIXED_RUNS[name];
   const kernelFunc = (args: KernelArgs): TensorInfo => {
     const backend = args.backend;
     const result = hasExpectedInternals(backend) && deviceHasHalf(backend) ? run(args, backend) : undefined;
@@ -222,48 +263,6 @@ function config(name: MixedPrecisionKernelName, fallback: KernelConfig | undefin
     return fallback.kernelFunc(args) as TensorInfo;
   };
   return { kernelName: name, backendName: 'webgpu', kernelFunc: kernelFunc as unknown as KernelFunc };
-}
-
-/**
- * The mixed-precision kernels. Each falls back to `fallback[name]` (the float32 kernel that was registered) for
- * inputs it does not handle, and on a device without float16.
- */
-export function makeMixedPrecisionConfigs(fallback: Partial<Record<MixedPrecisionKernelName, KernelConfig>>): Record<MixedPrecisionKernelName, KernelConfig> {
-  return {
-    Conv2D: config('Conv2D', fallback.Conv2D, ({ inputs, attrs }, backend) => {
-      const { x, filter } = inputs as { x: TensorInfo; filter: TensorInfo };
-      const a = attrs as unknown as Conv2DAttrs;
-      if (!float32Nhwc(a.dataFormat, x, filter)) return undefined;
-      const info = convInfo(x.shape, filter.shape, a);
-      if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-      return forward(backend, x, filter, info, undefined);
-    }),
-    FusedConv2D: config('FusedConv2D', fallback.FusedConv2D, ({ inputs, attrs }, backend) => {
-      const { x, filter, bias, preluActivationWeights } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
-      const a = attrs as unknown as FusedConv2DAttrs;
-      // tfjs-layers applies activations as their own layers; a fused one (or a non-vector bias) keeps the float32 kernel.
-      if ((a.activation && a.activation !== 'linear') || preluActivationWeights || !float32Nhwc(a.dataFormat, x, filter, bias)) return undefined;
-      const info = convInfo(x.shape, filter.shape, a);
-      if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-      if (bias && !(bias.shape.length === 1 && bias.shape[0] === info.outChannels)) return undefined;
-      return forward(backend, x, filter, info, bias);
-    }),
-    Conv2DBackpropFilter: config('Conv2DBackpropFilter', fallback.Conv2DBackpropFilter, ({ inputs, attrs }, backend) => {
-      const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
-      const a = attrs as unknown as Conv2DBackpropFilterAttrs;
-      if (!float32Nhwc(a.dataFormat, x, dy) || x.shape.length !== 4) return undefined;
-      return filterGradient(backend, x, dy, convInfo(x.shape, a.filterShape, { ...a, dilations: 1 }));
-    }),
-    Conv2DBackpropInput: config('Conv2DBackpropInput', fallback.Conv2DBackpropInput, ({ inputs, attrs }, backend) => {
-      const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
-      const a = attrs as unknown as Conv2DBackpropInputAttrs;
-      if (!float32Nhwc(a.dataFormat, dy, filter) || a.inputShape.length !== 4) return undefined;
-      const info = convInfo(a.inputShape, filter.shape, { ...a, dilations: 1 });
-      // k×k and strided input gradients keep the float32 kernel: as a product they would go through a col2im
-      // matrix 9× the size of dy (measured 4× slower than the float32 kernel on lavapipe, and more memory, not less).
-      return isPointwise(info) ? pointwiseInputGradient(backend, dy, filter, info) : undefined;
-    }),
-  };
 }
 
 /** The mixed-precision configs registered now, by kernel; each wraps the float32 kernel it replaced. */
@@ -285,7 +284,7 @@ export function useWebGpuPrecision(precision: 'float32' | 'mixed'): void {
     const entry = registeredMixed.get(name);
     const isMixed = !!entry && current === entry.mixed;
     if (precision === 'mixed' && !isMixed) {
-      const mixed = makeMixedPrecisionConfigs({ [name]: current })[name];
+      const mixed = mixedConfig(name, current);
       registeredMixed.set(name, { mixed, float32: current });
       register(name, mixed);
     } else if (precision === 'float32' && isMixed) {
