@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { BackendEvent } from '../src/shared/protocol';
+import type { BackendEvent } from '../src/shared/protocol/backend';
 import { createRng, gaussian } from '../src/shared/random';
 import { augmentDataset, decodeSource, encodeJpeg } from '../src/backend/augment/augment';
 import { planClass } from '../src/backend/augment/augmentPlan';

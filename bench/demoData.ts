@@ -7,9 +7,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { writeDemoData } from '../src/backend/dataset/demoData';
-import { designLesion, designView, paintLesionImage } from '../src/backend/dataset/demoPainter';
-import { demoClassCounts, planDemoDataset } from '../src/backend/dataset/demoPlan';
+import { writeDemoData } from '../src/backend/demo/demoData';
+import { designLesion, designView, paintLesionImage } from '../src/backend/demo/demoPainter';
+import { demoClassCounts, planDemoDataset } from '../src/backend/demo/demoPlan';
 import { createRng } from '../src/shared/random';
 
 const big = Number(process.argv[2] ?? 300);

@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { EngineName } from '../src/shared/protocol';
+import type { EngineName } from '../src/shared/protocol/engines';
 import { initEngine } from '../src/backend/engines/load';
 import type { GradientFix } from '../src/backend/engines/broadcastGradients';
 import { useGradientFixes } from '../src/backend/engines/broadcastGradients';

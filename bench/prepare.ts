@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { LESION_CLASSES, LESION_CLASS_INFO } from '../src/shared/classes';
-import type { BackendEvent, PrepareOptions } from '../src/shared/protocol';
+import type { BackendEvent } from '../src/shared/protocol/backend';
+import type { PrepareOptions } from '../src/shared/protocol/jobs';
 import { createRng } from '../src/shared/random';
 import { prepareDataset } from '../src/backend/dataset/prepare';
 

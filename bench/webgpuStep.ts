@@ -23,7 +23,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelName } from '../src/shared/protocol';
+import type { ModelName } from '../src/shared/protocol/jobs';
 import { initEngine } from '../src/backend/engines/load';
 import { deviceHasHalf, useWebGpuPrecision } from '../src/backend/engines/webgpu/mixedPrecision';
 import { useGradientFixes } from '../src/backend/engines/broadcastGradients';

@@ -2,12 +2,12 @@
  * The backend's single entry point. Forked by the extension with LESION_LAB_IPC=1 it serves jobs
  * over IPC; run from a shell it is the `lesion-lab` CLI. Both call the same `runJob()`.
  */
-import type { BackendEvent, BackendMessage } from '../shared/protocol';
-import { EXIT, validateHostToBackend } from '../shared/protocol';
+import type { BackendEvent, BackendMessage } from '../shared/protocol/backend';
+import { EXIT, validateHostToBackend } from '../shared/protocol/backend';
 import { UsageError, formatUsage } from './args';
 import { COMMANDS, findCommand, requestFromArgv } from './commands';
 import { createHumanReporter } from './humanOutput';
-import { runJob } from './job';
+import { runJob } from './runJob';
 import { BACKEND_VERSION } from './version';
 
 function usage(): string {

@@ -2,8 +2,10 @@
  * The backend's commands: how each is spelled on the command line and which module runs it.
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
-import type { EngineChoice, JobCommand, JobRequest, ModelName, Precision } from '../shared/protocol';
-import { ENGINE_NAMES, MODEL_NAMES, PRECISIONS } from '../shared/protocol';
+import type { EngineChoice } from '../shared/protocol/engines';
+import type { JobCommand, JobRequest, ModelName, Precision } from '../shared/protocol/jobs';
+import { ENGINE_NAMES } from '../shared/protocol/engines';
+import { MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
 import { parseOptions } from './args';
@@ -273,7 +275,7 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
     case 'install-engine':
       return (await import('./engines/installEngine')).installEngine(request.options, ctx);
     case 'demo-data':
-      return (await import('./dataset/demoData')).writeDemoData(request.options, ctx);
+      return (await import('./demo/demoData')).writeDemoData(request.options, ctx);
     case 'download':
       return (await import('./dataset/download')).downloadIsic2018(request.options, ctx);
     case 'prepare':
@@ -283,9 +285,9 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
     case 'train':
       return (await import('./training/train')).train(request.options, ctx);
     case 'evaluate':
-      return (await import('./training/evaluate')).evaluateRun(request.options, ctx);
+      return (await import('./evaluation/evaluate')).evaluateRun(request.options, ctx);
     case 'predict':
-      return (await import('./training/predict')).predict(request.options, ctx);
+      return (await import('./evaluation/predict')).predict(request.options, ctx);
     case 'thumbnails':
       return (await import('./preview/thumbnails')).renderThumbnails(request.options, ctx);
     case 'augment-preview':

@@ -2,7 +2,7 @@
  * Formats backend events for a person at a terminal: results on stdout, progress and logs on stderr.
  * Progress redraws one line on a TTY and is thinned to one line every few seconds otherwise.
  */
-import type { BackendEvent } from '../shared/protocol';
+import type { BackendEvent } from '../shared/protocol/backend';
 import { assertNever } from '../shared/assertNever';
 import { formatBytes, formatDuration, formatPercent } from '../shared/format';
 

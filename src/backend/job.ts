@@ -1,6 +1,10 @@
-import type { BackendEvent, JobRequest, JobStatus } from '../shared/protocol';
-import { EXIT } from '../shared/protocol';
-import { CancelledError, UserError, isCancellation, throwIfCancelled } from './errors';
+/**
+ * What every backend stage imports: the job's context (emit, cancel signal), progress reporting and a
+ * cancellable sleep. A leaf: it imports no stage, so no stage can import itself back through it
+ * (the runner that dispatches to the stages is runJob.ts).
+ */
+import type { BackendEvent } from '../shared/protocol/backend';
+import { CancelledError, throwIfCancelled } from './errors';
 
 export type Emit = (event: BackendEvent) => void;
 
@@ -49,38 +53,3 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-/**
- * Runs one job to completion and always ends with a `job/didEnd` event. Failures become an
- * `error` event; only unexpected ones carry a stack trace, and then only in `detail`.
- */
-export async function runJob(request: JobRequest, ctx: JobContext): Promise<number> {
-  let status: JobStatus = 'done';
-  let exitCode: number = EXIT.done;
-  try {
-    const { dispatch } = await import('./commands');
-    await dispatch(request, ctx);
-  } catch (err) {
-    if (isCancellation(err) || ctx.signal.aborted) {
-      status = 'cancelled';
-      exitCode = EXIT.cancelled;
-    } else {
-      status = 'failed';
-      exitCode = EXIT.failed;
-      if (err instanceof UserError) {
-        ctx.emit({ type: 'error', message: err.message, detail: err.detail });
-      } else {
-        const e = err instanceof Error ? err : new Error(String(err));
-        ctx.emit({
-          type: 'error',
-          message: `${request.command} failed unexpectedly: ${e.message}. This is a bug in Lesion Lab; the log has the details.`,
-          detail: e.stack,
-        });
-      }
-    }
-  }
-  ctx.emit({ type: 'job/didEnd', status, exitCode });
-  return exitCode;
-}
-
-export { CancelledError };

@@ -6,8 +6,9 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { BackendEvent, HostToBackend, JobRequest, JobStatus } from '../shared/protocol';
-import { validateBackendMessage } from '../shared/protocol';
+import type { BackendEvent, HostToBackend, JobStatus } from '../shared/protocol/backend';
+import type { JobRequest } from '../shared/protocol/jobs';
+import { validateBackendMessage } from '../shared/protocol/backend';
 
 export interface JobResult {
   status: JobStatus;

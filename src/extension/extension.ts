@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { EngineChoice } from '../shared/protocol';
+import type { EngineChoice } from '../shared/protocol/engines';
 import path from 'node:path';
 import { BackendClient } from './backendClient';
 import { JobRunner } from './jobRunner';
@@ -13,7 +13,7 @@ import { detectEngines, registerEngineCommands } from './commands/engineCommands
 import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
 import { listRuns, readEvaluation } from './runFolders';
 import { runsDir } from './workspacePaths';
-import { WEBVIEW_COMMANDS } from '../shared/protocol';
+import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
 import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { PredictionController } from './panels/predictionController';
 import { SamplesController } from './panels/samplesController';

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import type { BackendEvent, JobRequest } from '../shared/protocol';
+import type { BackendEvent } from '../shared/protocol/backend';
+import type { JobRequest } from '../shared/protocol/jobs';
 import { formatDuration } from '../shared/format';
 import type { BackendClient, JobResult } from './backendClient';
 import { BackendCrashError } from './backendClient';

@@ -4,7 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DatasetSummary, EpochMetrics, Evaluation, TrainingMarker } from '../shared/protocol';
+import type { DatasetSummary, EpochMetrics, Evaluation } from '../shared/protocol/results';
+import type { TrainingMarker } from '../shared/protocol/views/training';
 import type { RunSummary } from './state';
 import { parseMetricsJsonl } from '../shared/runFiles';
 

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
-import type { DatasetSummary, EngineInfo, EngineSelection, Evaluation, JobState, SidebarState } from '../shared/protocol';
+import type { EngineInfo, EngineSelection } from '../shared/protocol/engines';
+import type { DatasetSummary, Evaluation } from '../shared/protocol/results';
+import type { JobState, SidebarState } from '../shared/protocol/views/sidebar';
 
 export interface RunSummary {
   path: string;

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import type { BackendEvent, JobStatus, TrainingPanelState } from '../shared/protocol';
+import type { BackendEvent, JobStatus } from '../shared/protocol/backend';
+import type { TrainingPanelState } from '../shared/protocol/views/training';
 import path from 'node:path';
 import { markerOf, readMarkers, readMetrics, readRunSetup, readRunStatus } from './runFolders';
 

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { BackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { LESION_CLASSES } from '../../src/shared/classes';
 import { runCli, startCli } from '../helpers/cli';
 

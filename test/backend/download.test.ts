@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
-import type { BackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { runCli, startCli } from '../helpers/cli';
 import { TestHttpServer } from '../helpers/httpServer';
 

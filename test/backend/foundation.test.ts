@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { BackendClient, BackendCrashError } from '../../src/extension/backendClient';
-import type { BackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { CLI, assertBuilt, runCli, startCli } from '../helpers/cli';
 
 describe('backend process: foundation', () => {

@@ -12,7 +12,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackendEvent, EngineInfo } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
+import type { EngineInfo } from '../../src/shared/protocol/engines';
 import { CLI, runCli, startCli } from '../helpers/cli';
 import { TestHttpServer } from '../helpers/httpServer';
 

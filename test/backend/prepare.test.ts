@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { assertBuilt, runCli, startCli } from '../helpers/cli';
 import { fakeImages, hamCsv, jpegBytes, makeTempDir, treeFingerprint, writeKaggle } from '../unit/dataset/fixtures';
 

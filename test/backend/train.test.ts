@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { BackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { assertBuilt, runCli, startCli } from '../helpers/cli';
 
 // A tiny but real pipeline: synthetic HAM10000-layout data → prepare → train MobileNetV2-0.35 at 32 px on wasm.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { BackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { assertBuilt, runCli } from '../helpers/cli';
 import type { SoftwareVulkan } from '../helpers/vulkan';
 import { relativeL2, requireSoftwareVulkan, runTsChild } from '../helpers/vulkan';

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { EngineName } from '../../src/shared/protocol';
+import type { EngineName } from '../../src/shared/protocol/engines';
 import { initEngine } from '../../src/backend/engines/load';
 import { countDispatches } from '../../src/backend/engines/webgpu/dispatchCounter';
 import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizers';

@@ -10,7 +10,7 @@
  *   node --require tsx/cjs test/backend/webgpuKernels.child.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { EngineName } from '../../src/shared/protocol';
+import type { EngineName } from '../../src/shared/protocol/engines';
 import { initEngine } from '../../src/backend/engines/load';
 import { setIm2ColMaxElements } from '../../src/backend/engines/webgpu/conv2dBackpropFilter';
 import { countDispatches } from '../../src/backend/engines/webgpu/dispatchCounter';

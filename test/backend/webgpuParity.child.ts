@@ -7,7 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { EngineName, Precision } from '../../src/shared/protocol';
+import type { EngineName } from '../../src/shared/protocol/engines';
+import type { Precision } from '../../src/shared/protocol/jobs';
 import { initEngine, usePrecision } from '../../src/backend/engines/load';
 import { createRng, gaussian, randomInt } from '../../src/shared/random';
 import { exitWhenDone } from '../helpers/vulkan';

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { BackendEvent } from '../../src/shared/protocol';
-import { validateBackendEvent } from '../../src/shared/protocol';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
+import { validateBackendEvent } from '../../src/shared/protocol/backend';
 
 export const CLI = path.resolve(__dirname, '../../dist/backend/cli.js');
 

@@ -1,5 +1,6 @@
 import '../common/elements';
-import type { AugmentParams, AugmentPreviewState, AugmentRanges, FillMode } from '../../src/shared/protocol';
+import type { AugmentParams, AugmentRanges, FillMode } from '../../src/shared/protocol/augmentation';
+import type { AugmentPreviewState } from '../../src/shared/protocol/views/augmentPreview';
 import { connect, post } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren } from '../common/dom';
 import { button } from '../common/elements';

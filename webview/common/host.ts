@@ -1,6 +1,6 @@
 /** The webview side of the protocol: post to the host, receive validated state snapshots. */
-import type { HostToWebview, ViewKind, WebviewToHost } from '../../src/shared/protocol';
-import { validateHostToWebview } from '../../src/shared/protocol';
+import type { HostToWebview, ViewKind, WebviewToHost } from '../../src/shared/protocol/webview';
+import { validateHostToWebview } from '../../src/shared/protocol/webview';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

@@ -1,5 +1,6 @@
 import '../common/elements';
-import type { DatasetPanelState, DatasetSummary } from '../../src/shared/protocol';
+import type { DatasetSummary } from '../../src/shared/protocol/results';
+import type { DatasetPanelState } from '../../src/shared/protocol/views/dataset';
 import { LESION_CLASS_INFO, isLesionClass } from '../../src/shared/classes';
 import { connect, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren } from '../common/dom';

@@ -1,5 +1,6 @@
 import '../common/elements';
-import type { Evaluation, EvaluationPanelState } from '../../src/shared/protocol';
+import type { Evaluation } from '../../src/shared/protocol/results';
+import type { EvaluationPanelState } from '../../src/shared/protocol/views/evaluation';
 import { formatPercent } from '../../src/shared/format';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren } from '../common/dom';

@@ -1,5 +1,5 @@
 import '../common/elements';
-import type { PredictionPanelState } from '../../src/shared/protocol';
+import type { PredictionPanelState } from '../../src/shared/protocol/views/prediction';
 import { LESION_CLASS_INFO, isLesionClass } from '../../src/shared/classes';
 import { formatPercent } from '../../src/shared/format';
 import { connect, post } from '../common/host';

@@ -1,5 +1,5 @@
 import '../common/elements';
-import type { SampleSource, SamplesPanelState } from '../../src/shared/protocol';
+import type { SampleSource, SamplesPanelState } from '../../src/shared/protocol/views/samples';
 import { LESION_CLASS_INFO, isLesionClass } from '../../src/shared/classes';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren } from '../common/dom';

@@ -1,6 +1,6 @@
 import '../common/elements';
-import type { SidebarState } from '../../src/shared/protocol';
-import { MODEL_NAMES } from '../../src/shared/protocol';
+import type { SidebarState } from '../../src/shared/protocol/views/sidebar';
+import { MODEL_NAMES } from '../../src/shared/protocol/jobs';
 import { formatDuration, formatPercent } from '../../src/shared/format';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, h, replaceChildren } from '../common/dom';

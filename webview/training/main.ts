@@ -1,5 +1,6 @@
 import '../common/elements';
-import type { EpochMetrics, TrainingPanelState } from '../../src/shared/protocol';
+import type { EpochMetrics } from '../../src/shared/protocol/results';
+import type { TrainingPanelState } from '../../src/shared/protocol/views/training';
 import { formatDuration } from '../../src/shared/format';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren, themeColor } from '../common/dom';

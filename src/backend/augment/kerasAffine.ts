@@ -18,7 +18,7 @@
  *
  * Sampling is bilinear (Keras' `order=1`); out-of-image samples follow scipy.ndimage's fill modes.
  */
-import type { AugmentParams, AugmentRanges, FillMode } from '../../shared/protocol';
+import type { AugmentParams, AugmentRanges, FillMode } from '../../shared/protocol/augmentation';
 import type { Rng } from '../../shared/random';
 import { uniform } from '../../shared/random';
 

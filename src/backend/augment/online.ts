@@ -2,7 +2,7 @@
  * Augmentation applied on the fly during training (`train --augment online`): a sampler that draws
  * every class equally often, and the same Keras-style transform `augment` writes to disk.
  */
-import type { FillMode } from '../../shared/protocol';
+import type { FillMode } from '../../shared/protocol/augmentation';
 import type { Rng } from '../../shared/random';
 import { shuffle } from '../../shared/random';
 import type { AffineRanges, FillOptions } from './kerasAffine';

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DatasetSummary } from '../../shared/protocol';
+import type { DatasetSummary } from '../../shared/protocol/results';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { ManifestImage } from '../dataset/manifest';

@@ -2,7 +2,7 @@
  * What indexing a dataset folder yields, whatever its layout: the metadata rows (image id, lesion id,
  * diagnosis) and the image files found, in the order of preference used when an id appears twice.
  */
-import type { ExcludedFile } from '../../shared/protocol';
+import type { ExcludedFile } from '../../shared/protocol/results';
 import type { LesionClass } from '../../shared/classes';
 
 export type LayoutName = 'kaggle-ham10000' | 'dataverse-ham10000' | 'isic2018-task3-training' | 'isic2018-task3-test';

@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DownloadOptions } from '../../shared/protocol';
+import type { DownloadOptions } from '../../shared/protocol/jobs';
 import { throwIfCancelled, UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';

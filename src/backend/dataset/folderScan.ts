@@ -7,7 +7,7 @@
 import type { Dirent } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ExcludedFile } from '../../shared/protocol';
+import type { ExcludedFile } from '../../shared/protocol/results';
 import { throwIfCancelled } from '../errors';
 import type { ImageFile } from './datasetIndex';
 import { REASON } from './exclusionReasons';

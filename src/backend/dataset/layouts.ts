@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { ExcludedFile } from '../../shared/protocol';
+import type { ExcludedFile } from '../../shared/protocol/results';
 import { UserError } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';

@@ -6,7 +6,7 @@
  */
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { LinkMode } from '../../shared/protocol';
+import type { LinkMode } from '../../shared/protocol/jobs';
 import { throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';

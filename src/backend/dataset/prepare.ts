@@ -9,7 +9,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { LESION_CLASSES } from '../../shared/classes';
-import type { DatasetClassSummary, DatasetSummary, ExcludedFile, PrepareOptions } from '../../shared/protocol';
+import type { PrepareOptions } from '../../shared/protocol/jobs';
+import type { DatasetClassSummary, DatasetSummary, ExcludedFile } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';

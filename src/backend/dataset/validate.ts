@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { LesionClass } from '../../shared/classes';
-import type { ExcludedFile } from '../../shared/protocol';
+import type { ExcludedFile } from '../../shared/protocol/results';
 import { throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import type { EngineInfo } from '../../shared/protocol';
+import type { EngineInfo } from '../../shared/protocol/engines';
 import { bundledPackageVersion } from './bundled';
 
 export interface AdapterDescription {

@@ -7,7 +7,7 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { InstallEngineOptions } from '../../shared/protocol';
+import type { InstallEngineOptions } from '../../shared/protocol/jobs';
 import { CancelledError, UserError, throwIfCancelled } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';

@@ -1,4 +1,4 @@
-import type { EngineChoice, EngineInfo, EngineName, EngineSelection } from '../../shared/protocol';
+import type { EngineChoice, EngineInfo, EngineName, EngineSelection } from '../../shared/protocol/engines';
 import { UserError } from '../errors';
 
 /** `auto` prefers a real GPU, then native CPU, then SIMD WebAssembly, then plain JS. */

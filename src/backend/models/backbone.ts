@@ -3,8 +3,8 @@
  * reference workflow's classification head on top of them.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelName } from '../../shared/protocol';
-import { MODEL_NAMES } from '../../shared/protocol';
+import type { ModelName } from '../../shared/protocol/jobs';
+import { MODEL_NAMES } from '../../shared/protocol/jobs';
 import { UserError } from '../errors';
 import { buildMobileNetV2 } from './mobilenetV2';
 import { RESNET_BLOCKS, buildResNet } from './resnet';

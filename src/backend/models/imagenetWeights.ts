@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ModelName } from '../../shared/protocol';
+import type { ModelName } from '../../shared/protocol/jobs';
 import { UserError, throwIfCancelled } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { DownloadFileOptions } from '../net/httpDownload';

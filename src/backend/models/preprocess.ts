@@ -5,7 +5,7 @@
  *   tf (MobileNetV2): x / 127.5 − 1, i.e. [0, 255] → [−1, 1].
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { ModelName } from '../../shared/protocol';
+import type { ModelName } from '../../shared/protocol/jobs';
 
 export type PreprocessSpec =
   | { mode: 'caffe'; channelOrder: 'BGR'; /** BGR order. */ mean: readonly [number, number, number] }

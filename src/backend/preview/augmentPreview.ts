@@ -2,7 +2,7 @@
  * Preview Augmentations: the image and `count` variants under the given ranges and fill mode, each
  * with the parameters that were drawn, so a user sees what a transform does before committing to a run.
  */
-import type { AugmentRanges, FillMode } from '../../shared/protocol';
+import type { AugmentRanges, FillMode } from '../../shared/protocol/augmentation';
 import { createRng, deriveSeed } from '../../shared/random';
 import { applyAffine, sampleAffineParams } from '../augment/kerasAffine';
 import { throwIfCancelled } from '../errors';

@@ -5,7 +5,7 @@
  * ever in memory, never the dataset.
  */
 import sharp from 'sharp';
-import type { FillMode } from '../../shared/protocol';
+import type { FillMode } from '../../shared/protocol/augmentation';
 import { createRng, deriveSeed } from '../../shared/random';
 import type { AffineRanges } from '../augment/kerasAffine';
 import { augmentForTraining } from '../augment/online';

@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { BackendEvent, EpochMetrics } from '../../shared/protocol';
+import type { BackendEvent } from '../../shared/protocol/backend';
+import type { EpochMetrics } from '../../shared/protocol/results';
 import { writeJsonAtomic } from '../fsAtomic';
 import { parseMetricsJsonl } from '../../shared/runFiles';
 

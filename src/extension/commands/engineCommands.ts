@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { EngineChoice, EngineInfo, EngineSelection } from '../../shared/protocol';
+import type { EngineChoice, EngineInfo, EngineSelection } from '../../shared/protocol/engines';
 import type { LabContext } from '../labContext';
 import { installGpuEngine } from './installEngineCommand';
 

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
-import type { EngineInfo, InstallEngineOptions } from '../../shared/protocol';
+import type { EngineInfo } from '../../shared/protocol/engines';
+import type { InstallEngineOptions } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { requireTrust } from '../workspacePaths';
 import type { detectEngines } from './engineCommands';

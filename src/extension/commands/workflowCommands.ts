@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import type { BackendEvent, EngineChoice, ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol';
+import type { BackendEvent } from '../../shared/protocol/backend';
+import type { EngineChoice } from '../../shared/protocol/engines';
+import type { ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
 import { listRuns, readDatasetSummary } from '../runFolders';

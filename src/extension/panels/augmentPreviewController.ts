@@ -1,4 +1,5 @@
-import type { AugmentPreviewState, AugmentRanges, FillMode } from '../../shared/protocol';
+import type { AugmentRanges, FillMode } from '../../shared/protocol/augmentation';
+import type { AugmentPreviewState } from '../../shared/protocol/views/augmentPreview';
 import type { JobRunner } from '../jobRunner';
 
 /** Keras' ImageDataGenerator settings of the reference workflow. */

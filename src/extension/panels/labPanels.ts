@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import type { HostToWebview, ViewKind, WebviewToHost } from '../../shared/protocol';
-import { validateWebviewToHost } from '../../shared/protocol';
+import type { HostToWebview, ViewKind, WebviewToHost } from '../../shared/protocol/webview';
+import { validateWebviewToHost } from '../../shared/protocol/webview';
 import { localRoots, webviewHtml } from '../webviewHtml';
 
 export type PanelKind = Exclude<ViewKind, 'sidebar'>;

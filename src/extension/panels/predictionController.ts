@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { EngineChoice, PredictionPanelState } from '../../shared/protocol';
+import type { EngineChoice } from '../../shared/protocol/engines';
+import type { PredictionPanelState } from '../../shared/protocol/views/prediction';
 import type { JobRunner } from '../jobRunner';
 
 /** Classify Lesion: probabilities from a run's best checkpoint, optional TTA, and a Grad-CAM overlay. */

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { SampleSource, SamplesPanelState } from '../../shared/protocol';
+import type { SampleSource, SamplesPanelState } from '../../shared/protocol/views/samples';
 import { LESION_CLASSES } from '../../shared/classes';
 import { createRng, shuffle } from '../../shared/random';
 import type { JobRunner } from '../jobRunner';

@@ -1,5 +1,5 @@
 import type * as vscode from 'vscode';
-import { validateWebviewToHost } from '../../shared/protocol';
+import { validateWebviewToHost } from '../../shared/protocol/webview';
 import type { LabState } from '../state';
 import type { WebviewMessageHandler } from '../panels/labPanels';
 import { localRoots, webviewHtml } from '../webviewHtml';

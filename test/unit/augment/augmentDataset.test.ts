@@ -8,7 +8,7 @@ import type { AugmentRunOptions } from '../../../src/backend/augment/augment';
 import { augmentDataset } from '../../../src/backend/augment/augment';
 import { CancelledError, UserError } from '../../../src/backend/errors';
 import type { JobContext } from '../../../src/backend/job';
-import type { BackendEvent } from '../../../src/shared/protocol';
+import type { BackendEvent } from '../../../src/shared/protocol/backend';
 import { listTree, makePreparedFolder } from './preparedFixture';
 
 const SIZE = 48;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
-import type { BackendEvent } from '../../../src/shared/protocol';
+import type { BackendEvent } from '../../../src/shared/protocol/backend';
 import type { JobContext } from '../../../src/backend/job';
 
 export async function makeTempDir(prefix = 'lesion-lab-dataset-'): Promise<string> {

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { createRng } from '../../../src/shared/random';
-import type { PrepareOptions } from '../../../src/shared/protocol';
+import type { PrepareOptions } from '../../../src/shared/protocol/jobs';
 import { readManifest } from '../../../src/backend/dataset/manifest';
 import type { PreparedManifest } from '../../../src/backend/dataset/manifest';
 import { prepareDataset } from '../../../src/backend/dataset/prepare';

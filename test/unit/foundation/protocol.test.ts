@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { validateBackendEvent, validateBackendMessage, validateHostToBackend, validateHostToWebview, validateWebviewToHost } from '../../../src/shared/protocol';
+import { validateBackendEvent, validateBackendMessage, validateHostToBackend } from '../../../src/shared/protocol/backend';
+import { validateHostToWebview, validateWebviewToHost } from '../../../src/shared/protocol/webview';
 
 describe('protocol validators', () => {
   it('accepts well-formed backend events', () => {

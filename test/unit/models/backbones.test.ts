@@ -4,7 +4,7 @@ import path from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { ModelName } from '../../../src/shared/protocol';
+import type { ModelName } from '../../../src/shared/protocol/jobs';
 import { UserError } from '../../../src/backend/errors';
 import { HEAD_LAYERS, buildBackbone, buildClassifier, defaultUnfreezeLayer, findUnfreezeIndex, setTrainableFrom } from '../../../src/backend/models/backbone';
 import { correctPad, lastConvFilters, makeDivisible } from '../../../src/backend/models/mobilenetV2';

@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
-import type { BackendEvent } from '../../../src/shared/protocol';
+import type { BackendEvent } from '../../../src/shared/protocol/backend';
 import { CancelledError } from '../../../src/backend/errors';
 import type { JobContext } from '../../../src/backend/job';
 import { preprocessFor, preprocessPixelsInto } from '../../../src/backend/models/preprocess';

@@ -4,7 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { buildBackbone, buildClassifier, findUnfreezeIndex } from '../../../src/backend/models/backbone';
 import { splitModelAt } from '../../../src/backend/training/modelSplit';
-import { dihedralVariants } from '../../../src/backend/training/predict';
+import { dihedralVariants } from '../../../src/backend/evaluation/predict';
 
 describe('splitting a classifier into a frozen and a trainable part', () => {
   before(() => tf.setBackend('cpu'));

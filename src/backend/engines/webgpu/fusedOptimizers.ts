@@ -12,7 +12,7 @@ import type { NamedTensorMap, Tensor, Variable } from '@tensorflow/tfjs-core';
 
 type Gradients = Parameters<tf.Optimizer['applyGradients']>[0];
 type NamedTensor = Extract<Gradients, unknown[]>[number];
-import type { EngineName } from '../../../shared/protocol';
+import type { EngineName } from '../../../shared/protocol/engines';
 import type { WebGpuBackendInternals } from './backendInternals';
 import { webgpuBackend } from './backendInternals';
 import type { InPlaceProgram } from './inPlaceProgram';

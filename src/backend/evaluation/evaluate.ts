@@ -5,19 +5,20 @@
  */
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { EvaluateOptions, Evaluation } from '../../shared/protocol';
+import type { EvaluateOptions } from '../../shared/protocol/jobs';
+import type { Evaluation } from '../../shared/protocol/results';
 import { UserError } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 import { readManifest } from '../dataset/manifest';
-import type { LabeledImage } from './imagePipeline';
-import { imageBatches } from './imagePipeline';
+import type { LabeledImage } from '../training/imagePipeline';
+import { imageBatches } from '../training/imagePipeline';
 import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from './metrics';
 import { loadTrainedModel } from './trainedModel';
-import { splitImages } from './datasetImages';
+import { splitImages } from '../training/datasetImages';
 import { renderModelCard } from './modelCard';
-import { RunFolder } from './runFolder';
+import { RunFolder } from '../training/runFolder';
 
 const TOP_LOSSES = 24;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { HAM10000_TOTAL_IMAGES, LESION_CLASSES, LESION_CLASS_INFO } from '../../../src/shared/classes';
 import { UserError } from '../../../src/backend/errors';
-import { DEFAULT_DEMO_TOTAL, METADATA_HEADER, MIN_DEMO_IMAGES_PER_CLASS, demoClassCounts, metadataCsv, planDemoDataset } from '../../../src/backend/dataset/demoPlan';
+import { DEFAULT_DEMO_TOTAL, METADATA_HEADER, MIN_DEMO_IMAGES_PER_CLASS, demoClassCounts, metadataCsv, planDemoDataset } from '../../../src/backend/demo/demoPlan';
 
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 

@@ -14,7 +14,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { DemoDataOptions } from '../../shared/protocol';
+import type { DemoDataOptions } from '../../shared/protocol/jobs';
 import { createRng } from '../../shared/random';
 import { throwIfCancelled, UserError } from '../errors';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';

@@ -3,7 +3,7 @@
  * the ISIC 2018 Task 3 metric; plain accuracy is reported beside it but rewards predicting `nv`.
  * Classes with no true examples are left out of the balanced mean, as scikit-learn does.
  */
-import type { ClassMetrics } from '../../shared/protocol';
+import type { ClassMetrics } from '../../shared/protocol/results';
 
 export function confusionMatrix(labels: ArrayLike<number>, predicted: ArrayLike<number>, numClasses: number): number[][] {
   const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));

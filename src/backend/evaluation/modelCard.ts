@@ -1,8 +1,8 @@
 /** model-card.md: what the model is, what it was trained on, how well it does per class, and what it is not for. */
-import type { EpochMetrics, Evaluation } from '../../shared/protocol';
+import type { EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
 import { formatPercent } from '../../shared/format';
-import type { RunConfig } from './train';
+import type { RunConfig } from '../training/train';
 
 export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: EpochMetrics[], checkpointEpoch: number): string {
   const o = config.options;

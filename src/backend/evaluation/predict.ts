@@ -5,12 +5,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { PredictOptions, Prediction } from '../../shared/protocol';
+import type { PredictOptions } from '../../shared/protocol/jobs';
+import type { Prediction } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import { preprocessPixelsInto } from '../models/preprocess';
-import { decodeResizedRgb } from './imagePipeline';
+import { decodeResizedRgb } from '../training/imagePipeline';
 import { gradCam, gradCamModel, writeGradCamOverlay } from './gradcam';
 import { loadTrainedModel } from './trainedModel';
 

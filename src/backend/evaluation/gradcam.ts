@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { HEAD_LAYERS } from '../models/backbone';
-import { splitModelAt } from './modelSplit';
+import { splitModelAt } from '../training/modelSplit';
 
 export interface GradCamModel {
   /** Image → last conv feature map. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from '../../../src/backend/training/metrics';
+import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from '../../../src/backend/evaluation/metrics';
 import { balancedClassWeights } from '../../../src/backend/training/train';
 
 describe('classification metrics', () => {

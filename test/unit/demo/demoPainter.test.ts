@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { LesionClass } from '../../../src/shared/classes';
 import { LESION_CLASSES } from '../../../src/shared/classes';
 import { createRng, deriveSeed } from '../../../src/shared/random';
-import { designLesion, designView, paintFromSeeds, paintLesionImage } from '../../../src/backend/dataset/demoPainter';
+import { designLesion, designView, paintFromSeeds, paintLesionImage } from '../../../src/backend/demo/demoPainter';
 
 const W = 96;
 const H = 72;

@@ -1,16 +1,16 @@
 /** A trained run, loaded for evaluation or prediction: its config, best checkpoint and preprocessing. */
 import { promises as fs } from 'node:fs';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import type { EngineChoice } from '../../shared/protocol';
+import type { EngineChoice } from '../../shared/protocol/engines';
 import { UserError } from '../errors';
 import { detectEngines } from '../engines/detect';
 import { initEngine } from '../engines/load';
 import { selectEngine } from '../engines/select';
 import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessFor } from '../models/preprocess';
-import { loadCheckpoint } from './checkpoint';
-import { RunFolder } from './runFolder';
-import type { RunConfig } from './train';
+import { loadCheckpoint } from '../training/checkpoint';
+import { RunFolder } from '../training/runFolder';
+import type { RunConfig } from '../training/train';
 
 export interface TrainedModel {
   run: RunFolder;

@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { HEAD_LAYERS } from '../../../src/backend/models/backbone';
 import { preprocessFor, preprocessPixelsInto } from '../../../src/backend/models/preprocess';
-import { gradCam, gradCamModel, writeGradCamOverlay } from '../../../src/backend/training/gradcam';
+import { gradCam, gradCamModel, writeGradCamOverlay } from '../../../src/backend/evaluation/gradcam';
 import { decodeResizedRgb } from '../../../src/backend/training/imagePipeline';
 
 const SIZE = 32;

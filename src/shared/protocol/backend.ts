@@ -1,0 +1,140 @@
+/**
+ * The backend's side of the protocol: what it reports (`BackendEvent`, also what `--json` prints, one per
+ * line) and the IPC envelopes between the extension host and the forked backend. Commands are
+ * imperative (`job/start`), notifications past tense (`train/didEpoch`). Everything that arrives from
+ * the other process goes through a validator below first.
+ */
+import type { Check, Validated } from '../validate';
+import { arrayOf, literal, num, obj, optional, recordOf, str, unknownValue, validateTagged } from '../validate';
+import type { AugmentParams } from './augmentation';
+import { augmentParams } from './augmentation';
+import type { EngineInfo, EngineSelection } from './engines';
+import { engineInfo, engineSelection } from './engines';
+import type { JobRequest, ModelName } from './jobs';
+import type { DatasetSummary, EpochMetrics, Evaluation, Prediction } from './results';
+import { datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
+
+export type JobStatus = 'done' | 'failed' | 'cancelled';
+
+export type BackendEvent =
+  | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string }
+  | {
+      type: 'progress';
+      /** What is progressing, e.g. "validate", "link", "epoch 3/10". */
+      task: string;
+      done: number;
+      total: number;
+      unit: string;
+      /** Units per second. */
+      rate?: number;
+      etaSeconds?: number;
+    }
+  /** A failure a person can act on: `message` says what happened and what to do. */
+  | { type: 'error'; message: string; detail?: string }
+  | { type: 'engines/didDetect'; engines: EngineInfo[]; selected: EngineSelection }
+  /** An engine package was installed and loads in a fresh process. */
+  | { type: 'engine/didInstall'; package: string; version: string; dir: string }
+  | { type: 'demoData/didFinish'; out: string; images: number; lesions: number; perClass: Record<string, number> }
+  | { type: 'download/didFinish'; out: string; files: { name: string; bytes: number }[] }
+  | { type: 'prepare/didFinish'; out: string; manifest: string; summary: DatasetSummary }
+  | { type: 'augment/didFinish'; prepared: string; written: number; perClass: Record<string, { before: number; after: number }> }
+  | { type: 'train/didStart'; run: string; engine: EngineSelection; model: ModelName; phases: ('head' | 'finetune')[] }
+  | {
+      type: 'train/didBatch';
+      phase: 'head' | 'finetune';
+      epoch: number;
+      batch: number;
+      batches: number;
+      loss: number;
+      accuracy: number;
+      rate: number;
+      etaSeconds?: number;
+    }
+  /** `tensors`: live TF.js tensors after the epoch (must stay flat from epoch to epoch). */
+  | { type: 'train/didEpoch'; run: string; metrics: EpochMetrics; tensors?: number }
+  | { type: 'train/didCheckpoint'; kind: 'best' | 'last'; epoch: number; path: string; valAccuracy: number }
+  | { type: 'train/didStopEarly'; epoch: number; monitor: string; patience: number }
+  | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
+  | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
+  | { type: 'predict/didFinish'; run: string; predictions: Prediction[] }
+  | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
+  | { type: 'augmentPreview/didRender'; image: string; original: string; variants: { dataUri: string; params: AugmentParams }[] }
+  | { type: 'job/didEnd'; status: JobStatus; exitCode: number };
+
+export type BackendEventType = BackendEvent['type'];
+
+/** Host → backend, over IPC. */
+export type HostToBackend =
+  | { type: 'job/start'; jobId: string; request: JobRequest }
+  | { type: 'job/cancel'; jobId: string }
+  | { type: 'backend/shutdown' };
+
+/** Backend → host, over IPC. */
+export type BackendMessage =
+  | { type: 'backend/ready'; pid: number; version: string }
+  | { type: 'job/event'; jobId: string; event: BackendEvent };
+
+const backendEventSchemas: Record<BackendEventType, Check> = {
+  log: obj({ level: literal('debug', 'info', 'warn'), message: str }),
+  progress: obj({ task: str, done: num, total: num, unit: str, rate: optional(num), etaSeconds: optional(num) }),
+  error: obj({ message: str, detail: optional(str) }),
+  'engines/didDetect': obj({ engines: arrayOf(engineInfo), selected: engineSelection }),
+  'engine/didInstall': obj({ package: str, version: str, dir: str }),
+  'demoData/didFinish': obj({ out: str, images: num, lesions: num, perClass: recordOf(num) }),
+  'download/didFinish': obj({ out: str, files: arrayOf(obj({ name: str, bytes: num })) }),
+  'prepare/didFinish': obj({ out: str, manifest: str, summary: datasetSummary }),
+  'augment/didFinish': obj({ prepared: str, written: num, perClass: recordOf(obj({ before: num, after: num })) }),
+  'train/didStart': obj({ run: str, engine: engineSelection, model: str, phases: arrayOf(trainPhase) }),
+  'train/didBatch': obj({
+    phase: trainPhase,
+    epoch: num,
+    batch: num,
+    batches: num,
+    loss: num,
+    accuracy: num,
+    rate: num,
+    etaSeconds: optional(num),
+  }),
+  'train/didEpoch': obj({ run: str, metrics: epochMetrics, tensors: optional(num) }),
+  'train/didCheckpoint': obj({ kind: literal('best', 'last'), epoch: num, path: str, valAccuracy: num }),
+  'train/didStopEarly': obj({ epoch: num, monitor: str, patience: num }),
+  'train/didFinish': obj({ run: str, epochs: num, bestValAccuracy: num, bestValBalancedAccuracy: num }),
+  'evaluate/didFinish': obj({ run: str, evaluation, path: str }),
+  'predict/didFinish': obj({
+    run: str,
+    predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str) })),
+  }),
+  'thumbnails/didRender': obj({ items: arrayOf(obj({ file: str, dataUri: str })) }),
+  'augmentPreview/didRender': obj({ image: str, original: str, variants: arrayOf(obj({ dataUri: str, params: augmentParams })) }),
+  'job/didEnd': obj({ status: literal('done', 'failed', 'cancelled'), exitCode: num }),
+};
+
+export function validateBackendEvent(value: unknown): Validated<BackendEvent> {
+  return validateTagged<BackendEvent>(backendEventSchemas, value, 'backend event');
+}
+
+const backendMessageSchemas: Record<BackendMessage['type'], Check> = {
+  'backend/ready': obj({ pid: num, version: str }),
+  'job/event': obj({ jobId: str, event: (v, p) => {
+    const r = validateBackendEvent(v);
+    return r.ok ? undefined : `${p}: ${r.error}`;
+  } }),
+};
+
+export function validateBackendMessage(value: unknown): Validated<BackendMessage> {
+  return validateTagged<BackendMessage>(backendMessageSchemas, value, 'backend message');
+}
+
+const jobRequest = obj({ command: str, options: optional(recordOf(unknownValue)) });
+const hostToBackendSchemas: Record<HostToBackend['type'], Check> = {
+  'job/start': obj({ jobId: str, request: jobRequest }),
+  'job/cancel': obj({ jobId: str }),
+  'backend/shutdown': obj({}),
+};
+
+export function validateHostToBackend(value: unknown): Validated<HostToBackend> {
+  return validateTagged<HostToBackend>(hostToBackendSchemas, value, 'host message');
+}
+
+/** Exit codes of the CLI (and of a job over IPC). */
+export const EXIT = { done: 0, failed: 1, usage: 2, cancelled: 130 } as const;
