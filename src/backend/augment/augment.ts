@@ -28,8 +28,8 @@ import type { AugmentSource, ClassPlan, PlannedOutput } from './augmentPlan';
 import { planClass } from './augmentPlan';
 import type { AffineRanges, FillOptions } from './kerasAffine';
 import { KERAS_REFERENCE_RANGES, kerasContrastStretch, sampleAffineParams } from './kerasAffine';
-import type { PreparedManifest } from './preparedManifest';
-import { readPreparedManifest, recordAugmentation } from './preparedManifest';
+import type { PreparedManifest } from '../dataset/manifest';
+import { readManifest, recordAugmentation } from '../dataset/manifest';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 
 // Temp + rename without fsync: a killed run leaves a complete file or none; a file a power loss
@@ -62,9 +62,10 @@ export function defaultAffineWorkers(): number {
 
 export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext): Promise<void> {
   const settings = checkOptions(options);
-  const manifest = await readPreparedManifest(options.prepared);
-  const plans = planClasses(manifest, settings);
-  const augRoot = path.join(manifest.dir, AUG_DIR);
+  const prepared = path.resolve(options.prepared);
+  const manifest = await readManifest(prepared);
+  const plans = planClasses(manifest, prepared, settings);
+  const augRoot = path.join(prepared, AUG_DIR);
   throwIfCancelled(ctx.signal);
 
   // Files written with other generation parameters are not the ones this run would write: start over.
@@ -97,7 +98,7 @@ export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext
 
   const perClass: Record<string, { before: number; after: number }> = {};
   for (const plan of plans) perClass[plan.dx] = { before: plan.before, after: plan.before + plan.outputs.length };
-  await recordAugmentation(manifest, {
+  await recordAugmentation(prepared, {
     target: settings.target,
     skip: settings.skip,
     size: settings.size,
@@ -108,7 +109,7 @@ export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext
     perClass,
     updatedAt: new Date().toISOString(),
   });
-  ctx.emit({ type: 'augment/didFinish', prepared: manifest.dir, written, perClass });
+  ctx.emit({ type: 'augment/didFinish', prepared, written, perClass });
 }
 
 interface Settings {
@@ -144,7 +145,7 @@ function checkOptions(o: AugmentRunOptions): Settings {
   };
 }
 
-function planClasses(manifest: PreparedManifest, settings: Settings): ClassPlan[] {
+function planClasses(manifest: PreparedManifest, prepared: string, settings: Settings): ClassPlan[] {
   const classes = manifest.summary.classes.map((c) => c.name);
   for (const image of manifest.images) if (!classes.includes(image.dx)) classes.push(image.dx);
   const known = new Set<string>([...classes, ...LESION_CLASSES]);
@@ -158,7 +159,7 @@ function planClasses(manifest: PreparedManifest, settings: Settings): ClassPlan[
   return classes.map((dx) => {
     const sources: AugmentSource[] = manifest.images
       .filter((i) => i.split === 'train' && i.dx === dx)
-      .map((i) => ({ imageId: i.imageId, path: path.join(manifest.dir, i.file) }));
+      .map((i) => ({ imageId: i.imageId, path: path.join(prepared, i.file) }));
     return planClass(dx, sources, settings.target, settings.seed, settings.skip.includes(dx));
   });
 }

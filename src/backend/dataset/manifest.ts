@@ -7,7 +7,8 @@
  *     excluded: [{ file, reason }]       (all of them; reasons in exclusionReasons.ts),
  *     testSet?: { path, groundTruth, input?, images }   (an ISIC 2018 test set found beside training data),
  *     materialisedWith: hard|symlink|copy,
- *     notes: string[] }
+ *     notes: string[],
+ *     augmentation?: AugmentationRecord  (written by `augment`) }
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +19,7 @@ import type { DatasetSummary, ExcludedFile } from '../../shared/protocol/results
 import type { Check } from '../../shared/validate';
 import { arrayOf, literal, num, obj, optional, str } from '../../shared/validate';
 import { UserError } from '../errors';
+import { writeJsonAtomic } from '../fsAtomic';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_VERSION = 1;
@@ -45,6 +47,19 @@ export interface ManifestTestSet {
   images: number;
 }
 
+/** What `augment` last wrote into `aug/`, and with which parameters. */
+export interface AugmentationRecord {
+  target: number;
+  skip: string[];
+  size: number;
+  seed: number;
+  quality: number;
+  fillMode: string;
+  contrastStretch: boolean;
+  perClass: Record<string, { before: number; after: number }>;
+  updatedAt: string;
+}
+
 export interface PreparedManifest {
   version: typeof MANIFEST_VERSION;
   summary: DatasetSummary;
@@ -53,6 +68,7 @@ export interface PreparedManifest {
   testSet?: ManifestTestSet;
   materialisedWith: LinkMode;
   notes: string[];
+  augmentation?: AugmentationRecord;
 }
 
 const linkMode = literal('hard', 'symlink', 'copy');
@@ -90,7 +106,11 @@ export function manifestPath(preparedDir: string): string {
   return path.join(preparedDir, MANIFEST_FILE);
 }
 
-/** Reads and checks `<preparedDir>/manifest.json`; a missing or damaged one is a UserError that says to run prepare. */
+/**
+ * Reads and checks `<preparedDir>/manifest.json`; a missing or damaged one is a UserError that says to run
+ * prepare. Every image path must stay inside the prepared folder: augment, train and evaluate join them to
+ * it, so a hand-edited `../../…` would otherwise read (or, for augment, write beside) files elsewhere.
+ */
 export async function readManifest(preparedDir: string): Promise<PreparedManifest> {
   const file = manifestPath(preparedDir);
   const rerun = `Run \`lesion-lab prepare --data <dataset folder> --out ${preparedDir}\` first.`;
@@ -99,7 +119,11 @@ export async function readManifest(preparedDir: string): Promise<PreparedManifes
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new UserError(`${preparedDir} is not a prepared dataset: it has no ${MANIFEST_FILE}. ${rerun}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      const isDir = await fs.stat(preparedDir).then((st) => st.isDirectory(), () => false);
+      if (!isDir) throw new UserError(`The prepared folder ${preparedDir} does not exist. ${rerun}`);
+      throw new UserError(`${preparedDir} is not a prepared dataset: it has no ${MANIFEST_FILE}. ${rerun}`);
+    }
     throw new UserError(`Could not read ${file} (${(err as Error).message}). Check its permissions, or ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`);
   }
   let value: unknown;
@@ -114,5 +138,30 @@ export async function readManifest(preparedDir: string): Promise<PreparedManifes
   }
   const problem = validateManifest(value);
   if (problem) throw new UserError(`${file} is not a valid Lesion Lab manifest (${problem}). ${rerun}`);
-  return value as PreparedManifest;
+  const manifest = value as PreparedManifest;
+  for (const image of manifest.images) {
+    if (!insidePreparedFolder(image.file)) throw new UserError(`${file} lists ${JSON.stringify(image.file)}, which is outside the prepared folder. ${rerun}`);
+  }
+  return manifest;
+}
+
+/** A manifest path is relative and never climbs out (`..` with either separator; a drive letter counts as absolute). */
+export function insidePreparedFolder(file: string): boolean {
+  return !path.isAbsolute(file) && !path.win32.isAbsolute(file) && !file.split(/[\\/]/).includes('..');
+}
+
+/**
+ * Rewrites manifest.json atomically with the augmentation record and per-class augmented counts, keeping
+ * every other field as it is on disk now (re-read, so an edit since `readManifest` is not lost).
+ */
+export async function recordAugmentation(preparedDir: string, record: AugmentationRecord): Promise<void> {
+  const file = manifestPath(preparedDir);
+  const current = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
+  const summary = current.summary as DatasetSummary;
+  for (const cls of summary.classes) {
+    const counts = record.perClass[cls.name];
+    if (counts) cls.augmented = counts.after - counts.before;
+  }
+  current.augmentation = record;
+  await writeJsonAtomic(file, current);
 }
