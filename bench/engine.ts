@@ -3,16 +3,16 @@
  *   - Mean/Sum gradients without a full-size ones array, then also FusedBatchNorm without its Tile
  *     (src/backend/engines/broadcastGradients.ts), on cpu and wasm;
  *   - wasm gradient kernels (src/backend/engines/wasmKernels.ts), without which wasm cannot train at all.
- * Model: MobileNetV2 (alpha 0.35, Keras block layout) + GAP + Dense(7), RMSprop, built here so the
- * bench does not depend on src/backend/models/. Also counts kernel dispatches and kernel time per step.
+ * Model: the one `train` builds — MobileNetV2 (alpha 0.35, models/mobilenetV2.ts) + the reference head —
+ * with RMSprop. Also counts kernel dispatches and kernel time per step.
  *
  *   npx tsx bench/engine.ts [--engines cpu,wasm] [--batch 8] [--size 96] [--alpha 0.35] [--steps 5] [--cpu-steps 2]
  * Steps are interleaved across variants and the median is reported: this 2-core machine is shared.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineName } from '../src/shared/protocol/engines';
 import { initEngine } from '../src/backend/engines/load';
+import { buildBackbone, buildClassifier } from '../src/backend/models/backbone';
 import type { GradientFix } from '../src/backend/engines/broadcastGradients';
 import { useGradientFixes } from '../src/backend/engines/broadcastGradients';
 import { WASM_GRADIENT_KERNELS, registerWasmGradientKernels } from '../src/backend/engines/wasmKernels';
@@ -28,58 +28,6 @@ const size = Number(arg('size', '96'));
 const alpha = Number(arg('alpha', '0.35'));
 const steps = Number(arg('steps', '5'));
 const cpuSteps = Number(arg('cpu-steps', '2'));
-
-function makeDivisible(v: number, divisor = 8): number {
-  const n = Math.max(divisor, Math.floor((v + divisor / 2) / divisor) * divisor);
-  return n < 0.9 * v ? n + divisor : n;
-}
-
-/** MobileNetV2 as in keras.applications (inverted residual blocks, ReLU6, BN momentum 0.999), seeded. */
-function mobileNetV2(alphaValue: number, inputSize: number, classes: number): tfl.LayersModel {
-  let seed = 1;
-  const init = () => tfl.initializers.glorotUniform({ seed: seed++ });
-  const bn = (name: string) => tfl.layers.batchNormalization({ name, epsilon: 1e-3, momentum: 0.999 });
-  const relu6 = (name: string) => tfl.layers.reLU({ name, maxValue: 6 });
-  const input = tfl.input({ shape: [inputSize, inputSize, 3] });
-  let x = tfl.layers.conv2d({ name: 'Conv1', filters: makeDivisible(32 * alphaValue), kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: init() }).apply(input) as tfl.SymbolicTensor;
-  x = relu6('Conv1_relu').apply(bn('bn_Conv1').apply(x)) as tfl.SymbolicTensor;
-  let inChannels = x.shape[3] as number;
-  let block = 0;
-  const settings: [number, number, number, number][] = [
-    [1, 16, 1, 1],
-    [6, 24, 2, 2],
-    [6, 32, 3, 2],
-    [6, 64, 4, 2],
-    [6, 96, 3, 1],
-    [6, 160, 3, 2],
-    [6, 320, 1, 1],
-  ];
-  for (const [t, c, n, s] of settings) {
-    const out = makeDivisible(c * alphaValue);
-    for (let i = 0; i < n; i++) {
-      const stride = i === 0 ? s : 1;
-      const p = block === 0 ? 'expanded_conv_' : `block_${block}_`;
-      let h = x;
-      if (t !== 1) {
-        h = tfl.layers.conv2d({ name: `${p}expand`, filters: inChannels * t, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(h) as tfl.SymbolicTensor;
-        h = relu6(`${p}expand_relu`).apply(bn(`${p}expand_BN`).apply(h)) as tfl.SymbolicTensor;
-      }
-      h = tfl.layers.depthwiseConv2d({ name: `${p}depthwise`, kernelSize: 3, strides: stride, padding: 'same', useBias: false, depthwiseInitializer: init() }).apply(h) as tfl.SymbolicTensor;
-      h = relu6(`${p}depthwise_relu`).apply(bn(`${p}depthwise_BN`).apply(h)) as tfl.SymbolicTensor;
-      h = tfl.layers.conv2d({ name: `${p}project`, filters: out, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(h) as tfl.SymbolicTensor;
-      h = bn(`${p}project_BN`).apply(h) as tfl.SymbolicTensor;
-      x = inChannels === out && stride === 1 ? (tfl.layers.add({ name: `${p}add` }).apply([x, h]) as tfl.SymbolicTensor) : h;
-      inChannels = out;
-      block++;
-    }
-  }
-  const last = alphaValue > 1 ? makeDivisible(1280 * alphaValue) : 1280;
-  x = tfl.layers.conv2d({ name: 'Conv_1', filters: last, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
-  x = relu6('out_relu').apply(bn('Conv_1_bn').apply(x)) as tfl.SymbolicTensor;
-  x = tfl.layers.globalAveragePooling2d({}).apply(x) as tfl.SymbolicTensor;
-  const output = tfl.layers.dense({ units: classes, activation: 'softmax', kernelInitializer: init() }).apply(x) as tfl.SymbolicTensor;
-  return tfl.model({ inputs: input, outputs: output });
-}
 
 interface StepProfile {
   dispatches: number;
@@ -146,7 +94,7 @@ function median(xs: number[]): number {
  * backward pass), so a change in machine load hits every variant alike; the median step time is reported.
  */
 async function compare(engine: EngineName, variants: string[], rounds: number): Promise<Result[]> {
-  const model = mobileNetV2(alpha, size, 7);
+  const model = buildClassifier(buildBackbone('mobilenetv2', { inputSize: size, alpha }), 7);
   model.compile({ optimizer: tf.train.rmsprop(1e-3), loss: 'categoricalCrossentropy' });
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 7);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % 7), 'int32'), 7);
@@ -190,7 +138,7 @@ function topKernels(p: StepProfile, n: number): string {
 }
 
 async function main(): Promise<void> {
-  console.log(`MobileNetV2-${alpha} @ ${size}×${size}, batch ${batch}, RMSprop, training step (trainOnBatch); node ${process.version}`);
+  console.log(`MobileNetV2-${alpha} + head @ ${size}×${size}, batch ${batch}, RMSprop, training step (trainOnBatch); node ${process.version}`);
   const results: Result[] = [];
   for (const engine of engines) {
     await initEngine(engine);

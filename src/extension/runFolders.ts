@@ -8,6 +8,8 @@ import type { DatasetSummary, EpochMetrics, Evaluation } from '../shared/protoco
 import type { TrainingMarker } from '../shared/protocol/views/training';
 import type { RunSummary } from './state';
 import { parseMetricsJsonl } from '../shared/runFiles';
+import type { RunConfig } from '../shared/runConfig';
+import { describeRunSetup } from '../shared/runConfig';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
@@ -25,31 +27,10 @@ export function readEvaluation(run: string): Promise<Evaluation | undefined> {
   return readJson<Evaluation>(path.join(run, 'evaluation.json'));
 }
 
-interface RunConfigFile {
-  options?: { model?: string; alpha?: number; size?: number; batch?: number; augment?: string; weights?: string; precision?: string };
-  engine?: { engine?: string; device?: string; precision?: string };
-}
-
 /** One line on what the run trains and where, from config.json (undefined until the backend has written it). */
 export async function readRunSetup(run: string): Promise<string | undefined> {
-  const c = await readJson<RunConfigFile>(path.join(run, 'config.json'));
-  const o = c?.options;
-  if (!o) return undefined;
-  const weights = o.weights === 'imagenet' ? 'ImageNet weights' : o.weights === 'none' ? 'from scratch' : o.weights ? 'own weights' : undefined;
-  const engine = c.engine?.engine ? `${c.engine.engine}${c.engine.device ? ` on ${c.engine.device}` : ''}` : undefined;
-  // The precision the engine ran with: a mixed request on an engine without float16 trains in float32.
-  const precision = c.engine?.precision === 'mixed' ? 'mixed precision (float16)' : c.engine ? 'float32' : undefined;
-  return [
-    `${o.model ?? '?'}${o.model === 'mobilenetv2' && o.alpha ? ` α${o.alpha}` : ''}`,
-    weights,
-    o.size ? `${o.size} px` : undefined,
-    o.batch ? `batch ${o.batch}` : undefined,
-    o.augment && o.augment !== 'none' ? `augment ${o.augment}` : undefined,
-    engine,
-    precision,
-  ]
-    .filter((x): x is string => !!x)
-    .join(' · ');
+  const config = await readJson<RunConfig>(path.join(run, 'config.json'));
+  return config?.options ? describeRunSetup(config) : undefined;
 }
 
 /** The run's status; a "running" run whose process is gone was interrupted (crash, kill, reboot). */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type { EngineRunInfo } from '../../shared/runConfig';
 import type { EngineName } from '../../shared/protocol/engines';
 import type { Precision } from '../../shared/protocol/jobs';
 import { UserError } from '../errors';
@@ -32,18 +33,6 @@ export interface LoadedEngine {
 }
 
 /** What a run's config.json records about the engine it trained on. */
-export interface EngineRunInfo {
-  engine: EngineName;
-  backend: string;
-  device?: string;
-  /** Package name → version, for tfjs-core, tfjs-layers and the engine's backend package. */
-  versions: Record<string, string>;
-  /** The project's changes to stock TF.js that were active. */
-  patches: string[];
-  /** The arithmetic the run trained with (`--precision`; mixed falls back to float32 where it cannot run). */
-  precision: Precision;
-}
-
 const localRequire = createRequire(__filename);
 
 const BACKEND_PACKAGE: Record<EngineName, string> = {

@@ -2,7 +2,7 @@
 import type { EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
 import { formatPercent } from '../../shared/format';
-import type { RunConfig } from '../training/train';
+import type { RunConfig } from '../../shared/runConfig';
 
 export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: EpochMetrics[], checkpointEpoch: number): string {
   const o = config.options;

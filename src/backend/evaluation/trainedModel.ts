@@ -10,7 +10,7 @@ import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessFor } from '../models/preprocess';
 import { loadCheckpoint } from '../training/checkpoint';
 import { RunFolder } from '../training/runFolder';
-import type { RunConfig } from '../training/train';
+import type { RunConfig } from '../../shared/runConfig';
 
 export interface TrainedModel {
   run: RunFolder;

@@ -14,9 +14,8 @@ import { BACKEND_VERSION } from '../version';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
-export const EXTRA_JSON = 'extra.json';
 
-/** A tf.io handler for `dir/model.json` + `dir/weights.bin`. `save` writes in place; use saveModelAtomic for checkpoints. */
+/** A tf.io handler for `dir/model.json` + `dir/weights.bin`. `save` writes in place; saveModelAtomic swaps a whole directory in. */
 export function fileSystemIOHandler(dir: string): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
@@ -53,24 +52,25 @@ export function fileSystemIOHandler(dir: string): tf.io.IOHandler {
 export interface SaveModelOptions {
   /** Also save the optimizer's state (the model must be compiled), so training resumes where it stopped. */
   includeOptimizer?: boolean;
+  /** Writes more files into the new directory before it is swapped in (a checkpoint's training state and optimizer slots). */
+  alongside?: (tempDir: string) => Promise<void>;
 }
 
 /**
- * Writes `dir/model.json`, `dir/weights.bin` and (if given) `dir/extra.json` as one unit: all three
- * are written to a temporary sibling and swapped in by rename.
+ * Writes `dir/model.json`, `dir/weights.bin` and whatever `alongside` adds as one unit: all of it goes to a
+ * temporary sibling that is swapped in by rename, so a crash or a cancel mid-save leaves the previous
+ * directory complete. The one way models are saved (checkpoints use it too).
  */
-export async function saveModelAtomic(model: tfl.LayersModel, dir: string, extraJson?: unknown, options: SaveModelOptions = {}): Promise<void> {
+export async function saveModelAtomic(model: tfl.LayersModel, dir: string, options: SaveModelOptions = {}): Promise<void> {
   const includeOptimizer = options.includeOptimizer === true && model.optimizer != null;
   await replaceDirAtomic(dir, async (temp) => {
     await model.save(fileSystemIOHandler(temp), { includeOptimizer });
-    if (extraJson !== undefined) await writeSynced(path.join(temp, EXTRA_JSON), [Buffer.from(JSON.stringify(extraJson, null, 2) + '\n')]);
+    await options.alongside?.(temp);
   });
 }
 
 export interface LoadedModel {
   model: tfl.LayersModel;
-  /** What saveModelAtomic was given as extraJson, if anything. */
-  extra: unknown;
   /** The directory actually read (a leftover `.old-*` copy when the save that replaced it crashed). */
   dir: string;
 }
@@ -82,16 +82,7 @@ export interface LoadedModel {
 export async function loadModelFromDir(dir: string): Promise<LoadedModel> {
   const actual = await resolveModelDir(dir);
   const model = await tfl.loadLayersModel(fileSystemIOHandler(actual));
-  let extra: unknown;
-  try {
-    extra = JSON.parse(await fs.readFile(path.join(actual, EXTRA_JSON), 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      model.dispose();
-      throw new UserError(`${path.join(actual, EXTRA_JSON)} is not valid JSON (${(err as Error).message}). Delete this checkpoint directory and train again.`);
-    }
-  }
-  return { model, extra, dir: actual };
+  return { model, dir: actual };
 }
 
 /**

@@ -8,8 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
-import { replaceDirAtomic } from '../fsAtomic';
-import { fileSystemIOHandler, loadModelFromDir } from '../models/fileIo';
+import { loadModelFromDir, saveModelAtomic } from '../models/fileIo';
 
 export interface EarlyStoppingState {
   best: number;
@@ -38,14 +37,15 @@ export async function saveCheckpoint(dir: string, model: tfl.LayersModel, optimi
   const encoded = optimizerWeights.length ? await tf.io.encodeWeights(optimizerWeights) : undefined;
   // getWeights() returns the optimizer's variables plus a fresh `iter` scalar: dispose what is not a variable.
   for (const w of optimizerWeights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
-  await replaceDirAtomic(dir, async (temp) => {
-    await model.save(fileSystemIOHandler(temp));
-    if (encoded) {
-      const data = Array.isArray(encoded.data) ? Buffer.concat(encoded.data.map((d) => Buffer.from(d))) : Buffer.from(encoded.data);
-      await fs.writeFile(path.join(temp, OPT_BIN), data);
-      await fs.writeFile(path.join(temp, OPT_JSON), JSON.stringify({ className: optimizer!.getClassName(), specs: encoded.specs }));
-    }
-    await fs.writeFile(path.join(temp, STATE), JSON.stringify(state, null, 2));
+  await saveModelAtomic(model, dir, {
+    alongside: async (temp) => {
+      if (encoded) {
+        const data = Array.isArray(encoded.data) ? Buffer.concat(encoded.data.map((d) => Buffer.from(d))) : Buffer.from(encoded.data);
+        await fs.writeFile(path.join(temp, OPT_BIN), data);
+        await fs.writeFile(path.join(temp, OPT_JSON), JSON.stringify({ className: optimizer!.getClassName(), specs: encoded.specs }));
+      }
+      await fs.writeFile(path.join(temp, STATE), JSON.stringify(state, null, 2));
+    },
   });
 }
 

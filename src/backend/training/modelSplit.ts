@@ -2,10 +2,10 @@
  * Splits a classifier at a layer into a frozen part (run in inference mode, its output cacheable)
  * and a trainable part that shares the same layer objects, hence the same weights.
  *
- * Why not just mark layers untrainable: TF.js runs BatchNormalization with batch statistics (and
- * updates its moving averages) whenever training=true, frozen or not, which would slowly overwrite
- * the ImageNet statistics; Keras (TF2) runs frozen BN in inference mode. Running the frozen part
- * separately gives Keras' behaviour, and skips its backward pass.
+ * Why split rather than only mark layers untrainable: the frozen part then runs once per image, not
+ * once per epoch (train.ts caches its output as features), and no backward pass goes through it.
+ * Frozen batch norm would be right either way: models/kerasBatchNorm.ts gives it Keras' inference-mode
+ * semantics.
  */
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';

@@ -10,6 +10,7 @@ import type { EngineName, EngineSelection } from '../../shared/protocol/engines'
 import type { TrainOptions } from '../../shared/protocol/jobs';
 import type { EpochMetrics } from '../../shared/protocol/results';
 import { LESION_CLASSES } from '../../shared/classes';
+import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';
 import { CancelledError, UserError, isCancellation, throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
@@ -46,19 +47,7 @@ type Phase = 'head' | 'finetune';
 const PATIENCE_VAL_LOSS = 3;
 const PATIENCE_VAL_ACCURACY = 10;
 
-/** Everything needed to reproduce the run, defaults resolved; written to config.json. */
-export interface RunConfig {
-  version: 1;
-  options: TrainOptions & { lr: number; finetuneLr: number; finetuneEpochs: number; unfreezeFrom: string; headOptimizer: string; finetuneOptimizer: string };
-  classes: string[];
-  createdAt: string;
-  lesionLab: string;
-  node: string;
-  engine?: ReturnType<typeof engineInfoForRun> & { reason: string };
-  dataset: { prepared: string; split: string; valFraction: number; seed: number; train: number; val: number; augmented: number };
-}
-
-export function resolveTrainOptions(o: TrainOptions): RunConfig['options'] {
+export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
   const fromScratch = o.weights === 'none';
   return {
     ...o,
@@ -248,7 +237,7 @@ async function readConfig(run: RunFolder): Promise<RunConfig | undefined> {
   }
 }
 
-async function buildModel(o: RunConfig['options'], ctx: JobContext): Promise<tfl.LayersModel> {
+async function buildModel(o: ResolvedTrainOptions, ctx: JobContext): Promise<tfl.LayersModel> {
   const backbone = buildBackbone(o.model, { inputSize: o.size, alpha: o.alpha });
   if (o.weights === 'imagenet') {
     let reporter: ProgressReporter | undefined;
@@ -289,7 +278,7 @@ interface PhaseContext {
 }
 
 /** Where training starts in this phase: the head's first Dense, or the unfreeze point. */
-function phaseStartIndex(model: tfl.LayersModel, phase: Phase, o: RunConfig['options']): number {
+function phaseStartIndex(model: tfl.LayersModel, phase: Phase, o: ResolvedTrainOptions): number {
   if (phase === 'head') return model.layers.findIndex((l) => l.name === HEAD_LAYERS.dense);
   return findUnfreezeIndex(model, o.unfreezeFrom);
 }

@@ -24,16 +24,18 @@ describe('models/fileIo: checkpoints on disk', function () {
 
   const classifier = (): tfl.LayersModel => buildClassifier(buildMobileNetV2(0.35, 32), 7);
   const input = (): tf.Tensor => tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 7);
+  const writeState = (state: unknown) => async (temp: string): Promise<void> => fs.writeFile(path.join(temp, 'state.json'), JSON.stringify(state));
+  const readState = async (d: string): Promise<unknown> => JSON.parse(await fs.readFile(path.join(d, 'state.json'), 'utf8'));
 
-  it('round-trips a classifier: same layers, same predictions, and the extra JSON', async () => {
+  it('round-trips a classifier: same layers, same predictions, and the files written alongside', async () => {
     const model = classifier();
     const target = path.join(dir, 'best');
     const extra = { epoch: 3, valAccuracy: 0.81, classes: ['akiec', 'bcc'] };
-    await saveModelAtomic(model, target, extra);
-    assert.deepEqual((await fs.readdir(target)).sort(), ['extra.json', 'model.json', 'weights.bin']);
+    await saveModelAtomic(model, target, { alongside: writeState(extra) });
+    assert.deepEqual((await fs.readdir(target)).sort(), ['model.json', 'state.json', 'weights.bin']);
 
     const loaded = await loadModelFromDir(target);
-    assert.deepEqual(loaded.extra, extra);
+    assert.deepEqual(await readState(loaded.dir), extra);
     assert.deepEqual(
       loaded.model.layers.map((l) => l.name),
       model.layers.map((l) => l.name),
@@ -65,7 +67,7 @@ describe('models/fileIo: checkpoints on disk', function () {
     const y = tf.oneHot(tf.tensor1d([1, 4], 'int32'), 7);
     await model.fit(x, y, { epochs: 2, batchSize: 2, verbose: 0 });
     const target = path.join(dir, `resume-${includeOptimizer}`);
-    await saveModelAtomic(model, target, { epoch: 2 }, { includeOptimizer });
+    await saveModelAtomic(model, target, { includeOptimizer, alongside: writeState({ epoch: 2 }) });
 
     const loaded = await loadModelFromDir(target);
     if (includeOptimizer) {
@@ -102,14 +104,14 @@ describe('models/fileIo: checkpoints on disk', function () {
   it('a save that fails half-way leaves the previous checkpoint intact and no temp dirs behind', async () => {
     const model = classifier();
     const target = path.join(dir, 'atomic');
-    await saveModelAtomic(model, target, { epoch: 1 });
+    await saveModelAtomic(model, target, { alongside: writeState({ epoch: 1 }) });
     const original = await fs.readFile(path.join(target, 'weights.bin'));
     const other = classifier();
     // JSON.stringify throws on a BigInt: the failure happens after model.json/weights.bin were written to the temp dir.
-    await assert.rejects(saveModelAtomic(other, target, { epoch: 2n }), TypeError);
+    await assert.rejects(saveModelAtomic(other, target, { alongside: writeState({ epoch: 2n }) }), TypeError);
     assert.deepEqual(await fs.readFile(path.join(target, 'weights.bin')), original);
-    const { extra } = await loadModelFromDir(target);
-    assert.deepEqual(extra, { epoch: 1 });
+    const { dir: kept } = await loadModelFromDir(target);
+    assert.deepEqual(await readState(kept), { epoch: 1 });
     const leftovers = (await fs.readdir(dir)).filter((n) => n.includes('atomic') && n !== 'atomic');
     assert.deepEqual(leftovers, []);
     model.dispose();
@@ -119,11 +121,11 @@ describe('models/fileIo: checkpoints on disk', function () {
   it('reads the moved-aside copy when a crash happened between the two renames', async () => {
     const model = classifier();
     const target = path.join(dir, 'crashed');
-    await saveModelAtomic(model, target, { epoch: 5 });
+    await saveModelAtomic(model, target, { alongside: writeState({ epoch: 5 }) });
     await fs.rename(target, `${target}.old-12345`);
     const loaded = await loadModelFromDir(target);
     assert.equal(loaded.dir, `${target}.old-12345`);
-    assert.deepEqual(loaded.extra, { epoch: 5 });
+    assert.deepEqual(await readState(loaded.dir), { epoch: 5 });
     model.dispose();
     loaded.model.dispose();
   });
