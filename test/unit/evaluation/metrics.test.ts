@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from '../../../src/backend/evaluation/metrics';
-import { balancedClassWeights } from '../../../src/backend/training/train';
+import { balancedClassWeights } from '../../../src/backend/training/trainPhase';
 
 describe('classification metrics', () => {
   // 3 classes: class 0 has 6 examples (5 right), class 1 has 3 (1 right), class 2 has 1 (1 right).

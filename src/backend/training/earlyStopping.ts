@@ -1,0 +1,47 @@
+/**
+ * What happens after an epoch, as Keras' callbacks in the reference workflow decide it:
+ * ModelCheckpoint(monitor val_accuracy, save_best_only), EarlyStopping(val_loss, patience 3) and
+ * EarlyStopping(val_accuracy, patience 10), each counting epochs without improvement. Pure: the same
+ * state and metrics give the same decision, so a resumed run decides exactly as an uninterrupted one.
+ */
+import type { EpochMetrics } from '../../shared/protocol/results';
+import type { TrainState } from './checkpoint';
+
+export const PATIENCE_VAL_LOSS = 3;
+export const PATIENCE_VAL_ACCURACY = 10;
+
+export interface EpochDecision {
+  /** The training state after this epoch (what the checkpoints store). */
+  next: TrainState;
+  /** val_accuracy beat the best so far: save the best checkpoint. */
+  improved: boolean;
+  /** Set when an EarlyStopping callback ends the phase now. */
+  stopBy?: { monitor: 'val_loss' | 'val_accuracy'; patience: number };
+}
+
+/** `phaseEpoch` of `phaseEpochs` in the phase just finished; `metrics.epoch` counts over the whole run. */
+export function decideAfterEpoch(state: TrainState, metrics: EpochMetrics, phaseEpoch: number, phaseEpochs: number): EpochDecision {
+  const next: TrainState = {
+    ...state,
+    epoch: metrics.epoch,
+    phase: metrics.phase,
+    phaseEpoch,
+    best: { ...state.best },
+    earlyValLoss: { ...state.earlyValLoss },
+    earlyValAccuracy: { ...state.earlyValAccuracy },
+  };
+  const improved = metrics.valAccuracy > state.best.valAccuracy;
+  if (improved) next.best = { valAccuracy: metrics.valAccuracy, valBalancedAccuracy: metrics.valBalancedAccuracy, epoch: metrics.epoch };
+  if (metrics.valLoss < next.earlyValLoss.best) next.earlyValLoss = { best: metrics.valLoss, wait: 0 };
+  else next.earlyValLoss.wait++;
+  if (metrics.valAccuracy > next.earlyValAccuracy.best) next.earlyValAccuracy = { best: metrics.valAccuracy, wait: 0 };
+  else next.earlyValAccuracy.wait++;
+  const stopBy =
+    next.earlyValLoss.wait >= PATIENCE_VAL_LOSS
+      ? { monitor: 'val_loss' as const, patience: PATIENCE_VAL_LOSS }
+      : next.earlyValAccuracy.wait >= PATIENCE_VAL_ACCURACY
+        ? { monitor: 'val_accuracy' as const, patience: PATIENCE_VAL_ACCURACY }
+        : undefined;
+  next.phaseDone = phaseEpoch === phaseEpochs || stopBy !== undefined;
+  return { next, improved, stopBy };
+}

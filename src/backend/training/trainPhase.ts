@@ -1,0 +1,289 @@
+/**
+ * One phase of a run (head, or fine-tune), as named steps: set the phase up (split the model, compile,
+ * restore the optimizer, cache the frozen part's features), then per epoch draw the batch order, train
+ * one epoch, validate, record the metrics, and let the Keras callbacks decide (checkpoint, early stop).
+ */
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { EngineName } from '../../shared/protocol/engines';
+import type { EpochMetrics } from '../../shared/protocol/results';
+import { createRng, deriveSeed, shuffle } from '../../shared/random';
+import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
+import { UserError, throwIfCancelled } from '../errors';
+import type { JobContext } from '../job';
+import { ProgressReporter } from '../job';
+import { checkEngineHealth, injectGpuFaultFor } from '../engines/load';
+import { createOptimizer } from '../engines/webgpu/fusedOptimizers';
+import { HEAD_LAYERS, findUnfreezeIndex } from '../models/backbone';
+import { preprocessFor } from '../models/preprocess';
+import { KERAS_REFERENCE_RANGES } from '../augment/kerasAffine';
+import { classBalancedSampler, takeSamples } from '../augment/online';
+import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy } from '../evaluation/metrics';
+import type { TrainState } from './checkpoint';
+import { saveCheckpoint } from './checkpoint';
+import { decideAfterEpoch } from './earlyStopping';
+import type { EpochDecision } from './earlyStopping';
+import { computeFeatures } from './featureCache';
+import type { LabeledImage, OnlineAugmentation, PipelineOptions } from './imagePipeline';
+import { imageBatches } from './imagePipeline';
+import { splitModelAt } from './modelSplit';
+import type { SplitModel } from './modelSplit';
+import type { RunFolder } from './runFolder';
+
+export type Phase = 'head' | 'finetune';
+
+export interface PhaseContext {
+  config: RunConfig;
+  run: RunFolder;
+  trainImages: LabeledImage[];
+  valImages: LabeledImage[];
+  ctx: JobContext;
+}
+
+/** Everything a phase's epochs train with, set up once per phase. */
+export interface PhaseSetup {
+  phase: Phase;
+  /** Epochs in this phase. */
+  epochs: number;
+  lr: number;
+  numClasses: number;
+  split: SplitModel;
+  optimizer: tf.Optimizer;
+  pipeline: PipelineOptions;
+  augment?: OnlineAugmentation;
+  /** The frozen part's outputs, when they are cached (frozen part, no online augmentation). */
+  features?: { train: Float32Array; val: Float32Array };
+}
+
+/** One batch for the trainable part; `x` is the caller's to dispose. */
+export interface BatchInputs {
+  x: tf.Tensor;
+  labels: Int32Array;
+  indices: number[];
+}
+
+export interface EpochFit {
+  loss: number;
+  accuracy: number;
+}
+
+export interface Validation {
+  loss: number;
+  accuracy: number;
+  balancedAccuracy: number;
+}
+
+/** Trains `phase` from `state` to the phase's end (all epochs, or an early stop); returns the state after it. */
+export async function runPhase(phase: Phase, model: tfl.LayersModel, state: TrainState, optimizerWeights: { name: string; tensor: tf.Tensor }[] | undefined, p: PhaseContext): Promise<TrainState> {
+  const setup = await setUpPhase(phase, model, optimizerWeights, p);
+  for (let epoch = state.phaseEpoch + 1; epoch <= setup.epochs; epoch++) {
+    const started = Date.now();
+    const globalEpoch = state.epoch + 1;
+    const order = drawEpochOrder(p.trainImages, p.config.options.seed, phase, epoch, setup.augment !== undefined);
+    const fit = await trainEpoch(setup, order, epoch, globalEpoch, started, p);
+    const val = await validate(setup, p.valImages, setup.features?.val, p.ctx.signal);
+    await checkEngineHealth(); // nothing the GPU got wrong may reach the metrics or a checkpoint
+    const metrics: EpochMetrics = {
+      phase,
+      epoch: globalEpoch,
+      loss: fit.loss,
+      accuracy: fit.accuracy,
+      valLoss: val.loss,
+      valAccuracy: val.accuracy,
+      valBalancedAccuracy: val.balancedAccuracy,
+      lr: setup.lr,
+      seconds: (Date.now() - started) / 1000,
+      finishedAt: new Date().toISOString(),
+    };
+    await p.run.appendMetrics(metrics);
+    p.ctx.emit({ type: 'train/didEpoch', run: p.run.dir, metrics, tensors: tf.memory().numTensors });
+    const decision = decideAfterEpoch(state, metrics, epoch, setup.epochs);
+    await saveEpochCheckpoints(model, setup.optimizer, decision, metrics, p);
+    state = decision.next;
+    if (decision.stopBy) {
+      p.ctx.emit({ type: 'train/didStopEarly', epoch: globalEpoch, ...decision.stopBy });
+      break;
+    }
+  }
+  setup.split.trainable.optimizer?.dispose();
+  return { ...state, phaseDone: true };
+}
+
+/** Where training starts in this phase: the head's first Dense, or the unfreeze point. */
+function phaseStartIndex(model: tfl.LayersModel, phase: Phase, o: ResolvedTrainOptions): number {
+  if (phase === 'head') return model.layers.findIndex((l) => l.name === HEAD_LAYERS.dense);
+  return findUnfreezeIndex(model, o.unfreezeFrom);
+}
+
+/** Splits the model at the phase's start, compiles the trainable part, restores optimizer slots, caches features. */
+export async function setUpPhase(phase: Phase, model: tfl.LayersModel, optimizerWeights: { name: string; tensor: tf.Tensor }[] | undefined, p: PhaseContext): Promise<PhaseSetup> {
+  const { config, trainImages, ctx } = p;
+  const o = config.options;
+  const numClasses = config.classes.length;
+  const epochs = phase === 'head' ? o.epochs : o.finetuneEpochs;
+  const lr = phase === 'head' ? o.lr : o.finetuneLr;
+  const start = phaseStartIndex(model, phase, o);
+  const split = splitModelAt(model, start);
+  const optimizer = makeOptimizer(phase === 'head' ? o.headOptimizer : o.finetuneOptimizer, lr, config.engine?.engine ?? 'cpu');
+  const trainLabels = Int32Array.from(trainImages, (i) => i.label);
+  const weights = o.classWeights ? balancedClassWeights(trainLabels, numClasses) : undefined;
+  split.trainable.compile({ optimizer, loss: lossFunction(weights), metrics: ['accuracy'] });
+  if (optimizerWeights?.length) {
+    // Restores the moment/accumulator slots (matched by position, so the same model is required).
+    await optimizer.setWeights(optimizerWeights);
+  }
+  const trainableCount = split.trainable.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
+  ctx.emit({
+    type: 'log',
+    level: 'info',
+    message: `${phase} phase: training ${split.trainable.layers.length - 1} layers (${trainableCount.toLocaleString('en')} parameters) from ${model.layers[start]!.name}, ${optimizer.getClassName()} lr ${lr}, ${epochs} epochs`,
+  });
+  const pipeline: PipelineOptions = { size: o.size, preprocess: preprocessFor(o.model), batchSize: o.batch };
+  const augment: OnlineAugmentation | undefined = o.augment === 'online' ? { seed: o.seed, ranges: { ...KERAS_REFERENCE_RANGES }, fill: 'nearest' } : undefined;
+  const features = await cacheFrozenFeatures(split, pipeline, augment, p);
+  return { phase, epochs, lr, numClasses, split, optimizer, pipeline, augment, features };
+}
+
+/** The frozen part's output never changes, so compute it once — unless online augmentation changes the input every epoch. */
+async function cacheFrozenFeatures(split: SplitModel, pipeline: PipelineOptions, augment: OnlineAugmentation | undefined, p: PhaseContext): Promise<PhaseSetup['features']> {
+  const { ctx } = p;
+  if (split.frozen && augment) {
+    ctx.emit({ type: 'log', level: 'info', message: 'feature cache off: online augmentation changes the backbone input every epoch' });
+    return undefined;
+  }
+  if (split.frozen === null || split.cutShape.length !== 1) return undefined;
+  const cacheDir = path.join(p.config.options.prepared, '.cache', 'features');
+  const t0 = Date.now();
+  const tr = await computeFeatures(split.frozen, p.trainImages, pipeline, cacheDir, 'backbone features (train)', ctx);
+  const va = await computeFeatures(split.frozen, p.valImages, pipeline, cacheDir, 'backbone features (val)', ctx);
+  ctx.emit({ type: 'log', level: 'info', message: `feature cache: ${tr.fromCache && va.fromCache ? 'reused' : 'computed'} ${tr.count + va.count} × ${tr.dim} features in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
+  return { train: tr.data, val: va.data };
+}
+
+/**
+ * The order of the training images in one epoch, from the run's seed, the phase and the epoch alone (so a
+ * resumed epoch draws the same order). Online augmentation draws class-balanced epochs (each class equally
+ * often, minority images repeated under different transforms); otherwise every image once, shuffled.
+ */
+export function drawEpochOrder(trainImages: readonly LabeledImage[], seed: number, phase: Phase, phaseEpoch: number, classBalanced: boolean): number[] {
+  const epochRng = createRng(deriveSeed(seed, phase, phaseEpoch));
+  return classBalanced
+    ? takeSamples(classBalancedSampler(trainImages.map((img, i) => ({ dx: String(img.label), file: img.file, i })), epochRng), trainImages.length).map((x) => x.i)
+    : shuffle(epochRng, trainImages.map((_, i) => i));
+}
+
+/** Batches of inputs for the trainable part: cached features, or images through the frozen part. */
+export async function* batchInputs(split: SplitModel, images: readonly LabeledImage[], features: Float32Array | undefined, order: readonly number[], opts: PipelineOptions, signal: AbortSignal): AsyncGenerator<BatchInputs> {
+  if (features) {
+    const dim = split.cutShape.reduce((a, b) => a * b, 1);
+    for (let i = 0; i < order.length; i += opts.batchSize) {
+      throwIfCancelled(signal);
+      const idx = order.slice(i, i + opts.batchSize);
+      const buf = new Float32Array(idx.length * dim);
+      idx.forEach((k, j) => buf.set(features.subarray(k * dim, (k + 1) * dim), j * dim));
+      yield { x: tf.tensor(buf, [idx.length, ...split.cutShape]), labels: Int32Array.from(idx, (k) => images[k]!.label), indices: idx };
+      // Cached batches involve no I/O: yield to the event loop so a cancel message is seen.
+      await new Promise((r) => setImmediate(r));
+    }
+    return;
+  }
+  for await (const b of imageBatches(images, order, opts, signal)) {
+    const x = tf.tidy(() => {
+      const img = tf.tensor4d(b.x, [b.count, opts.size, opts.size, 3]);
+      return split.frozen ? (split.frozen.predict(img) as tf.Tensor) : img;
+    });
+    yield { x, labels: b.labels, indices: b.indices };
+  }
+}
+
+/** One pass over `order`, a step per batch, reporting progress; stops within a batch when cancelled. */
+export async function trainEpoch(setup: PhaseSetup, order: readonly number[], phaseEpoch: number, globalEpoch: number, started: number, p: PhaseContext): Promise<EpochFit> {
+  const { ctx } = p;
+  const batchSize = setup.pipeline.batchSize;
+  const batches = Math.ceil(order.length / batchSize);
+  const progress = new ProgressReporter(ctx.emit, `${setup.phase} epoch ${phaseEpoch}/${setup.epochs}`, batches, 'batch');
+  let seen = 0;
+  let lossSum = 0;
+  let accSum = 0;
+  let batch = 0;
+  let lastBatchEvent = 0;
+  for await (const b of batchInputs(setup.split, p.trainImages, setup.features?.train, order, { ...setup.pipeline, augment: setup.augment, epoch: globalEpoch }, ctx.signal)) {
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), setup.numClasses));
+    let out: number | number[];
+    try {
+      if (batch === 0) injectGpuFaultFor(globalEpoch);
+      out = await setup.split.trainable.trainOnBatch(b.x, y);
+      // A GPU failure does not throw; stop here, before a checkpoint could save what it left behind.
+      await checkEngineHealth();
+    } finally {
+      b.x.dispose();
+      y.dispose();
+    }
+    const [loss, acc] = Array.isArray(out) ? out : [out, Number.NaN];
+    lossSum += loss! * b.labels.length;
+    accSum += acc! * b.labels.length;
+    seen += b.labels.length;
+    batch++;
+    const seconds = (Date.now() - started) / 1000;
+    const rate = seen / Math.max(seconds, 1e-3);
+    progress.update(batch);
+    if (Date.now() - lastBatchEvent > 250 || batch === batches) {
+      lastBatchEvent = Date.now();
+      ctx.emit({ type: 'train/didBatch', phase: setup.phase, epoch: globalEpoch, batch, batches, loss: lossSum / seen, accuracy: accSum / seen, rate, etaSeconds: (order.length - seen) / rate });
+    }
+    throwIfCancelled(ctx.signal);
+  }
+  return { loss: lossSum / seen, accuracy: accSum / seen };
+}
+
+/** Loss, accuracy and balanced accuracy of the trainable part over `images`, in inference mode. */
+export async function validate(setup: PhaseSetup, images: readonly LabeledImage[], features: Float32Array | undefined, signal: AbortSignal): Promise<Validation> {
+  const { numClasses } = setup;
+  const probs = new Float32Array(images.length * numClasses);
+  const labels = Int32Array.from(images, (i) => i.label);
+  let done = 0;
+  for await (const b of batchInputs(setup.split, images, features, images.map((_, i) => i), setup.pipeline, signal)) {
+    const out = tf.tidy(() => setup.split.trainable.predict(b.x) as tf.Tensor);
+    b.x.dispose();
+    probs.set((await out.data()) as Float32Array, done * numClasses);
+    out.dispose();
+    done += b.labels.length;
+  }
+  const confusion = confusionMatrix(labels, argmaxRows(probs, numClasses), numClasses);
+  return { loss: crossEntropy(probs, labels, numClasses).mean, accuracy: accuracyOf(confusion), balancedAccuracy: balancedAccuracyOf(confusion) };
+}
+
+/** The best checkpoint when val_accuracy improved, then always the last one (what --resume reads). */
+async function saveEpochCheckpoints(model: tfl.LayersModel, optimizer: tf.Optimizer, decision: EpochDecision, metrics: EpochMetrics, p: PhaseContext): Promise<void> {
+  const { run, ctx } = p;
+  if (decision.improved) {
+    await saveCheckpoint(run.bestCheckpoint, model, undefined, decision.next);
+    ctx.emit({ type: 'train/didCheckpoint', kind: 'best', epoch: metrics.epoch, path: run.bestCheckpoint, valAccuracy: metrics.valAccuracy });
+  }
+  await saveCheckpoint(run.lastCheckpoint, model, optimizer, decision.next);
+  ctx.emit({ type: 'train/didCheckpoint', kind: 'last', epoch: metrics.epoch, path: run.lastCheckpoint, valAccuracy: metrics.valAccuracy });
+}
+
+/** Keras' optimizer defaults; on webgpu each variable's update is one fused GPU program. */
+function makeOptimizer(name: string, lr: number, engine: EngineName): tf.Optimizer {
+  if (name !== 'rmsprop' && name !== 'adam' && name !== 'sgd') throw new UserError(`Unknown optimizer "${name}"; use rmsprop, adam or sgd.`);
+  return createOptimizer(name, lr, engine);
+}
+
+/** sklearn's "balanced" weights: n / (k · n_c); classes absent from train get weight 0. */
+export function balancedClassWeights(labels: ArrayLike<number>, numClasses: number): number[] {
+  const counts = new Array<number>(numClasses).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]!]!++;
+  const present = counts.filter((c) => c > 0).length;
+  return counts.map((c) => (c > 0 ? labels.length / (present * c) : 0));
+}
+
+function lossFunction(weights: number[] | undefined): string | ((yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor) {
+  if (!weights) return 'categoricalCrossentropy';
+  return (yTrue, yPred) =>
+    tf.tidy(() => {
+      const p = tf.clipByValue(yPred, 1e-7, 1 - 1e-7);
+      return tf.neg(tf.sum(tf.mul(tf.mul(yTrue, tf.log(p)), tf.tensor1d(weights)), -1));
+    });
+}

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import type { EpochMetrics } from '../../../src/shared/protocol/results';
+import type { TrainState } from '../../../src/backend/training/checkpoint';
+import { PATIENCE_VAL_ACCURACY, PATIENCE_VAL_LOSS, decideAfterEpoch } from '../../../src/backend/training/earlyStopping';
+
+const start: TrainState = {
+  epoch: 0,
+  phase: 'head',
+  phaseEpoch: 0,
+  phaseDone: false,
+  best: { valAccuracy: -1, valBalancedAccuracy: -1, epoch: 0 },
+  earlyValLoss: { best: Infinity, wait: 0 },
+  earlyValAccuracy: { best: -Infinity, wait: 0 },
+};
+
+const epoch = (n: number, valLoss: number, valAccuracy: number): EpochMetrics => ({
+  phase: 'head',
+  epoch: n,
+  loss: 1,
+  accuracy: 0.5,
+  valLoss,
+  valAccuracy,
+  valBalancedAccuracy: valAccuracy / 2,
+  lr: 1e-3,
+  seconds: 1,
+  finishedAt: '',
+});
+
+/** Runs a sequence of (valLoss, valAccuracy) epochs through the decision, as runPhase does. */
+function replay(series: [number, number][], phaseEpochs = 100): { states: TrainState[]; improved: boolean[]; stop?: string } {
+  let state = start;
+  const states: TrainState[] = [];
+  const improved: boolean[] = [];
+  for (let i = 0; i < series.length; i++) {
+    const d = decideAfterEpoch(state, epoch(i + 1, ...series[i]!), i + 1, phaseEpochs);
+    states.push(d.next);
+    improved.push(d.improved);
+    state = d.next;
+    if (d.stopBy) return { states, improved, stop: `${d.stopBy.monitor}@${i + 1}` };
+  }
+  return { states, improved };
+}
+
+describe('training/earlyStopping: the Keras callbacks after each epoch', () => {
+  it('saves the best checkpoint only when val_accuracy strictly improves, remembering its balanced accuracy', () => {
+    const r = replay([[1, 0.5], [0.9, 0.5], [0.8, 0.6]]);
+    assert.deepEqual(r.improved, [true, false, true]);
+    assert.deepEqual(r.states.at(-1)!.best, { valAccuracy: 0.6, valBalancedAccuracy: 0.3, epoch: 3 });
+    assert.equal(r.stop, undefined);
+  });
+
+  it(`stops after ${PATIENCE_VAL_LOSS} epochs without a lower val_loss`, () => {
+    const r = replay([[1, 0.5], [1.1, 0.6], [1.2, 0.7], [1.0, 0.8]]);
+    assert.equal(r.stop, 'val_loss@4');
+    assert.equal(r.states.at(-1)!.phaseDone, true);
+    assert.equal(r.states.at(-1)!.earlyValLoss.wait, PATIENCE_VAL_LOSS);
+  });
+
+  it(`stops after ${PATIENCE_VAL_ACCURACY} epochs without a higher val_accuracy, even while val_loss improves`, () => {
+    const series: [number, number][] = [[1, 0.9]];
+    for (let i = 1; i <= PATIENCE_VAL_ACCURACY; i++) series.push([1 - i / 100, 0.8]);
+    const r = replay(series);
+    assert.equal(r.stop, `val_accuracy@${PATIENCE_VAL_ACCURACY + 1}`);
+  });
+
+  it('ends the phase on its last epoch, and counts epochs over the run', () => {
+    const r = replay([[1, 0.5], [0.9, 0.6]], 2);
+    assert.deepEqual(r.states.map((s) => [s.epoch, s.phaseEpoch, s.phaseDone]), [[1, 1, false], [2, 2, true]]);
+  });
+
+  it('does not change the state it is given (a resumed run decides from the checkpoint as it was)', () => {
+    const before = JSON.stringify(start);
+    decideAfterEpoch(start, epoch(1, 2, 0.1), 1, 5);
+    assert.equal(JSON.stringify(start), before);
+  });
+});
