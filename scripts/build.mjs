@@ -25,8 +25,10 @@ const RUNTIME_PACKAGES = ['sharp', 'webgpu', 'h5wasm'];
  * required only through createRequire(…) with a computed path (engines/detect.ts, engines/load.ts).
  */
 const LATER_ENGINES = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
-// tfjs-backend-wasm picks one of these in Node (its threaded build is off in Node, see WASM_HAS_MULTITHREAD_SUPPORT).
-const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm'];
+// tfjs-backend-wasm's builds: plain, SIMD, and threaded SIMD (used with --threads > 1, engines/wasmThreads.ts).
+const WASM_FILES = ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'];
+// The threaded build's standalone factory, which its pthread workers load (engines/wasmThreads.ts).
+const WASM_WORKER_FILES = ['tfjs-backend-wasm-threaded-simd.js'];
 
 const require = createRequire(import.meta.url);
 const versionOf = (name) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
@@ -74,6 +76,8 @@ function copyWasmFiles() {
   const to = join(out, 'backend', 'wasm');
   mkdirSync(to, { recursive: true });
   for (const f of WASM_FILES) copyFileSync(join(from, f), join(to, f));
+  const wasmOut = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'wasm-out');
+  for (const f of WASM_WORKER_FILES) copyFileSync(join(wasmOut, f), join(to, f));
 }
 
 if (watch) {

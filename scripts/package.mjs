@@ -165,6 +165,7 @@ function checkContents(target, entries) {
   const required = [
     'extension/package.json', 'extension/dist/extension.js', 'extension/dist/backend/cli.js',
     'extension/dist/backend/wasm/tfjs-backend-wasm.wasm', 'extension/dist/backend/wasm/tfjs-backend-wasm-simd.wasm',
+    'extension/dist/backend/wasm/tfjs-backend-wasm-threaded-simd.wasm', 'extension/dist/backend/wasm/tfjs-backend-wasm-threaded-simd.js',
     `${nm}/sharp/package.json`, `${nm}/sharp/dist/index.cjs`, `${nm}/detect-libc/package.json`, `${nm}/semver/package.json`, `${nm}/@img/colour/package.json`,
     ...img.map((n) => `${nm}/@img/${n}/package.json`),
     `${nm}/webgpu/index.js`, `${nm}/webgpu/dist/${dawn}/dawn.node`,

@@ -29,6 +29,7 @@ const optN = (v: OptionValue): number | undefined => (v === undefined ? undefine
 const optS = (v: OptionValue): string | undefined => (v === undefined ? undefined : (v as string));
 
 const ENGINE_OPTION: OptionSpec = { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' };
+const THREADS_OPTION: OptionSpec = { name: 'threads', kind: 'int', min: 1, max: 256, metavar: 'N', help: 'CPU threads for the wasm engine (default: every physical core, at most 8)' };
 const seedOption = (def: number): OptionSpec => ({ name: 'seed', kind: 'int', default: def, help: 'random seed (same seed, same result)' });
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -148,6 +149,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'augment', kind: 'string', choices: ['none', 'disk', 'online'], default: 'none', help: 'augmentation during training' },
       ENGINE_OPTION,
       { name: 'precision', kind: 'string', choices: PRECISIONS, default: 'float32', help: 'mixed: float16 convolutions on webgpu (adapters with shader-f16)' },
+      THREADS_OPTION,
       { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
       { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint' },
       seedOption(1),
@@ -172,6 +174,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         augment: s(v.augment) as 'none' | 'disk' | 'online',
         engine: s(v.engine) as 'auto',
         precision: s(v.precision) as Precision,
+        threads: optN(v.threads),
         resume: b(v.resume),
         classWeights: b(v['class-weights']),
         seed: n(v.seed),
@@ -185,8 +188,9 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
       { name: 'data', kind: 'string', metavar: 'DIR', help: 'evaluate on this dataset instead of the validation split' },
       ENGINE_OPTION,
+      THREADS_OPTION,
     ],
-    toRequest: ({ values: v }) => ({ command: 'evaluate', options: { run: s(v.run), data: optS(v.data), engine: s(v.engine) as EngineChoice } }),
+    toRequest: ({ values: v }) => ({ command: 'evaluate', options: { run: s(v.run), data: optS(v.data), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) } }),
   },
   {
     name: 'predict',
@@ -196,11 +200,12 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'tta', kind: 'boolean', help: 'average over flipped and rotated copies' },
       { name: 'gradcam', kind: 'string', metavar: 'OUTDIR', help: 'write Grad-CAM overlays here' },
       ENGINE_OPTION,
+      THREADS_OPTION,
     ],
     positional: { name: 'image', min: 1, help: 'image files' },
     toRequest: ({ values: v, positionals }) => ({
       command: 'predict',
-      options: { run: s(v.run), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice },
+      options: { run: s(v.run), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
     }),
   },
   {

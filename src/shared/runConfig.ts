@@ -21,6 +21,8 @@ export interface EngineRunInfo {
   engine: EngineName;
   backend: string;
   device?: string;
+  /** CPU threads it computed on, where Lesion Lab sets them (wasm, cpu). */
+  threads?: number;
   /** Package name → version, for tfjs-core, tfjs-layers and the engine's backend package. */
   versions: Record<string, string>;
   /** The project's changes to stock TF.js that were active. */

@@ -91,23 +91,34 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.match(card, /Balanced accuracy/);
   });
 
-  it('--seed makes a run repeatable: the same seed gives the same losses and weights, another seed others', async () => {
-    const trainWith = async (name: string, seed: string) => {
+  it('--seed makes a run repeatable: the same seed gives the same losses and weights (at 2 threads, and at 1), another seed others', async () => {
+    const trainWith = async (name: string, seed: string, threads: string) => {
       const run = path.join(dir, name);
       // Both phases: initialisers, the head's dropout masks and the batch order all draw random numbers.
-      const r = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--seed', seed, ...TRAIN]);
+      const r = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--seed', seed, '--threads', threads, ...TRAIN]);
       assert.equal(r.code, 0, r.stderr);
       const losses = epochsOf(r.events).map((e) => [e.metrics.loss, e.metrics.valLoss]);
-      return { losses, weights: await fs.readFile(path.join(run, 'checkpoints', 'last', 'weights.bin')) };
+      const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8'));
+      return { run, losses, config, weights: await fs.readFile(path.join(run, 'checkpoints', 'last', 'weights.bin')) };
     };
-    const a = await trainWith('seed-7a', '7');
-    const b = await trainWith('seed-7b', '7');
-    const c = await trainWith('seed-8', '8');
+    const a = await trainWith('seed-7a', '7', '2');
+    const b = await trainWith('seed-7b', '7', '2');
+    const c = await trainWith('seed-8', '8', '2');
+    const single = await trainWith('seed-7-1thread', '7', '1');
     assert.equal(a.losses.length, 2);
     assert.deepEqual(b.losses, a.losses);
     assert.ok(b.weights.equals(a.weights), 'the same seed, the same final weights, byte for byte');
     assert.notDeepEqual(c.losses, a.losses);
     assert.ok(!c.weights.equals(a.weights));
+    // The thread count is part of the record, and the threaded kernels split work, never a sum: 1 thread agrees.
+    assert.equal(a.config.engine.threads, 2);
+    assert.match(a.config.engine.device, /2 threads/);
+    assert.equal(single.config.engine.threads, 1);
+    assert.deepEqual(single.losses, a.losses);
+    assert.ok(single.weights.equals(a.weights), '1 thread gives the 2-thread weights, byte for byte');
+    const ev = await runCli(['evaluate', '--run', a.run, '--threads', '2', '--json']);
+    assert.equal(ev.code, 0, ev.stderr);
+    assert.match(await fs.readFile(path.join(a.run, 'model-card.md'), 'utf8'), /CPU threads: 2 \(a seeded run repeats exactly at the same thread count\)/);
   });
 
   it('fine-tunes a head-only run: --resume --phase finetune continues it into the second phase', async () => {

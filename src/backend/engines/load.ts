@@ -16,6 +16,7 @@ import { bundledPackageVersion, bundledWasmDir } from './bundled';
 import { createEngineRequire } from './detect';
 import { activeGradientFixes, useGradientFixes } from './broadcastGradients';
 import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
+import { wasmThreadsFor, withWasmThreads } from './wasmThreads';
 import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
 import { activeWebGpuKernels, useWebGpuKernels } from './webgpu/register';
 import { webgpuBackend } from './webgpu/backendInternals';
@@ -30,6 +31,15 @@ export interface LoadedEngine {
   /** The TF.js backend name (tfjs-node registers itself as `tensorflow`). */
   backend: string;
   device?: string;
+  /** CPU threads the engine computes on (wasm: XNNPACK's threadpool; cpu: 1); undefined where the engine decides. */
+  threads?: number;
+  /** Something the user should know about how it started (e.g. fewer threads than asked for). */
+  note?: string;
+}
+
+export interface EngineOptions {
+  /** wasm: threads for its kernels (default: every physical core, at most 8). Other engines ignore it. */
+  threads?: number;
 }
 
 /** What a run's config.json records about the engine it trained on. */
@@ -45,25 +55,18 @@ const BACKEND_PACKAGE: Record<EngineName, string> = {
 
 let current: LoadedEngine | undefined;
 
-export async function initEngine(name: EngineName): Promise<LoadedEngine> {
+export async function initEngine(name: EngineName, options: EngineOptions = {}): Promise<LoadedEngine> {
   let loaded: LoadedEngine;
   switch (name) {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
-      loaded = { tf, engine: name, backend: 'cpu', device: 'CPU' };
+      loaded = { tf, engine: name, backend: 'cpu', device: 'CPU (JavaScript, 1 thread)', threads: 1 };
       await activate(name, 'cpu', 'The cpu engine is part of Lesion Lab; reinstall it.');
       // Its first-use banner tells the user to install tfjs-node; the engine choice is reported by us instead.
       (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       break;
     case 'wasm': {
-      const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      // Point at the .wasm files explicitly: the packaged backend carries them beside the bundle, a
-      // development build finds them in the package's own dist folder.
-      wasm.setWasmPaths((bundledWasmDir() ?? path.dirname(localRequire.resolve('@tensorflow/tfjs-backend-wasm'))) + path.sep);
-      await activate(name, 'wasm', 'The WebAssembly files in @tensorflow/tfjs-backend-wasm/dist may be missing; reinstall Lesion Lab, or use --engine cpu.');
-      registerWasmGradientKernels();
-      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      loaded = { tf, engine: name, backend: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread)` };
+      loaded = await initWasm(options.threads);
       break;
     }
     case 'webgpu':
@@ -78,6 +81,35 @@ export async function initEngine(name: EngineName): Promise<LoadedEngine> {
   current = loaded;
   precision = 'float32';
   return loaded;
+}
+
+async function initWasm(requestedThreads: number | undefined): Promise<LoadedEngine> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Point at the .wasm files explicitly: the packaged backend carries them beside the bundle, a
+  // development build finds them in the package's own dist folder.
+  const wasmDir = bundledWasmDir() ?? path.dirname(localRequire.resolve('@tensorflow/tfjs-backend-wasm'));
+  wasm.setWasmPaths(wasmDir + path.sep);
+  const threads = wasmThreadsFor(requestedThreads);
+  const start = () => activate('wasm', 'wasm', 'The WebAssembly files in @tensorflow/tfjs-backend-wasm/dist may be missing; reinstall Lesion Lab, or use --engine cpu.');
+  // One thread: the plain SIMD build (no shared memory, no workers). A backend already started in this process
+  // keeps the build it started with (TF.js reads the thread count once).
+  let note: string | undefined;
+  if (threads > 1 && !tf.engine().registry.wasm) {
+    try {
+      await withWasmThreads(threads, { setFlag: () => tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', true), setThreadsCount: wasm.setThreadsCount, wasmDir }, start);
+    } catch (err) {
+      // The threaded build is TF.js' own but started through a shim (wasmThreads.ts): if it fails, train on one thread.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      note = `the wasm engine could not start ${threads} threads (${firstLine(err)}); it runs on one`;
+      await start();
+    }
+  } else {
+    await start();
+  }
+  registerWasmGradientKernels();
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  const actual = wasm.getThreadsCount();
+  return { tf, engine: 'wasm', backend: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'})`, threads: actual, ...(note ? { note } : {}) };
 }
 
 async function activate(engine: EngineName, backend: string, whatToDo: string): Promise<void> {
@@ -214,7 +246,7 @@ export function engineInfoForRun(): EngineRunInfo {
   if (gpuKernels.length) patches.push(`webgpu kernels: ${gpuKernels.join(', ')}`);
   const halfKernels = loaded.engine === 'webgpu' ? activeMixedPrecisionKernels() : [];
   if (halfKernels.length) patches.push(`float16 (mixed precision) kernels: ${halfKernels.join(', ')}`);
-  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, versions, patches, precision };
+  return { engine: loaded.engine, backend: loaded.backend, device: loaded.device, ...(loaded.threads !== undefined ? { threads: loaded.threads } : {}), versions, patches, precision };
 }
 
 function packageVersion(pkg: string, engineDir: boolean): string | undefined {

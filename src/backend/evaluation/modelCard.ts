@@ -19,7 +19,7 @@ export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: Epoc
 - Head: global average pooling → Dense(1000, relu) → Dropout(0.25) → Dense(${config.classes.length}, softmax)
 - Training: ${phases}; batch ${o.batch}; augmentation: ${o.augment}; class weights: ${o.classWeights ? 'balanced' : 'none'}; seed ${o.seed}
 - Engine: ${config.engine?.engine ?? 'unknown'} (${config.engine?.device ?? ''}), ${config.engine?.precision === 'mixed' ? 'mixed precision (float16 convolutions)' : 'float32'}; Lesion Lab ${config.lesionLab}
-- Checkpoint: best validation accuracy, epoch ${checkpointEpoch} of ${metrics.length}
+${config.engine?.threads !== undefined ? `- CPU threads: ${config.engine.threads} (a seeded run repeats exactly at the same thread count)\n` : ''}- Checkpoint: best validation accuracy, epoch ${checkpointEpoch} of ${metrics.length}
 
 ## Data
 - Prepared dataset: \`${config.dataset.prepared}\`

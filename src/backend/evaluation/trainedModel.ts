@@ -21,7 +21,7 @@ export interface TrainedModel {
   epoch: number;
 }
 
-export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'auto'): Promise<TrainedModel> {
+export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'auto', threads?: number): Promise<TrainedModel> {
   const run = new RunFolder(runDir);
   let config: RunConfig;
   try {
@@ -29,7 +29,7 @@ export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'a
   } catch {
     throw new UserError(`${runDir} is not a Lesion Lab run folder (no readable config.json). Give the --run folder that \`lesion-lab train\` wrote.`);
   }
-  await initEngine(selectEngine(await detectEngines(), engine).engine);
+  await initEngine(selectEngine(await detectEngines(), engine).engine, { threads });
   const ckpt = await loadCheckpoint(run.bestCheckpoint).catch(async (err: unknown) => {
     if (err instanceof UserError && /model\.json is missing/.test(err.message)) {
       throw new UserError(`${runDir} has no best checkpoint yet: training has not finished an epoch. Train (or --resume) until at least one epoch completes.`);

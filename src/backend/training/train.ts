@@ -74,7 +74,7 @@ async function trainRun(options: TrainOptions, ctx: JobContext): Promise<void> {
 
   const engines = await detectEngines();
   const selection: EngineSelection = selectEngine(engines, o.engine);
-  await initEngine(selection.engine);
+  const loaded = await initEngine(selection.engine, { threads: o.threads });
   const precision = usePrecision(o.precision ?? 'float32');
   config.engine = { ...engineInfoForRun(), reason: selection.reason };
   const phases: Phase[] = o.phase === 'both' ? ['head', 'finetune'] : [o.phase];
@@ -87,6 +87,7 @@ async function trainRun(options: TrainOptions, ctx: JobContext): Promise<void> {
   };
   const jctx: JobContext = { emit, signal: ctx.signal };
   emit({ type: 'train/didStart', run: run.dir, engine: selection, model: o.model, phases });
+  if (loaded.note) emit({ type: 'log', level: 'warn', message: loaded.note });
   if (precision.note) emit({ type: 'log', level: 'warn', message: precision.note });
   else if (precision.precision === 'mixed') emit({ type: 'log', level: 'info', message: 'mixed precision: convolutions in float16 (float32 accumulation, loss scale 1024); variables, batch norm and optimizer in float32' });
 
@@ -146,6 +147,7 @@ async function resumedRunConfig(run: RunFolder, options: TrainOptions): Promise<
     options: {
       ...saved.options,
       engine: options.engine,
+      threads: options.threads,
       resume: true,
       ...(extend ? { phase: 'both' as const, finetuneEpochs: options.finetuneEpochs ?? options.epochs, ...(options.finetuneLr !== undefined ? { finetuneLr: options.finetuneLr } : {}) } : {}),
     },

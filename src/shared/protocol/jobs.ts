@@ -73,6 +73,8 @@ export interface TrainOptions {
   engine: EngineChoice;
   /** Default float32. */
   precision?: Precision;
+  /** CPU threads for the wasm engine (default: every physical core). */
+  threads?: number;
   resume: boolean;
   classWeights: boolean;
   seed: number;
@@ -83,6 +85,8 @@ export interface EvaluateOptions {
   data?: string;
   /** Default auto. */
   engine?: EngineChoice;
+  /** CPU threads for the wasm engine (default: every physical core). */
+  threads?: number;
 }
 
 export interface PredictOptions {
@@ -92,6 +96,8 @@ export interface PredictOptions {
   gradcam?: string;
   /** Default auto. */
   engine?: EngineChoice;
+  /** CPU threads for the wasm engine (default: every physical core). */
+  threads?: number;
 }
 
 /** Installs a native engine package with npm into `dir` (the folder the backend looks in: LESION_LAB_ENGINES_DIR). */

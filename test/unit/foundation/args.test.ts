@@ -19,7 +19,7 @@ describe('CLI argument parsing', () => {
     const aug = requestFromArgv(cmd('augment'), ['--prepared=/p', '--skip', 'nv,bkl', '--target', '100']).request;
     assert.deepEqual(aug, { command: 'augment', options: { prepared: '/p', target: 100, skip: ['nv', 'bkl'], size: 224, seed: 1, concurrency: undefined } });
     const pred = requestFromArgv(cmd('predict'), ['--run', '/r', 'a.jpg', '--tta', 'b.jpg']).request;
-    assert.deepEqual(pred, { command: 'predict', options: { run: '/r', images: ['a.jpg', 'b.jpg'], tta: true, gradcam: undefined, engine: 'auto' } });
+    assert.deepEqual(pred, { command: 'predict', options: { run: '/r', images: ['a.jpg', 'b.jpg'], tta: true, gradcam: undefined, engine: 'auto', threads: undefined } });
   });
 
   it('reads train options into a typed request', () => {
@@ -32,6 +32,12 @@ describe('CLI argument parsing', () => {
     assert.equal(request.options.resume, true);
     assert.equal(request.options.epochs, 10);
     assert.equal(request.options.batch, 32);
+    assert.equal(request.options.threads, undefined, 'no --threads: the engine picks every physical core');
+    for (const command of ['train', 'evaluate', 'predict']) {
+      const argv = command === 'train' ? ['--prepared', 'p', '--run', 'r'] : command === 'predict' ? ['--run', 'r', 'a.jpg'] : ['--run', 'r'];
+      const r = requestFromArgv(cmd(command), [...argv, '--threads', '3']).request as { options: { threads?: number } };
+      assert.equal(r.options.threads, 3, command);
+    }
   });
 
   it('turns every mistake into a UsageError that says what is wrong', () => {
@@ -47,6 +53,7 @@ describe('CLI argument parsing', () => {
       ['engines', ['-x'], /unknown option "-x"/],
       ['predict', ['--run', 'r'], /at least 1 image/],
       ['train', ['--prepared', 'p', '--run', 'r', '--resume=maybe'], /true\/false/],
+      ['train', ['--prepared', 'p', '--run', 'r', '--threads', '0'], /--threads must be at least 1/],
     ];
     for (const [name, argv, pattern] of cases) {
       assert.throws(() => requestFromArgv(cmd(name), argv), (err: unknown) => err instanceof UsageError && pattern.test(err.message), `${name} ${argv.join(' ')}`);
