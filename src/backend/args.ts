@@ -3,6 +3,8 @@
  * `commands.ts`. Pure: no I/O, so it is unit-tested directly. Any mistake becomes a `UsageError`
  * (exit 2 with usage), never a stack trace.
  */
+import { assertNever } from '../shared/assertNever';
+
 export type OptionKind = 'string' | 'number' | 'int' | 'boolean' | 'list';
 
 export interface OptionSpec {
@@ -141,6 +143,8 @@ function convert(command: string, spec: OptionSpec, raw: string): OptionValue {
     }
     case 'boolean':
       return raw === 'true';
+    default:
+      return assertNever(spec.kind, 'option kind');
   }
 }
 

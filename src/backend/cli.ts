@@ -9,6 +9,7 @@ import { COMMANDS, findCommand, requestFromArgv } from './commands';
 import { createHumanReporter } from './humanOutput';
 import { runJob } from './runJob';
 import { BACKEND_VERSION } from './version';
+import { assertNever } from '../shared/assertNever';
 
 function usage(): string {
   const visible = COMMANDS.filter((c) => !c.hidden);
@@ -101,6 +102,8 @@ function serveIpc(): void {
         // Give cancelled jobs a moment to write their last checkpoint and say so.
         setTimeout(() => process.exit(0), jobs.size > 0 ? 500 : 0);
         break;
+      default:
+        assertNever(msg, 'host message');
     }
   });
   // The extension host went away: stop work rather than train for nobody.

@@ -17,6 +17,7 @@ import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
 import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { PredictionController } from './panels/predictionController';
 import { SamplesController } from './panels/samplesController';
+import { assertNever } from '../shared/assertNever';
 
 let client: BackendClient | undefined;
 
@@ -63,6 +64,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         break;
       case 'ready':
         break;
+      default:
+        assertNever(message, 'webview message');
     }
   };
 

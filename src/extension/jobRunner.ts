@@ -5,6 +5,7 @@ import { formatDuration } from '../shared/format';
 import type { BackendClient, JobResult } from './backendClient';
 import { BackendCrashError } from './backendClient';
 import type { LabState } from './state';
+import { assertNever } from '../shared/assertNever';
 
 export interface RunOptions {
   /** Shown in the progress notification and the status bar. */
@@ -137,8 +138,25 @@ export class JobRunner implements vscode.Disposable {
       case 'progress':
       case 'train/didBatch':
         break; // too chatty for the log
-      default:
+      case 'engines/didDetect':
+      case 'engine/didInstall':
+      case 'demoData/didFinish':
+      case 'download/didFinish':
+      case 'prepare/didFinish':
+      case 'augment/didFinish':
+      case 'train/didStart':
+      case 'train/didEpoch':
+      case 'train/didCheckpoint':
+      case 'train/didStopEarly':
+      case 'train/didFinish':
+      case 'evaluate/didFinish':
+      case 'predict/didFinish':
+      case 'thumbnails/didRender':
+      case 'augmentPreview/didRender':
         this.output.appendLine(`${e.type}`);
+        break;
+      default:
+        assertNever(e, 'event');
     }
   }
 

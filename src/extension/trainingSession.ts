@@ -3,6 +3,7 @@ import type { BackendEvent, JobStatus } from '../shared/protocol/backend';
 import type { TrainingPanelState } from '../shared/protocol/views/training';
 import path from 'node:path';
 import { markerOf, readMarkers, readMetrics, readRunSetup, readRunStatus } from './runFolders';
+import { assertNever } from '../shared/assertNever';
 
 /**
  * The run the Training panel shows: live from backend events while training, or rebuilt from the
@@ -50,8 +51,24 @@ export class TrainingSession implements vscode.Disposable {
       case 'train/didBatch':
         this.state = { ...this.state, batch: { phase: e.phase, epoch: e.epoch, batch: e.batch, batches: e.batches, rate: e.rate, etaSeconds: e.etaSeconds } };
         break;
+      case 'log':
+      case 'progress':
+      case 'error':
+      case 'engines/didDetect':
+      case 'engine/didInstall':
+      case 'demoData/didFinish':
+      case 'download/didFinish':
+      case 'prepare/didFinish':
+      case 'augment/didFinish':
+      case 'train/didFinish':
+      case 'evaluate/didFinish':
+      case 'predict/didFinish':
+      case 'thumbnails/didRender':
+      case 'augmentPreview/didRender':
+      case 'job/didEnd':
+        return; // the curves change only with epochs, batches, checkpoints and early stops
       default:
-        return;
+        assertNever(e, 'event');
     }
     this.changed.fire();
   }

@@ -14,6 +14,7 @@
 import type { LesionClass } from '../../shared/classes';
 import type { Rng } from '../../shared/random';
 import { createRng, gaussian, randomInt, uniform } from '../../shared/random';
+import { assertNever } from '../../shared/assertNever';
 
 export type Rgb = readonly [number, number, number];
 
@@ -352,6 +353,8 @@ export function designLesion(dx: LesionClass, rng: Rng): LesionAppearance {
         lineStrength: 0.8,
       };
     }
+    default:
+      return assertNever(dx, 'class');
   }
 }
 

@@ -22,6 +22,7 @@ import { activeWebGpuKernels, useWebGpuKernels } from './webgpu/register';
 import { webgpuBackend } from './webgpu/backendInternals';
 import { checkGpuHealth, provokeGpuFailure, watchGpuDevice } from './webgpu/deviceHealth';
 import { activeMixedPrecisionKernels, deviceHasHalf, useWebGpuPrecision } from './webgpu/mixedPrecision';
+import { assertNever } from '../../shared/assertNever';
 
 export type TfCore = typeof tf;
 
@@ -76,6 +77,8 @@ export async function initEngine(name: EngineName, options: EngineOptions = {}):
     case 'tfjs-node-gpu':
       loaded = await initNative(name);
       break;
+    default:
+      return assertNever(name, 'engine');
   }
   useGradientFixes();
   current = loaded;

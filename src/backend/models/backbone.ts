@@ -8,6 +8,7 @@ import { MODEL_NAMES } from '../../shared/protocol/jobs';
 import { UserError } from '../errors';
 import { buildMobileNetV2 } from './mobilenetV2';
 import { RESNET_BLOCKS, buildResNet } from './resnet';
+import { assertNever } from '../../shared/assertNever';
 
 export interface BackboneOptions {
   inputSize: number;
@@ -18,6 +19,8 @@ export interface BackboneOptions {
 export const DEFAULT_MOBILENET_ALPHA = 1.0;
 
 export function buildBackbone(name: ModelName, options: BackboneOptions): tfl.LayersModel {
+  // A hand-edited config.json reaches here unchecked: say what is wrong in words.
+  if (!MODEL_NAMES.includes(name)) throw new UserError(`Unknown model "${String(name)}"; choose one of ${MODEL_NAMES.join(', ')}.`);
   switch (name) {
     case 'resnet50':
     case 'resnet101':
@@ -26,7 +29,7 @@ export function buildBackbone(name: ModelName, options: BackboneOptions): tfl.La
     case 'mobilenetv2':
       return buildMobileNetV2(options.alpha ?? DEFAULT_MOBILENET_ALPHA, options.inputSize);
     default:
-      throw new UserError(`Unknown model "${String(name)}"; choose one of ${MODEL_NAMES.join(', ')}.`);
+      return assertNever(name, 'model');
   }
 }
 

@@ -17,6 +17,7 @@ import type { WebGpuBackendInternals } from './backendInternals';
 import { webgpuBackend } from './backendInternals';
 import type { InPlaceProgram } from './inPlaceProgram';
 import { canUpdateInPlace, runInPlace } from './inPlaceProgram';
+import { assertNever } from '../../../shared/assertNever';
 
 export type OptimizerName = 'rmsprop' | 'adam' | 'sgd';
 
@@ -263,5 +264,7 @@ export function createOptimizer(name: OptimizerName, lr: number, engine: EngineN
       return fused ? new FusedAdamOptimizer(lr, 0.9, 0.999, 1e-7) : tf.train.adam(lr, 0.9, 0.999, 1e-7);
     case 'sgd':
       return fused ? new FusedMomentumOptimizer(lr, 0.9) : tf.train.momentum(lr, 0.9);
+    default:
+      return assertNever(name, 'optimizer');
   }
 }
