@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: the extension host loads this file with require() */
 // In a real VS Code: the extension activates and every command its manifest contributes is registered.
 const assert = require('node:assert/strict');
 const { readFileSync } = require('node:fs');

@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS: the extension host loads this file with require() */
 // Entry point that VS Code's extension host calls with --extensionTestsPath: runs the mocha tests in
 // this folder inside the editor, where `require('vscode')` is the real API.
 const { join } = require('node:path');
