@@ -12,6 +12,10 @@
 // the installed sharp pins), webgpu with only the target's dawn.node, and h5wasm's Node build.
 // (vsce's file walk skips a top-level node_modules when it is told --no-dependencies; dist/node_modules
 // is an ordinary folder to it.)
+//
+// What else goes in is decided by .vscodeignore at the top of the checkout, read with vsce's own rules: the
+// checkout's files that it lets through are copied into the staging folder (package.json stripped of what only
+// a checkout uses; dist/ replaced by the production build), and vsce packages that folder with the same file.
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,8 +39,7 @@ const TARGETS = {
   'win32-x64': { img: ['sharp-win32-x64'], dawn: 'win32-x64' },
 };
 
-/** What the extension ships besides dist/ (docs/screenshot.png: the README's picture, shown in the Extensions view). */
-const EXTRA_FILES = ['README.md', 'LICENSE', 'media', 'docs/screenshot.png'];
+const ignoreFile = join(repoRoot, '.vscodeignore');
 
 // Type declarations, source maps and the docs of the packages: nothing at run time reads them.
 const DEV_ONLY = /(\.d\.[cm]?ts|\.map|\.md)$/i;
@@ -107,15 +110,26 @@ function imgPackage(name, version) {
   return dir;
 }
 
-function stageTarget(target, buildDist, stage) {
+/**
+ * The checkout's files that .vscodeignore lets into the package, by vsce's own reading of it; without
+ * package.json (staged stripped) and dist/ (a development build; the package gets the production one).
+ */
+async function checkoutFiles() {
+  if (!existsSync(ignoreFile)) throw new Error(`${ignoreFile} is missing: it lists what stays out of the package`);
+  const { listFiles, PackageManager } = require('@vscode/vsce');
+  const files = await listFiles({ cwd: repoRoot, packageManager: PackageManager.None, ignoreFile });
+  return files.filter((f) => f !== 'package.json' && !f.startsWith('dist/')).sort();
+}
+
+function stageTarget(target, buildDist, stage, files) {
   const { img, dawn } = TARGETS[target];
   mkdirSync(stage, { recursive: true });
   // The manifest without what only a checkout uses (vsce would run a vscode:prepublish script).
   const { scripts: _s, devDependencies: _d, dependencies: _r, allowScripts: _a, bin: _b, ...manifest } = pkg;
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
-  for (const f of EXTRA_FILES) {
-    if (!existsSync(join(repoRoot, f))) throw new Error(`${f} is missing from the checkout`);
-    cpSync(join(repoRoot, f), join(stage, f), { recursive: true });
+  for (const f of files) {
+    mkdirSync(dirname(join(stage, f)), { recursive: true });
+    cpSync(join(repoRoot, f), join(stage, f));
   }
   cpSync(buildDist, join(stage, 'dist'), { recursive: true });
 
@@ -137,9 +151,6 @@ function stageTarget(target, buildDist, stage) {
   }
   // h5wasm: the Node build only (ESM, the wasm inlined in hdf5_util.js).
   copyPackage('h5wasm', nodeModules, { keep: ['LICENSE.txt', join('dist', 'node')] });
-
-  // A guard for anything the copies above let through.
-  writeFileSync(join(stage, '.vscodeignore'), ['**/*.map', '**/*.d.ts', '**/*.d.mts', '**/*.d.cts', '**/*.tsbuildinfo'].join('\n') + '\n');
 }
 
 /** Entries of a zip file (the .vsix) with their uncompressed sizes. */
@@ -170,7 +181,7 @@ function checkContents(target, entries) {
     ...img.map((n) => `${nm}/@img/${n}/package.json`),
     `${nm}/webgpu/index.js`, `${nm}/webgpu/dist/${dawn}/dawn.node`,
     `${nm}/h5wasm/package.json`, `${nm}/h5wasm/dist/node/hdf5_hl.js`, `${nm}/h5wasm/dist/node/hdf5_util.js`,
-    'extension/media/webview.css', 'extension/dist/webview/sidebar.js', 'extension/readme.md',
+    'extension/media/webview.css', 'extension/dist/webview/sidebar.js', 'extension/readme.md', 'extension/docs/screenshot.png', 'extension/LICENSE.txt',
   ];
   const missing = required.filter((f) => !names.has(f) && !names.has(f.replace('readme.md', 'README.md')));
   if (missing.length) throw new Error(`the ${target} package lacks:\n  ${missing.join('\n  ')}`);
@@ -210,15 +221,16 @@ async function main() {
     execFileSync(process.execPath, [join(repoRoot, 'scripts', 'build.mjs'), '--production', '--out', buildDist], { cwd: repoRoot, stdio: 'inherit' });
     mkdirSync(outDir, { recursive: true });
     const vsce = join(packageDir('@vscode/vsce'), 'vsce');
+    const files = await checkoutFiles();
     const results = [];
     for (const target of targets) {
       const stage = join(work, target);
-      stageTarget(target, buildDist, stage);
+      stageTarget(target, buildDist, stage, files);
       const file = join(outDir, `${pkg.name}-${target}-${pkg.version}.vsix`);
       // --no-rewrite-relative-links: no repository URL to point README links at; VS Code shows the
       // README from the installed folder, where docs/screenshot.png is.
       execFileSync(process.execPath, [vsce, 'package', '--target', target, '--no-dependencies', '--no-rewrite-relative-links',
-        '--allow-missing-repository', '--out', file], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
+        '--allow-missing-repository', '--ignoreFile', ignoreFile, '--out', file], { cwd: stage, stdio: ['ignore', 'pipe', 'inherit'] });
       const entries = await zipEntries(file);
       checkContents(target, entries);
       results.push({ target, file, size: statSync(file).size, entries });
