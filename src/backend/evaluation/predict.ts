@@ -44,7 +44,7 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
     });
   }
-  const trained = await loadTrainedModel(path.resolve(options.run), options.engine, options.threads);
+  const trained = await loadTrainedModel(path.resolve(options.run), options.engine, options.threads, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const { config, model } = trained;
   const size = config.options.size;
   const cam = options.gradcam ? gradCamModel(model) : undefined;

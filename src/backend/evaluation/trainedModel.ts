@@ -21,7 +21,8 @@ export interface TrainedModel {
   epoch: number;
 }
 
-export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'auto', threads?: number): Promise<TrainedModel> {
+/** `debug` receives the engine probe's driver messages (see detectEngines). */
+export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'auto', threads?: number, debug?: (message: string) => void): Promise<TrainedModel> {
   const run = new RunFolder(runDir);
   let config: RunConfig;
   try {
@@ -29,7 +30,7 @@ export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'a
   } catch {
     throw new UserError(`${runDir} is not a Lesion Lab run folder (no readable config.json). Give the --run folder that \`lesion-lab train\` wrote.`);
   }
-  await initEngine(selectEngine(await detectEngines(), engine).engine, { threads });
+  await initEngine(selectEngine(await detectEngines(undefined, debug), engine).engine, { threads });
   const ckpt = await loadCheckpoint(run.bestCheckpoint).catch(async (err: unknown) => {
     if (err instanceof UserError && /model\.json is missing/.test(err.message)) {
       throw new UserError(`${runDir} has no best checkpoint yet: training has not finished an epoch. Train (or --resume) until at least one epoch completes.`);

@@ -72,7 +72,7 @@ async function trainRun(options: TrainOptions, ctx: JobContext): Promise<void> {
   const o = config.options;
   const { trainImages, valImages } = await datasetImages(config);
 
-  const engines = await detectEngines();
+  const engines = await detectEngines(undefined, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const selection: EngineSelection = selectEngine(engines, o.engine);
   const loaded = await initEngine(selection.engine, { threads: o.threads });
   const precision = usePrecision(o.precision ?? 'float32');

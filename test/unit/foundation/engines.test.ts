@@ -11,7 +11,7 @@ function probes(over: Partial<EngineProbes> & { packages?: string[]; libs?: stri
     resolvePackage: (name) => (packages.has(name) ? `/x/${name}/index.js` : undefined),
     hasSharedLibrary: (f) => libs.has(f),
     loadNativeTf: async () => ({ gpuDevices: ['NVIDIA GPU (CUDA)'] }),
-    requestWebGpuAdapter: async () => null,
+    probeWebGpu: async () => ({ adapter: null, whyNone: 'no WebGPU adapter: the Vulkan loader found no driver (install the GPU vendor’s Vulkan driver)', diagnostics: [] }),
     wasmSimd: () => true,
     platform: 'linux',
     cpuCount: 2,
@@ -47,11 +47,23 @@ describe('engine detection', () => {
     assert.match(webgpu.reason, /no Vulkan loader \(libvulkan\.so\.1\)/);
     webgpu = (await detectEngines(probes({ libs: ['libvulkan.so.1'] })))[1]!;
     assert.match(webgpu.reason, /no WebGPU adapter/);
-    webgpu = (await detectEngines(probes({ libs: ['libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'NVIDIA H200', isFallback: false }) })))[1]!;
+    webgpu = (await detectEngines(probes({ libs: ['libvulkan.so.1'], probeWebGpu: async () => ({ adapter: { name: 'NVIDIA H200', isFallback: false }, diagnostics: [] }) })))[1]!;
     assert.equal(webgpu.available, true);
     assert.equal(webgpu.device, 'NVIDIA H200');
-    webgpu = (await detectEngines(probes({ platform: 'darwin', requestWebGpuAdapter: async () => ({ name: 'Apple M3', isFallback: false }) })))[1]!;
+    webgpu = (await detectEngines(probes({ platform: 'darwin', probeWebGpu: async () => ({ adapter: { name: 'Apple M3', isFallback: false }, diagnostics: [] }) })))[1]!;
     assert.match(webgpu.reason, /Metal/);
+  });
+
+  it('webgpu: the probe’s exact reason is the engine’s, and what the driver printed goes to the debug log only', async () => {
+    const debug: string[] = [];
+    const whyNone = 'no WebGPU adapter: found Mesa 22.3.6’s software Vulkan driver lavapipe, device llvmpipe, but it lacks the Vulkan feature X that Dawn requires; …';
+    const diagnostics = ['error: XDG_RUNTIME_DIR is invalid or not set in the environment.', 'Warning: Vulkan X required.'];
+    const engines = await detectEngines(probes({ libs: ['libvulkan.so.1'], probeWebGpu: async () => ({ adapter: null, whyNone, diagnostics }) }), (m) => debug.push(m));
+    assert.equal(engines[1]!.reason, whyNone);
+    assert.equal(debug.length, 1);
+    assert.match(debug[0]!, /^webgpu: what Dawn and the GPU driver printed while looking for an adapter:\n {2}error: XDG_RUNTIME_DIR.*\n {2}Warning: Vulkan X required\.$/s);
+    const crashed = await detectEngines(probes({ libs: ['libvulkan.so.1'], probeWebGpu: async () => { throw new Error('spawn EACCES\nmore'); } }));
+    assert.equal(crashed[1]!.reason, 'Dawn failed to start: spawn EACCES');
   });
 
   it('reports CUDA as impossible on macOS', async () => {
@@ -70,10 +82,10 @@ describe('engine selection', () => {
   });
 
   it('auto prefers a real WebGPU adapter, but skips a software one', async () => {
-    const real = selectEngine(await base({ libs: ['libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'AMD Radeon RX 7900', isFallback: false }) }), 'auto');
+    const real = selectEngine(await base({ libs: ['libvulkan.so.1'], probeWebGpu: async () => ({ adapter: { name: 'AMD Radeon RX 7900', isFallback: false }, diagnostics: [] }) }), 'auto');
     assert.equal(real.engine, 'webgpu');
     assert.match(real.reason, /GPU found: AMD Radeon/);
-    const soft = selectEngine(await base({ libs: ['libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'llvmpipe (LLVM 19.1.7, 256 bits)', isFallback: true }) }), 'auto');
+    const soft = selectEngine(await base({ libs: ['libvulkan.so.1'], probeWebGpu: async () => ({ adapter: { name: 'llvmpipe (LLVM 19.1.7, 256 bits)', isFallback: true }, diagnostics: [] }) }), 'auto');
     assert.equal(soft.engine, 'wasm');
     assert.match(soft.reason, /software adapter/);
     assert.equal(isSoftwareAdapter('SwiftShader Device'), true);
@@ -82,7 +94,7 @@ describe('engine selection', () => {
 
   it('auto prefers CUDA over WebGPU when both work', async () => {
     const sel = selectEngine(
-      await base({ packages: ['@tensorflow/tfjs-node-gpu', 'webgpu', '@tensorflow/tfjs-backend-webgpu'], libs: ['libcudart.so.11.0', 'libcudnn.so.8', 'libvulkan.so.1'], requestWebGpuAdapter: async () => ({ name: 'NVIDIA', isFallback: false }) }),
+      await base({ packages: ['@tensorflow/tfjs-node-gpu', 'webgpu', '@tensorflow/tfjs-backend-webgpu'], libs: ['libcudart.so.11.0', 'libcudnn.so.8', 'libvulkan.so.1'], probeWebGpu: async () => ({ adapter: { name: 'NVIDIA', isFallback: false }, diagnostics: [] }) }),
       'auto',
     );
     assert.equal(sel.engine, 'tfjs-node-gpu');
