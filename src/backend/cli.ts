@@ -72,6 +72,12 @@ async function runCli(argv: string[]): Promise<number> {
   return runJob(parsed.request, { emit, signal: controller.signal });
 }
 
+/** The job id of a `job/start` message, even a malformed one. */
+function startedJobId(raw: unknown): string | undefined {
+  const m = raw as { type?: unknown; jobId?: unknown } | null;
+  return typeof m === 'object' && m !== null && m.type === 'job/start' && typeof m.jobId === 'string' ? m.jobId : undefined;
+}
+
 function serveIpc(): void {
   const send = (m: BackendMessage): void => {
     if (process.connected) process.send!(m);
@@ -81,6 +87,12 @@ function serveIpc(): void {
     const parsed = validateHostToBackend(raw);
     if (!parsed.ok) {
       process.stderr.write(`lesion-lab backend: ignored a message: ${parsed.error}\n`);
+      // A job the host is waiting for must still end, with the reason, rather than hang.
+      const jobId = startedJobId(raw);
+      if (jobId !== undefined) {
+        send({ type: 'job/event', jobId, event: { type: 'error', message: `The backend refused this job: ${parsed.error}. This is a bug in Lesion Lab; the log has the details.` } });
+        send({ type: 'job/event', jobId, event: { type: 'job/didEnd', status: 'failed', exitCode: EXIT.usage } });
+      }
       return;
     }
     const msg = parsed.value;

@@ -70,7 +70,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'download',
-    summary: 'Download the ISIC 2018 Task 3 training set (CC BY-NC 4.0) with resume and verification.',
+    summary: 'Download the ISIC 2018 Task 3 training set (CC BY-NC 4.0), resumable, each file size-checked.',
     options: [
       { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'folder to download into' },
       { name: 'include-test', kind: 'boolean', help: 'also the test set (1,512 images, public ground truth)' },

@@ -10,7 +10,8 @@ import { LabState } from './state';
 import { TrainingSession } from './trainingSession';
 import { TrainingViewProvider } from './views/trainingView';
 import { detectEngines, registerEngineCommands } from './commands/engineCommands';
-import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
+import { refreshWorkspaceState, registerWorkflowCommands, startTraining } from './commands/workflowCommands';
+import { answer } from './webviewInbox';
 import { listRuns, readEvaluation } from './runFolders';
 import { runsDir } from './workspacePaths';
 import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
@@ -37,7 +38,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
   const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), () => vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto'));
 
-  const onMessage: WebviewMessageHandler = (message) => {
+  const log = (line: string): void => output.appendLine(line);
+  const onMessage: WebviewMessageHandler = (message, reply) => {
     switch (message.type) {
       case 'command/run':
         if ((WEBVIEW_COMMANDS as readonly string[]).includes(message.command)) {
@@ -62,7 +64,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       case 'file/open':
         void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path), vscode.ViewColumn.One);
         break;
-      case 'ready':
+      case 'training/start':
+        void answer(message.id, reply, log, async () => {
+          const started = await startTraining(lab, session, message.params.phase ?? 'both', message.params);
+          return { run: started.run };
+        });
         break;
       default:
         assertNever(message, 'webview message');
@@ -85,7 +91,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       if (evaluation) void loadTopLossThumbnails(jobs, state).then(() => lab.panels.refresh('evaluation'));
     },
   };
-  const workspaceRoots = (): vscode.Uri[] => (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri);
   lab.panels = new LabPanels(
     context.extensionUri,
     [
@@ -94,48 +99,43 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         viewType: 'lesionLab.dataset',
         title: 'Lesion Lab: Dataset',
         snapshot: () => ({ type: 'dataset/state', state: { preparedPath: state.dataset?.path, summary: state.dataset?.summary } }),
-        roots: () => (state.dataset ? [vscode.Uri.file(state.dataset.path), ...workspaceRoots()] : workspaceRoots()),
       },
       {
         kind: 'training',
         viewType: 'lesionLab.training',
         title: 'Lesion Lab: Training',
         snapshot: () => ({ type: 'training/state', state: session.state }),
-        roots: () => workspaceRoots(),
       },
       {
         kind: 'evaluation',
         viewType: 'lesionLab.evaluation',
         title: 'Lesion Lab: Evaluation',
         snapshot: () => ({ type: 'evaluation/state', state: { run: state.evaluation?.run, evaluation: state.evaluation?.evaluation, thumbnails: state.evaluation?.thumbnails } }),
-        roots: () => workspaceRoots(),
       },
       {
         kind: 'samples',
         viewType: 'lesionLab.samples',
         title: 'Lesion Lab: Samples',
         snapshot: () => ({ type: 'samples/state', state: samples.state }),
-        roots: () => [],
       },
       {
         kind: 'augmentPreview',
         viewType: 'lesionLab.augmentPreview',
         title: 'Lesion Lab: Augmentations',
         snapshot: () => ({ type: 'augmentPreview/state', state: preview.state }),
-        roots: () => [],
       },
       {
         kind: 'prediction',
         viewType: 'lesionLab.prediction',
         title: 'Lesion Lab: Prediction',
         snapshot: () => ({ type: 'prediction/state', state: prediction.state }),
-        roots: () => [],
       },
     ],
     onMessage,
+    log,
   );
 
-  const sidebar = new TrainingViewProvider(context.extensionUri, state, onMessage);
+  const sidebar = new TrainingViewProvider(context.extensionUri, state, onMessage, log);
   context.subscriptions.push(
     output,
     state,

@@ -34,7 +34,10 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, a
 </html>`;
 }
 
-/** The folders a webview may load from: the bundle and media, plus what it displays. */
-export function localRoots(extensionUri: vscode.Uri, extra: vscode.Uri[] = []): vscode.Uri[] {
-  return [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media'), ...extra];
+/**
+ * The folders a webview may load from: its bundle and the stylesheet, nothing else. No view loads a
+ * dataset or run file by URL — images reach the views as data URIs — so the workspace stays out of reach.
+ */
+export function localRoots(extensionUri: vscode.Uri): vscode.Uri[] {
+  return [vscode.Uri.joinPath(extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(extensionUri, 'media')];
 }

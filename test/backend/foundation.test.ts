@@ -100,6 +100,17 @@ describe('backend process: foundation', () => {
       assert.ok(result.error && result.error.message.length > 0);
     });
 
+    it('refuses a malformed job at the IPC boundary: the job ends failed with the reason, the backend logs it and keeps serving', async () => {
+      // What a host bug (or anything else on the channel) could send: options the command does not take.
+      const malformed = { command: 'train', options: { prepared: '/p', run: '/r', epochs: 'ten' } } as unknown as Parameters<BackendClient['run']>[0];
+      const result = await client.run(malformed);
+      assert.equal(result.status, 'failed');
+      assert.equal(result.exitCode, 2);
+      assert.match(result.error?.message ?? '', /The backend refused this job: host message is malformed: job\/start\.request\.options\.model should be one of resnet50/);
+      assert.ok(stderr.some((l) => /ignored a message: .*options\.model/.test(l)), stderr.join('\n'));
+      assert.equal((await client.run({ command: 'engines' })).status, 'done');
+    });
+
     it('surfaces a crash with the exit code and the last stderr lines, then restarts on the next request', async () => {
       await assert.rejects(
         client.run({ command: 'debug-crash', options: { message: 'native library exploded' } }),

@@ -121,6 +121,24 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.match(await fs.readFile(path.join(a.run, 'model-card.md'), 'utf8'), /CPU threads: 2 \(a seeded run repeats exactly at the same thread count\)/);
   });
 
+  it('--seed on the cpu engine too: two runs with the same seed end with the same losses and the same weights, byte for byte', async () => {
+    // The README promises this for cpu and wasm; wasm is covered above. One epoch of the whole network from
+    // scratch draws initial weights, dropout masks and the batch order, and back-propagates through every layer.
+    const trainOnCpu = async (name: string) => {
+      const run = path.join(dir, name);
+      const r = await runCli(['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--engine', 'cpu', '--phase', 'finetune', '--epochs', '1', '--seed', '7', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { engine: string } };
+      assert.equal(config.engine.engine, 'cpu');
+      return { losses: epochsOf(r.events).map((e) => [e.metrics.loss, e.metrics.valLoss]), weights: await fs.readFile(path.join(run, 'checkpoints', 'last', 'weights.bin')) };
+    };
+    const a = await trainOnCpu('cpu-seed-7a');
+    const b = await trainOnCpu('cpu-seed-7b');
+    assert.equal(a.losses.length, 1);
+    assert.deepEqual(b.losses, a.losses);
+    assert.ok(a.weights.length > 100_000 && b.weights.equals(a.weights), 'the same seed, the same final weights, byte for byte');
+  });
+
   it('fine-tunes a head-only run: --resume --phase finetune continues it into the second phase', async () => {
     const run = path.join(dir, 'run-c');
     const head = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'head', '--epochs', '1', ...TRAIN]);

@@ -23,7 +23,14 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
   this.timeout(300_000);
   let vulkan: SoftwareVulkan;
   let dir: string;
-  let parity: { cpu: EngineTrace; mixed: EngineTrace } | undefined;
+  // One child process trains the seeded model on cpu, webgpu and webgpu-mixed; each test that needs its traces
+  // asks for them, so either test runs (and fails) on its own, whatever happened to the other.
+  let parityRun: Promise<{ steps: number; cpu: EngineTrace; webgpu: EngineTrace; mixed: EngineTrace }> | undefined;
+  const parityTraces = (): NonNullable<typeof parityRun> =>
+    (parityRun ??= runTsChild(path.join(__dirname, 'webgpuParity.child.ts'), vulkan.env).then((r) => {
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; cpu: EngineTrace; webgpu: EngineTrace; mixed: EngineTrace };
+    }));
 
   before(async function () {
     vulkan = requireSoftwareVulkan(this);
@@ -48,10 +55,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
   });
 
   it('trains the same seeded model to the same losses and weights on cpu and on webgpu', async () => {
-    const r = await runTsChild(path.join(__dirname, 'webgpuParity.child.ts'), vulkan.env);
-    assert.equal(r.code, 0, r.stderr);
-    const { steps, cpu, webgpu, mixed } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { steps: number; cpu: EngineTrace; webgpu: EngineTrace; mixed: EngineTrace };
-    parity = { cpu, mixed };
+    const { steps, cpu, webgpu } = await parityTraces();
     assert.match(webgpu.device ?? '', /llvmpipe/);
     // TF.js webgpu hands tiny tensors to its CPU kernels; the convolutions and reductions must run as shaders.
     assert.ok(webgpu.gpuPrograms >= 10, `only ${webgpu.gpuPrograms} shaders compiled on webgpu`);
@@ -76,9 +80,8 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     console.log(`      worst per-tensor relative L2 of the final weights: ${worst.toExponential(2)}; cpu ${cpu.seconds} s, webgpu ${webgpu.seconds} s (${webgpu.gpuPrograms} shaders)`);
   });
 
-  it('mixed precision trains the same seeded model within float16 rounding of float32', function () {
-    if (!parity) this.skip();
-    const { cpu, mixed } = parity;
+  it('mixed precision trains the same seeded model within float16 rounding of float32', async () => {
+    const { cpu, mixed } = await parityTraces();
     assert.deepEqual(mixed.initialWeights, cpu.initialWeights);
     const lossErrors = cpu.losses.map((l, i) => Math.abs(mixed.losses[i]! - l) / Math.abs(l));
     console.log(`      losses mixed  ${mixed.losses.join(' ')}\n      worst relative loss difference ${Math.max(...lossErrors).toExponential(2)}`);

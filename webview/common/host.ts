@@ -1,5 +1,8 @@
-/** The webview side of the protocol: post to the host, receive validated state snapshots. */
-import type { HostToWebview, ViewKind, WebviewToHost } from '../../src/shared/protocol/webview';
+/**
+ * The webview side of the protocol: commands to the host, requests answered by a response, and the
+ * host's state snapshots, each checked against this view's protocol before use.
+ */
+import type { HostToWebview, IpcResponse, StateNotification, ViewKind, WebviewCommand, WebviewRequestType, WebviewRequests, WebviewToHost } from '../../src/shared/protocol/webview';
 import { validateHostToWebview } from '../../src/shared/protocol/webview';
 
 interface VsCodeApi {
@@ -10,45 +13,85 @@ interface VsCodeApi {
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const api = acquireVsCodeApi();
+let currentView: ViewKind | undefined;
 
-export function post(message: WebviewToHost): void {
+/** A request the host has not answered within this time has failed (the host logs its side). */
+const REQUEST_TIMEOUT_MS = 30_000;
+const pending = new Map<string, { resolve(result: unknown): void; reject(err: Error): void; timer: ReturnType<typeof setTimeout> }>();
+let nextRequest = 0;
+
+/** Sends a command (no answer expected). */
+export function post(message: Exclude<WebviewToHost, { id: string }>): void {
   api.postMessage(message);
 }
 
-export function runCommand(command: Extract<WebviewToHost, { type: 'command/run' }>['command'], ...args: string[]): void {
+export function runCommand(command: WebviewCommand, ...args: string[]): void {
   post({ type: 'command/run', command, args });
+}
+
+/** Sends a request and resolves with the host's result, or rejects with the error the host gave. */
+export function request<K extends WebviewRequestType>(type: K, params: WebviewRequests[K]['params']): Promise<WebviewRequests[K]['result']> {
+  const id = `${currentView ?? 'view'}-${++nextRequest}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      reject(new Error('Lesion Lab did not answer; see the Lesion Lab output channel.'));
+    }, REQUEST_TIMEOUT_MS);
+    pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
+    api.postMessage({ type, id, params });
+  });
+}
+
+function settle(response: IpcResponse): void {
+  const waiting = pending.get(response.id);
+  if (!waiting) return;
+  pending.delete(response.id);
+  clearTimeout(waiting.timer);
+  if (response.ok) waiting.resolve(response.result);
+  else waiting.reject(new Error(response.error));
+}
+
+function stateOf(view: ViewKind, value: unknown): StateNotification | undefined {
+  const parsed = validateHostToWebview(view, value);
+  return parsed.ok && parsed.value.type !== 'response' ? parsed.value : undefined;
 }
 
 /**
  * Subscribes to host messages, then announces `ready` so the host answers with a full snapshot.
  * The last snapshot is kept in the webview state so a re-shown view paints at once.
  */
-export function connect(view: ViewKind, onMessage: (message: HostToWebview) => void): void {
+export function connect(view: ViewKind, onMessage: (message: StateNotification) => void): void {
+  currentView = view;
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
-    const parsed = validateHostToWebview(event.data);
+    const parsed = validateHostToWebview(view, event.data);
     if (!parsed.ok) {
       console.warn(`Lesion Lab: ignored a message: ${parsed.error}`);
       return;
     }
-    api.setState(parsed.value);
-    onMessage(parsed.value);
+    const message: HostToWebview = parsed.value;
+    if (message.type === 'response') {
+      settle(message);
+      return;
+    }
+    api.setState(message);
+    onMessage(message);
   });
-  const saved = validateHostToWebview(api.getState());
-  if (saved.ok) onMessage(saved.value);
+  const saved = stateOf(view, api.getState());
+  if (saved) onMessage(saved);
   // Charts take concrete colours: draw again when the theme (body class or colour variables) changes.
-  let pending = false;
+  let again = false;
   new MutationObserver(() => {
-    if (pending) return;
-    pending = true;
+    if (again) return;
+    again = true;
     requestAnimationFrame(() => {
-      pending = false;
-      const last = validateHostToWebview(api.getState());
-      if (last.ok) onMessage(last.value);
+      again = false;
+      const last = stateOf(view, api.getState());
+      if (last) onMessage(last);
     });
   }).observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'], subtree: false });
   new MutationObserver(() => {
-    const last = validateHostToWebview(api.getState());
-    if (last.ok) onMessage(last.value);
+    const last = stateOf(view, api.getState());
+    if (last) onMessage(last);
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   post({ type: 'ready', view });
 }

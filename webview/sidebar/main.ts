@@ -1,8 +1,8 @@
 import '../common/elements';
-import type { SidebarState } from '../../src/shared/protocol/views/sidebar';
+import type { SidebarState, TrainRequest } from '../../src/shared/protocol/views/sidebar';
 import { MODEL_NAMES } from '../../src/shared/protocol/jobs';
 import { formatDuration, formatPercent } from '../../src/shared/format';
-import { connect, post, runCommand } from '../common/host';
+import { connect, post, request, runCommand } from '../common/host';
 import { appRoot, h, replaceChildren } from '../common/dom';
 import { button } from '../common/elements';
 
@@ -32,8 +32,8 @@ function moreOptionsOpen(): boolean {
   return (root.querySelector('vscode-collapsible.more') as (HTMLElement & { open?: boolean }) | null)?.open === true;
 }
 
-/** The form as train options; a message instead when a value is not usable. */
-function readForm(): { overrides: Record<string, unknown> } | { error: string } {
+/** The form as a `training/start` request; a message instead when a value is not usable. The host checks it again. */
+function readForm(): { overrides: TrainRequest } | { error: string } {
   const whole = (k: 'epochs' | 'batch' | 'size', min: number, max: number): number | string => {
     const v = Number(form[k]);
     return Number.isInteger(v) && v >= min && v <= max ? v : `${k} must be a whole number from ${min} to ${max}`;
@@ -46,17 +46,18 @@ function readForm(): { overrides: Record<string, unknown> } | { error: string } 
   const values = { epochs: whole('epochs', 1, 1000), batch: whole('batch', 1, 1024), size: whole('size', 32, 1024), lr: optional('lr', 0, 10), finetuneLr: optional('finetuneLr', 0, 10), alpha: form.model === 'mobilenetv2' ? optional('alpha', 0.3, 1.4) : undefined };
   const bad = Object.values(values).find((v): v is string => typeof v === 'string');
   if (bad) return { error: bad };
+  // The selects offer only the protocol's values; the host's check refuses anything else with a reason.
   return {
     overrides: {
-      ...values,
-      model: form.model,
+      ...(values as { epochs: number; batch: number; size: number; lr?: number; finetuneLr?: number; alpha?: number }),
+      model: form.model as TrainRequest['model'],
       weights: form.weights,
-      phase: form.phase,
-      augment: form.augment,
-      optimizer: form.optimizer === 'default' ? undefined : form.optimizer,
+      phase: form.phase as TrainRequest['phase'],
+      augment: form.augment as TrainRequest['augment'],
+      optimizer: form.optimizer === 'default' ? undefined : (form.optimizer as TrainRequest['optimizer']),
       unfreezeFrom: form.unfreezeFrom.trim() || undefined,
-      engine: form.engine === 'setting' ? undefined : form.engine,
-      precision: form.precision === 'setting' ? undefined : form.precision,
+      engine: form.engine === 'setting' ? undefined : (form.engine as TrainRequest['engine']),
+      precision: form.precision === 'setting' ? undefined : (form.precision as TrainRequest['precision']),
       classWeights: form.classWeights === 'yes',
     },
   };
@@ -136,7 +137,14 @@ function runSection(s: SidebarState): HTMLElement {
       render(s);
       return;
     }
-    runCommand('lesionLab.train', JSON.stringify(r.overrides));
+    // Answered once the run has started (the job section then shows it), or with why it could not.
+    request('training/start', r.overrides).then(
+      () => undefined,
+      (err: Error) => {
+        formError = err.message;
+        if (lastState) render(lastState);
+      },
+    );
   };
   return section(
     'Run',
@@ -226,6 +234,9 @@ function render(s: SidebarState): void {
 }
 
 replaceChildren(root, h('p', { class: 'muted' }, 'Loading…'));
+let lastState: SidebarState | undefined;
 connect('sidebar', (m) => {
-  if (m.type === 'sidebar/state') render(m.state);
+  if (m.type !== 'sidebar/state') return;
+  lastState = m.state;
+  render(m.state);
 });

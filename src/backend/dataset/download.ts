@@ -1,9 +1,12 @@
 /**
  * `download`: fetches the ISIC 2018 Task 3 training set (HAM10000 under its ISIC names) and,
- * on request, the test set; resumable, verified, then extracted next to the zips.
+ * on request, the test set; resumable, size-checked, then extracted next to the zips.
  *
- * What was verified is remembered in OUT/.lesion-lab-download.json (size and sha256 per file),
- * so a re-run checks the files on disk against that instead of downloading them again.
+ * A first download is checked against the size the server announces (Content-Length), which catches a
+ * cut-off transfer. There are no published reference checksums to compare with, so no claim is made
+ * that a file is the original. What was downloaded is remembered in OUT/.lesion-lab-download.json
+ * (size and sha256 per file), so a re-run checks the files on disk against that instead of downloading
+ * them again, and notices a file changed since.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

@@ -11,6 +11,7 @@ import type { TrainingSession } from '../trainingSession';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
 import type { PredictionController } from '../panels/predictionController';
 import type { SamplesController } from '../panels/samplesController';
+import { RequestRefused } from '../webviewInbox';
 
 export interface ImagePanels {
   samples: SamplesController;
@@ -68,43 +69,64 @@ function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Pa
     resume: false,
     classWeights: false,
     seed: 1,
-    ...overrides,
+    // A field the form left empty arrives as undefined: the setting stands.
+    ...(Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<TrainOptions>),
   };
+}
+
+/** A training job that has started; `done` settles when it ends (the panels are refreshed by then). */
+export interface StartedTraining {
+  run: string;
+  done: Promise<void>;
+}
+
+/**
+ * Starts a training job with the settings, overridden by `overrides`. Resolves as soon as the job has
+ * started, or throws RequestRefused saying why it cannot (after showing the same as a warning with its
+ * way out: the folder to open, the trust to grant, the dataset to prepare, the job to stop).
+ */
+export async function startTraining(lab: LabContext, session: TrainingSession, phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<StartedTraining> {
+  const root = workspaceRoot();
+  if (!root) throw new RequestRefused('Lesion Lab works inside a folder: open one first.');
+  if (!requireTrust('Training')) throw new RequestRefused('Training is disabled in an untrusted workspace.');
+  if (lab.jobs.busy) {
+    void vscode.window.showWarningMessage(`Lesion Lab is busy with “${lab.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
+    throw new RequestRefused(`Lesion Lab is busy with “${lab.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
+  }
+  const options = trainOptionsFromSettings(root, phase, overrides);
+  if (!existsSync(path.join(options.prepared, 'manifest.json'))) {
+    void vscode.window.showWarningMessage(`No prepared dataset at ${options.prepared}. Prepare one first.`, 'Prepare Dataset…').then((choice) => {
+      if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
+    });
+    throw new RequestRefused(`No prepared dataset at ${options.prepared}. Prepare one first.`);
+  }
+  if (options.resume) await session.resume(options.run);
+  else session.begin(options.run);
+  lab.currentRun = options.run;
+  lab.panels.show('training', true);
+  const job = lab.jobs.run({ command: 'train', options }, {
+    title: options.resume ? 'Resume training' : phase === 'finetune' ? 'Fine-tune' : 'Train',
+    notify: true,
+    onEvent: (e: BackendEvent) => session.onEvent(e),
+  });
+  const done = job.then(async (result) => {
+    session.end(result?.status ?? 'failed');
+    await refreshWorkspaceState(lab);
+  });
+  return { run: options.run, done };
+}
+
+/** The palette's way: start, wait for the end, and leave the explaining to the warnings already shown. */
+async function trainToTheEnd(lab: LabContext, session: TrainingSession, phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<void> {
+  try {
+    await (await startTraining(lab, session, phase, overrides)).done;
+  } catch (err) {
+    if (!(err instanceof RequestRefused)) throw err;
+  }
 }
 
 export function registerWorkflowCommands(lab: LabContext, session: TrainingSession, images: ImagePanels): vscode.Disposable[] {
   const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
-
-  const startTraining = async (phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<void> => {
-    const root = workspaceRoot();
-    if (!root || !requireTrust('Training')) return;
-    const options = trainOptionsFromSettings(root, phase, overrides);
-    if (!existsSync(path.join(options.prepared, 'manifest.json'))) {
-      const choice = await vscode.window.showWarningMessage(`No prepared dataset at ${options.prepared}. Prepare one first.`, 'Prepare Dataset…');
-      if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
-      return;
-    }
-    if (options.resume) await session.resume(options.run);
-    else session.begin(options.run);
-    lab.currentRun = options.run;
-    lab.panels.show('training', true);
-    const result = await lab.jobs.run({ command: 'train', options }, {
-      title: options.resume ? 'Resume training' : phase === 'finetune' ? 'Fine-tune' : 'Train',
-      notify: true,
-      onEvent: (e: BackendEvent) => session.onEvent(e),
-    });
-    session.end(result?.status ?? 'failed');
-    await refreshWorkspaceState(lab);
-  };
-
-  const parseOverrides = (arg: unknown): Partial<TrainOptions> => {
-    if (typeof arg !== 'string') return {};
-    try {
-      return JSON.parse(arg) as Partial<TrainOptions>;
-    } catch {
-      return {};
-    }
-  };
 
   return [
     register('lesionLab.createDemoData', async () => {
@@ -189,9 +211,9 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
         lab.panels.show('dataset');
       }
     }),
-    register('lesionLab.train', (arg?: unknown) => startTraining('both', parseOverrides(arg))),
-    register('lesionLab.fineTune', async (arg?: unknown) => {
-      if (typeof arg === 'string') return startTraining('finetune', parseOverrides(arg));
+    // The run form starts runs with a typed `training/start` request; the palette command takes no arguments.
+    register('lesionLab.train', () => trainToTheEnd(lab, session, 'both')),
+    register('lesionLab.fineTune', async () => {
       // Phase 2 of the reference workflow: continue a run whose head is trained, unfreezing the last block.
       const root = workspaceRoot();
       if (!root) return;
@@ -204,7 +226,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
         { title: 'Lesion Lab: fine-tune which run?' },
       );
       if (!pick) return;
-      await startTraining('finetune', pick.run ? { run: pick.run, resume: true } : {});
+      await trainToTheEnd(lab, session, 'finetune', pick.run ? { run: pick.run, resume: true } : {});
     }),
     register('lesionLab.resume', async () => {
       const root = workspaceRoot();
@@ -215,7 +237,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
         { title: 'Lesion Lab: resume which run?' },
       );
       if (!pick) return;
-      await startTraining('both', { run: pick.run.path, resume: true });
+      await trainToTheEnd(lab, session, 'both', { run: pick.run.path, resume: true });
     }),
     register('lesionLab.stop', () => {
       if (!lab.jobs.cancelCurrent()) void vscode.window.showInformationMessage('Lesion Lab has no job running.');

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import type { HostToWebview, ViewKind, WebviewToHost } from '../../shared/protocol/webview';
-import { validateWebviewToHost } from '../../shared/protocol/webview';
+import type { HostToWebview, StateNotification, ViewKind, WebviewToHost } from '../../shared/protocol/webview';
+import type { Reply } from '../webviewInbox';
+import { receiveFromWebview } from '../webviewInbox';
 import { localRoots, webviewHtml } from '../webviewHtml';
 
 export type PanelKind = Exclude<ViewKind, 'sidebar'>;
@@ -10,13 +11,11 @@ export interface PanelSpec {
   viewType: string;
   title: string;
   /** The full state the panel shows now; sent on `ready` and on every change. */
-  snapshot(): HostToWebview;
-  /** Folders beyond the bundle that this panel displays (dataset, run). */
-  roots(): vscode.Uri[];
+  snapshot(): StateNotification;
 }
 
-/** Handles what any webview may ask of the host (run an allowed command, open a run). */
-export type WebviewMessageHandler = (message: WebviewToHost, reply: (m: HostToWebview) => void) => void;
+/** Handles what a webview may ask of the host, already checked against its view's protocol (`ready` excepted). */
+export type WebviewMessageHandler = (message: Exclude<WebviewToHost, { type: 'ready' }>, reply: Reply) => void;
 
 /**
  * One panel per kind beside the editor. Panels come back after a window reload through their
@@ -31,6 +30,7 @@ export class LabPanels implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     specs: PanelSpec[],
     private readonly onMessage: WebviewMessageHandler,
+    private readonly log: (line: string) => void,
   ) {
     for (const spec of specs) {
       this.specs.set(spec.kind, spec);
@@ -55,7 +55,7 @@ export class LabPanels implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: sibling ?? vscode.ViewColumn.Beside, preserveFocus }, {
       enableScripts: true,
       retainContextWhenHidden: false,
-      localResourceRoots: localRoots(this.extensionUri, spec.roots()),
+      localResourceRoots: localRoots(this.extensionUri),
     });
     this.attach(spec, panel);
   }
@@ -68,9 +68,7 @@ export class LabPanels implements vscode.Disposable {
   refresh(kind: PanelKind): void {
     const panel = this.open.get(kind);
     if (!panel) return;
-    const spec = this.spec(kind);
-    panel.webview.options = { enableScripts: true, localResourceRoots: localRoots(this.extensionUri, spec.roots()) };
-    void panel.webview.postMessage(spec.snapshot());
+    void panel.webview.postMessage(this.spec(kind).snapshot());
   }
 
   refreshAll(): void {
@@ -86,13 +84,14 @@ export class LabPanels implements vscode.Disposable {
   private attach(spec: PanelSpec, panel: vscode.WebviewPanel): void {
     this.open.set(spec.kind, panel);
     panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'media', 'lesion-lab.svg');
-    panel.webview.options = { enableScripts: true, localResourceRoots: localRoots(this.extensionUri, spec.roots()) };
+    panel.webview.options = { enableScripts: true, localResourceRoots: localRoots(this.extensionUri) };
     panel.webview.html = webviewHtml(panel.webview, this.extensionUri, spec.kind, spec.title);
+    const reply: Reply = (m: HostToWebview) => void panel.webview.postMessage(m);
     const sub = panel.webview.onDidReceiveMessage((raw: unknown) => {
-      const parsed = validateWebviewToHost(raw);
-      if (!parsed.ok) return; // a webview is untrusted input: ignore what does not fit the protocol
-      if (parsed.value.type === 'ready') void panel.webview.postMessage(spec.snapshot());
-      else this.onMessage(parsed.value, (m) => void panel.webview.postMessage(m));
+      const message = receiveFromWebview(spec.kind, raw, this.log, reply);
+      if (!message) return;
+      if (message.type === 'ready') void panel.webview.postMessage(spec.snapshot());
+      else this.onMessage(message, reply);
     });
     panel.onDidDispose(() => {
       sub.dispose();

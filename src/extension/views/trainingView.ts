@@ -1,7 +1,9 @@
 import type * as vscode from 'vscode';
-import { validateWebviewToHost } from '../../shared/protocol/webview';
+import type { HostToWebview } from '../../shared/protocol/webview';
 import type { LabState } from '../state';
 import type { WebviewMessageHandler } from '../panels/labPanels';
+import type { Reply } from '../webviewInbox';
+import { receiveFromWebview } from '../webviewInbox';
 import { localRoots, webviewHtml } from '../webviewHtml';
 
 /** The **Training** view in the Lesion Lab activity-bar container. */
@@ -14,6 +16,7 @@ export class TrainingViewProvider implements vscode.WebviewViewProvider, vscode.
     private readonly extensionUri: vscode.Uri,
     private readonly state: LabState,
     private readonly onMessage: WebviewMessageHandler,
+    private readonly log: (line: string) => void,
   ) {
     this.subscription = state.onDidChange(() => this.post());
   }
@@ -22,11 +25,12 @@ export class TrainingViewProvider implements vscode.WebviewViewProvider, vscode.
     this.view = view;
     view.webview.options = { enableScripts: true, localResourceRoots: localRoots(this.extensionUri) };
     view.webview.html = webviewHtml(view.webview, this.extensionUri, 'sidebar', 'Lesion Lab');
+    const reply: Reply = (m: HostToWebview) => void view.webview.postMessage(m);
     view.webview.onDidReceiveMessage((raw: unknown) => {
-      const parsed = validateWebviewToHost(raw);
-      if (!parsed.ok) return;
-      if (parsed.value.type === 'ready') this.post();
-      else this.onMessage(parsed.value, (m) => void view.webview.postMessage(m));
+      const message = receiveFromWebview('sidebar', raw, this.log, reply);
+      if (!message) return;
+      if (message.type === 'ready') this.post();
+      else this.onMessage(message, reply);
     });
     view.onDidChangeVisibility(() => view.visible && this.post());
     view.onDidDispose(() => {

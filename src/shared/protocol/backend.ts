@@ -5,12 +5,13 @@
  * the other process goes through a validator below first.
  */
 import type { Check, Validated } from '../validate';
-import { arrayOf, literal, num, obj, optional, recordOf, str, unknownValue, validateTagged } from '../validate';
+import { arrayOf, literal, num, obj, optional, recordOf, str, validateTagged } from '../validate';
 import type { AugmentParams } from './augmentation';
 import { augmentParams } from './augmentation';
 import type { EngineInfo, EngineSelection } from './engines';
 import { engineInfo, engineSelection } from './engines';
 import type { JobRequest, ModelName } from './jobs';
+import { jobRequest } from './jobs';
 import type { DatasetSummary, EpochMetrics, Evaluation, Prediction } from './results';
 import { datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
 
@@ -125,7 +126,6 @@ export function validateBackendMessage(value: unknown): Validated<BackendMessage
   return validateTagged<BackendMessage>(backendMessageSchemas, value, 'backend message');
 }
 
-const jobRequest = obj({ command: str, options: optional(recordOf(unknownValue)) });
 const hostToBackendSchemas: Record<HostToBackend['type'], Check> = {
   'job/start': obj({ jobId: str, request: jobRequest }),
   'job/cancel': obj({ jobId: str }),

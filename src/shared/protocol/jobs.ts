@@ -1,6 +1,14 @@
-/** What the backend can do: one request per command, with its options (host → backend, and the CLI's parsed arguments). */
+/**
+ * What the backend can do: one request per command, with its options (host → backend, and the CLI's parsed
+ * arguments), and the checks each command's options must pass where they arrive from another process. The
+ * ranges are the CLI's (commands.ts); a unit test holds the two to each other.
+ */
+import type { Check, FieldChecks, Validated } from '../validate';
+import { arrayOf, arrayOfAtLeast, bool, exact, int, literal, nonEmpty, numberIn, optional, str } from '../validate';
 import type { AugmentRanges, FillMode } from './augmentation';
+import { fillMode } from './augmentation';
 import type { EngineChoice } from './engines';
+import { ENGINE_NAMES } from './engines';
 
 export type SplitMode = 'lesion' | 'image';
 export type LinkMode = 'hard' | 'symlink' | 'copy';
@@ -129,3 +137,95 @@ export type JobRequest =
   | { command: 'debug-crash'; options: { message: string } };
 
 export type JobCommand = JobRequest['command'];
+
+// ───────────────────────── validators ─────────────────────────
+
+const seed = int();
+const imageSize = int(32, 1024);
+const threads = optional(int(1, 256));
+const engineChoice = literal('auto', ...ENGINE_NAMES);
+
+/** The transform ranges Preview Augmentations accepts (its panel's inputs have the same bounds). */
+export const augmentRangesInLimits: Check = exact({ rotationDeg: numberIn(0, 180), widthShift: numberIn(0, 1), heightShift: numberIn(0, 1), zoom: numberIn(0, 0.9), horizontalFlip: bool, verticalFlip: bool });
+
+export const demoDataOptionChecks: FieldChecks<DemoDataOptions> = { out: nonEmpty, perClass: optional(int(1)), total: optional(int(21)), size: int(32, 2048), seed };
+export const prepareOptionChecks: FieldChecks<PrepareOptions> = {
+  data: nonEmpty,
+  out: nonEmpty,
+  split: literal('lesion', 'image'),
+  valFraction: numberIn(0.01, 0.9),
+  seed,
+  link: literal('hard', 'symlink', 'copy'),
+};
+export const downloadOptionChecks: FieldChecks<DownloadOptions> = { out: nonEmpty, includeTest: bool, baseUrl: optional(nonEmpty), acceptLicense: bool };
+export const augmentOptionChecks: FieldChecks<AugmentOptions> = { prepared: nonEmpty, target: int(1), skip: arrayOf(str), size: imageSize, seed, concurrency: optional(int(1, 64)) };
+export const trainOptionChecks: FieldChecks<TrainOptions> = {
+  prepared: nonEmpty,
+  run: nonEmpty,
+  model: literal(...MODEL_NAMES),
+  alpha: optional(numberIn(0.35, 1.4)),
+  weights: nonEmpty,
+  phase: literal('head', 'finetune', 'both'),
+  epochs: int(1),
+  finetuneEpochs: optional(int(1)),
+  batch: int(1),
+  size: imageSize,
+  lr: optional(numberIn(0)),
+  finetuneLr: optional(numberIn(0)),
+  optimizer: optional(literal('rmsprop', 'adam', 'sgd')),
+  unfreezeFrom: optional(nonEmpty),
+  augment: literal('none', 'disk', 'online'),
+  engine: engineChoice,
+  precision: optional(literal(...PRECISIONS)),
+  threads,
+  resume: bool,
+  classWeights: bool,
+  seed,
+};
+export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = { run: nonEmpty, data: optional(nonEmpty), engine: optional(engineChoice), threads };
+export const predictOptionChecks: FieldChecks<PredictOptions> = { run: nonEmpty, images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
+export const installEngineOptionChecks: FieldChecks<InstallEngineOptions> = { package: literal('tfjs-node-gpu', 'tfjs-node'), dir: nonEmpty, registry: optional(nonEmpty), spec: optional(nonEmpty) };
+
+type OptionsOf<C extends JobCommand> = Extract<JobRequest, { command: C }> extends { options: infer O } ? O : undefined;
+
+/** `undefined`: the command takes no options. */
+const jobOptionChecks: { [C in JobCommand]: OptionsOf<C> extends undefined ? undefined : FieldChecks<OptionsOf<C>> } = {
+  engines: undefined,
+  'install-engine': installEngineOptionChecks,
+  'demo-data': demoDataOptionChecks,
+  prepare: prepareOptionChecks,
+  download: downloadOptionChecks,
+  augment: augmentOptionChecks,
+  train: trainOptionChecks,
+  evaluate: evaluateOptionChecks,
+  predict: predictOptionChecks,
+  thumbnails: { files: arrayOf(nonEmpty), size: int(16, 512) },
+  'augment-preview': {
+    image: nonEmpty,
+    count: int(1, 64),
+    seed,
+    size: imageSize,
+    ranges: augmentRangesInLimits,
+    fill: fillMode,
+  },
+  'debug-wait': { seconds: numberIn(0) },
+  'debug-crash': { message: str },
+};
+
+const JOB_COMMANDS = Object.keys(jobOptionChecks) as JobCommand[];
+
+/** A job request as it arrives over IPC: a known command, and exactly that command's options, each in range. */
+export const jobRequest: Check = (v, p) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return `${p} should be an object`;
+  const { command, options, ...rest } = v as { command?: unknown; options?: unknown };
+  if (typeof command !== 'string' || !(JOB_COMMANDS as string[]).includes(command)) return `${p}.command should be one of ${JOB_COMMANDS.join(', ')}, got ${JSON.stringify(command)}`;
+  if (Object.keys(rest).length) return `${p} has unexpected field${Object.keys(rest).length > 1 ? 's' : ''} ${Object.keys(rest).map((k) => `"${k}"`).join(', ')}`;
+  const checks = jobOptionChecks[command as JobCommand] as Readonly<Record<string, Check>> | undefined;
+  if (!checks) return options === undefined ? undefined : `${p}.options: ${command} takes no options`;
+  return exact(checks)(options, `${p}.options`);
+};
+
+export function validateJobRequest(value: unknown): Validated<JobRequest> {
+  const err = jobRequest(value, 'request');
+  return err ? { ok: false, error: `job request is malformed: ${err}` } : { ok: true, value: value as JobRequest };
+}

@@ -1,11 +1,15 @@
 /**
- * The webview side of the protocol, shared by every view: the handshake (a view announces `ready`, the
- * host answers with a full state snapshot), the messages any view may send, and the unions over every
- * view's own protocol (views/*.ts). A hidden webview keeps only the newest message, so the host always
- * sends whole snapshots, never deltas. Both directions are validated before use.
+ * The webview side of the protocol, shared by every view, in GitLens' three kinds of message:
+ *   commands       view → host, fire and forget (`samples/show`, `command/run`, `ready`);
+ *   requests       view → host with an `id`, answered by one `response` carrying the result or an error
+ *                  a person can read (`training/start`);
+ *   notifications  host → view: full state snapshots (`sidebar/state`). A hidden webview keeps only the
+ *                  newest message, so the host always sends whole snapshots, never deltas.
+ * Each view has its own protocol (views/*.ts). What arrives from a view is checked against that view's
+ * protocol only, so a panel cannot send another view's messages; views check what the host sends too.
  */
 import type { Check, Validated } from '../validate';
-import { arrayOf, literal, obj, optional, str, validateTagged } from '../validate';
+import { arrayOf, bool, exact, literal, nonEmpty, obj, optional, str, unknownValue, validateTagged } from '../validate';
 import type { AugmentPreviewToHost, AugmentPreviewToView } from './views/augmentPreview';
 import { augmentPreviewToHostSchemas, augmentPreviewToViewSchemas } from './views/augmentPreview';
 import type { DatasetToView } from './views/dataset';
@@ -16,7 +20,7 @@ import type { PredictionToHost, PredictionToView } from './views/prediction';
 import { predictionToHostSchemas, predictionToViewSchemas } from './views/prediction';
 import type { SamplesToHost, SamplesToView } from './views/samples';
 import { samplesToHostSchemas, samplesToViewSchemas } from './views/samples';
-import type { SidebarToHost, SidebarToView } from './views/sidebar';
+import type { SidebarRequests, SidebarToHost, SidebarToView } from './views/sidebar';
 import { sidebarToHostSchemas, sidebarToViewSchemas } from './views/sidebar';
 import type { TrainingToHost, TrainingToView } from './views/training';
 import { trainingToHostSchemas, trainingToViewSchemas } from './views/training';
@@ -53,16 +57,38 @@ export type CommonToHost =
 
 export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost;
 
-export type HostToWebview = SidebarToView | DatasetToView | TrainingToView | EvaluationToView | SamplesToView | AugmentPreviewToView | PredictionToView;
+/** Every request a view can make: its params and the result its response carries. */
+export type WebviewRequests = SidebarRequests;
+export type WebviewRequestType = keyof WebviewRequests;
+/** The requests among the messages (they carry an `id` the response echoes). */
+export type WebviewRequest = Extract<WebviewToHost, { type: WebviewRequestType }>;
+
+/** Host → view: the answer to request `id`. */
+export type IpcResponse = { type: 'response'; id: string; ok: true; result: unknown } | { type: 'response'; id: string; ok: false; error: string };
+
+export type StateNotification = SidebarToView | DatasetToView | TrainingToView | EvaluationToView | SamplesToView | AugmentPreviewToView | PredictionToView;
+export type HostToWebview = StateNotification | IpcResponse;
 
 const viewKind = literal('sidebar', 'dataset', 'samples', 'training', 'evaluation', 'prediction', 'augmentPreview');
 const commonToHostSchemas: Record<CommonToHost['type'], Check> = {
   ready: obj({ view: viewKind }),
   'command/run': obj({ command: literal(...WEBVIEW_COMMANDS), args: optional(arrayOf(str)) }),
-  'file/open': obj({ path: str }),
+  'file/open': obj({ path: nonEmpty }),
 };
 
-const webviewToHostSchemas: Record<WebviewToHost['type'], Check> = {
+/** What each view may send: the common messages plus its own. */
+const toHostSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
+  sidebar: { ...commonToHostSchemas, ...sidebarToHostSchemas },
+  dataset: commonToHostSchemas,
+  samples: { ...commonToHostSchemas, ...samplesToHostSchemas },
+  training: { ...commonToHostSchemas, ...trainingToHostSchemas },
+  evaluation: commonToHostSchemas,
+  prediction: { ...commonToHostSchemas, ...predictionToHostSchemas },
+  augmentPreview: { ...commonToHostSchemas, ...augmentPreviewToHostSchemas },
+};
+
+// Every message type has a schema (a compile error otherwise), and each is some view's.
+const allToHostSchemas: Record<WebviewToHost['type'], Check> = {
   ...commonToHostSchemas,
   ...sidebarToHostSchemas,
   ...trainingToHostSchemas,
@@ -71,21 +97,37 @@ const webviewToHostSchemas: Record<WebviewToHost['type'], Check> = {
   ...predictionToHostSchemas,
 };
 
-export function validateWebviewToHost(value: unknown): Validated<WebviewToHost> {
-  return validateTagged<WebviewToHost>(webviewToHostSchemas, value, 'webview message');
+/** Checks a message from the `view` webview against that view's protocol. */
+export function validateWebviewToHost(view: ViewKind, value: unknown): Validated<WebviewToHost> {
+  const own = toHostSchemas[view];
+  const type = (value as { type?: unknown } | null)?.type;
+  if (typeof type === 'string' && !(type in own) && type in allToHostSchemas) {
+    return { ok: false, error: `the ${view} view sent "${type}", which belongs to another view's protocol` };
+  }
+  return validateTagged<WebviewToHost>(own as Record<WebviewToHost['type'], Check>, value, `${view} view message`);
 }
 
-const hostToWebviewSchemas: Record<HostToWebview['type'], Check> = {
-  ...sidebarToViewSchemas,
-  ...datasetToViewSchemas,
-  ...trainingToViewSchemas,
-  ...evaluationToViewSchemas,
-  ...samplesToViewSchemas,
-  ...augmentPreviewToViewSchemas,
-  ...predictionToViewSchemas,
+/** The request id of a message that claims to be a request, even a malformed one, so it can be answered. */
+export function requestId(value: unknown): string | undefined {
+  const m = value as { type?: unknown; id?: unknown } | null;
+  return typeof m === 'object' && m !== null && typeof m.id === 'string' && m.id.length > 0 ? m.id : undefined;
+}
+
+const responseSchema: Check = (v, p) =>
+  exact({ type: str, id: nonEmpty, ok: bool, result: unknownValue, error: optional(str) })(v, p) ??
+  ((v as { ok: boolean }).ok || typeof (v as { error?: unknown }).error === 'string' ? undefined : `${p}.error should say why the request failed`);
+
+const toViewSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
+  sidebar: sidebarToViewSchemas,
+  dataset: datasetToViewSchemas,
+  samples: samplesToViewSchemas,
+  training: trainingToViewSchemas,
+  evaluation: evaluationToViewSchemas,
+  prediction: predictionToViewSchemas,
+  augmentPreview: augmentPreviewToViewSchemas,
 };
 
 /** Webviews validate what they receive too: a stale or foreign message must not break a view. */
-export function validateHostToWebview(value: unknown): Validated<HostToWebview> {
-  return validateTagged<HostToWebview>(hostToWebviewSchemas, value, 'host message');
+export function validateHostToWebview(view: ViewKind, value: unknown): Validated<HostToWebview> {
+  return validateTagged<HostToWebview>({ ...toViewSchemas[view], response: responseSchema } as Record<HostToWebview['type'], Check>, value, `host message to the ${view} view`);
 }

@@ -2,8 +2,7 @@
 // its folder dialog, start a 2-epoch run from the Training view's Run form, watch the Training panel
 // fill in its charts and epoch log, evaluate, and read the confusion matrix on the Evaluation panel.
 // Every panel is pictured in the dark and in a light theme. Last, Classify Lesion on a validation
-// image: seven probabilities and a Grad-CAM overlay on the Prediction panel (reported as pending,
-// not failed, by a build whose command still says the panel is not available). Panels open in
+// image: seven probabilities and a Grad-CAM overlay on the Prediction panel. Panels open in
 // columns beside each other; each must fit its column (checked last, after every picture).
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -144,8 +143,8 @@ async function predictionFrame(page) {
 
 /**
  * Classify Lesion on a validation image: opens the image (Quick Open), runs the command, answers a
- * file dialog if one comes up, and expects a panel with the seven classes' probabilities. While the
- * command still answers "not available", the step is reported as pending instead.
+ * file dialog if one comes up, and expects a panel with the seven classes' probabilities. A warning
+ * instead of the panel fails the step with that warning's text.
  */
 async function classifyLesion(t, image) {
   const { page } = t;
@@ -160,16 +159,12 @@ async function classifyLesion(t, image) {
 
   await runCommand(page, 'Lesion Lab: Classify Lesion');
   const outcome = await waitFor(async () => {
-    if ((await notifications(page)).some((n) => /not available/i.test(n))) return 'pending';
     if (await page.locator('.quick-input-widget').isVisible()) return 'dialog';
     return (await predictionFrame(page)) ? 'panel' : undefined;
-  }, 'Classify Lesion to answer', 60_000);
-  if (outcome === 'pending') {
-    const said = (await notifications(page)).find((n) => /not available/i.test(n));
-    console.log(`    … pending: Classify Lesion says: ${said?.split('\n')[0]}`);
-    await clearNotifications(page);
-    return [];
-  }
+  }, 'Classify Lesion to answer', 60_000).catch(async (err) => {
+    err.message += `; notifications: ${JSON.stringify(await notifications(page))}`;
+    throw err;
+  });
   if (outcome === 'dialog') {
     const boxValue = await box.inputValue();
     assert.ok(boxValue.startsWith('/'), `Classify Lesion opened a quick input that is not a file dialog: "${boxValue}"`);

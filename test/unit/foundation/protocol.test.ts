@@ -46,15 +46,32 @@ describe('protocol validators', () => {
   });
 
   it('only lets webviews run allow-listed commands', () => {
-    assert.equal(validateWebviewToHost({ type: 'ready', view: 'sidebar' }).ok, true);
-    assert.equal(validateWebviewToHost({ type: 'command/run', command: 'lesionLab.train', args: ['{}'] }).ok, true);
-    assert.equal(validateWebviewToHost({ type: 'command/run', command: 'workbench.action.terminal.sendSequence' }).ok, false);
-    assert.equal(validateWebviewToHost({ type: 'ready', view: 'elsewhere' }).ok, false);
+    assert.equal(validateWebviewToHost('sidebar', { type: 'ready', view: 'sidebar' }).ok, true);
+    assert.equal(validateWebviewToHost('sidebar', { type: 'command/run', command: 'lesionLab.train' }).ok, true);
+    assert.equal(validateWebviewToHost('sidebar', { type: 'command/run', command: 'workbench.action.terminal.sendSequence' }).ok, false);
+    assert.equal(validateWebviewToHost('sidebar', { type: 'ready', view: 'elsewhere' }).ok, false);
   });
 
-  it('checks host snapshots before a webview renders them', () => {
-    assert.equal(validateHostToWebview({ type: 'training/state', state: { status: 'empty', epochs: [] } }).ok, true);
-    assert.equal(validateHostToWebview({ type: 'training/state', state: { status: 'running', epochs: [{ epoch: 1 }] } }).ok, false);
-    assert.equal(validateHostToWebview({ type: 'sidebar/state', state: { runs: [], trusted: true } }).ok, true);
+  it('scopes each view to its own protocol: a panel cannot send another view’s messages', () => {
+    assert.equal(validateWebviewToHost('samples', { type: 'samples/show', dx: 'nv', source: 'train', page: 0, seed: 1 }).ok, true);
+    const foreign = validateWebviewToHost('samples', { type: 'training/start', id: 'samples-1', params: {} });
+    assert.equal(foreign.ok, false);
+    if (!foreign.ok) assert.match(foreign.error, /the samples view sent "training\/start", which belongs to another view's protocol/);
+    assert.equal(validateWebviewToHost('dataset', { type: 'prediction/run', tta: true }).ok, false);
+    assert.equal(validateWebviewToHost('prediction', { type: 'prediction/run', tta: true }).ok, true);
+  });
+
+  it('checks host snapshots before a webview renders them, and only its own', () => {
+    assert.equal(validateHostToWebview('training', { type: 'training/state', state: { status: 'empty', epochs: [] } }).ok, true);
+    assert.equal(validateHostToWebview('training', { type: 'training/state', state: { status: 'running', epochs: [{ epoch: 1 }] } }).ok, false);
+    assert.equal(validateHostToWebview('sidebar', { type: 'sidebar/state', state: { runs: [], trusted: true } }).ok, true);
+    assert.equal(validateHostToWebview('dataset', { type: 'sidebar/state', state: { runs: [], trusted: true } }).ok, false);
+  });
+
+  it('responses carry a result, or an error that says why', () => {
+    assert.equal(validateHostToWebview('sidebar', { type: 'response', id: 'sidebar-1', ok: true, result: { run: '/r' } }).ok, true);
+    assert.equal(validateHostToWebview('sidebar', { type: 'response', id: 'sidebar-1', ok: false, error: 'busy' }).ok, true);
+    assert.equal(validateHostToWebview('sidebar', { type: 'response', id: 'sidebar-1', ok: false }).ok, false);
+    assert.equal(validateHostToWebview('sidebar', { type: 'response', ok: true, result: null }).ok, false);
   });
 });

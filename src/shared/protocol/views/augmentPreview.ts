@@ -1,8 +1,9 @@
 /** The **Augmentations** panel (Preview Augmentations): an image and augmented variants with their parameters. */
 import type { Check } from '../../validate';
-import { arrayOf, bool, num, obj, str } from '../../validate';
+import { arrayOf, bool, int, num, obj, str } from '../../validate';
 import type { AugmentParams, AugmentRanges, FillMode } from '../augmentation';
 import { augmentParams, augmentRanges, fillMode } from '../augmentation';
+import { augmentRangesInLimits } from '../jobs';
 
 export interface AugmentPreviewState {
   image?: string;
@@ -26,5 +27,5 @@ export const augmentPreviewToViewSchemas: Record<AugmentPreviewToView['type'], C
 };
 
 export const augmentPreviewToHostSchemas: Record<AugmentPreviewToHost['type'], Check> = {
-  'augmentPreview/render': obj({ ranges: augmentRanges, fill: fillMode, seed: num }),
+  'augmentPreview/render': obj({ ranges: augmentRangesInLimits, fill: fillMode, seed: int() }),
 };
