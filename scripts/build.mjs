@@ -5,6 +5,7 @@
 // and the backend bundles its pure-JS dependencies (TF.js, yauzl) so that a .vsix carries only the
 // packages that must stay files: sharp (native), webgpu (dawn.node), h5wasm (ESM + wasm). The wasm
 // engine's .wasm files are copied next to the backend, to DIR/backend/wasm/ (engines/bundled.ts).
+import { execFileSync } from 'node:child_process';
 import { build, context } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,12 +38,24 @@ const bundledPackages = Object.fromEntries(Object.keys(pkg.dependencies)
   .filter((name) => !RUNTIME_PACKAGES.includes(name))
   .map((name) => [name, versionOf(name)]));
 
+/** The commit this build is made from (`-dirty` with uncommitted changes), recorded in every run's config.json; '' outside a checkout. */
+function sourceRevision() {
+  try {
+    const git = (...a) => execFileSync('git', a, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git('rev-parse', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}-dirty`;
+  } catch {
+    return '';
+  }
+}
+
 const common = {
   bundle: true,
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  define: { __LESION_LAB_VERSION__: JSON.stringify(pkg.version) },
+  // --watch keeps one build context across commits: leave the revision to the backend to ask git at run time.
+  define: { __LESION_LAB_VERSION__: JSON.stringify(pkg.version), ...(watch ? {} : { __LESION_LAB_REVISION__: JSON.stringify(sourceRevision()) }) },
 };
 
 const webviewApps = readdirSync('webview', { withFileTypes: true })

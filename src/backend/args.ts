@@ -25,6 +25,8 @@ export type OptionValue = string | number | boolean | string[] | undefined;
 
 export interface ParsedArgs {
   values: Record<string, OptionValue>;
+  /** The options given on the command line (the rest of `values` are defaults). */
+  given: string[];
   positionals: string[];
   json: boolean;
 }
@@ -56,6 +58,7 @@ export function parseOptions(
   const byName = new Map(options.map((o) => [o.name, o]));
   const values: Record<string, OptionValue> = {};
   const positionals: string[] = [];
+  const given: string[] = [];
   let json = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -86,6 +89,7 @@ export function parseOptions(
       const known = options.map((o) => `--${o.name}`).join(', ');
       throw new UsageError(`unknown option --${name} for "${command}"${known ? ` (known: ${known}, --json)` : ''}`, command);
     }
+    if (!given.includes(name)) given.push(name);
     if (spec.kind === 'boolean') {
       if (inline === undefined) values[name] = true;
       else if (inline === 'true' || inline === 'false') values[name] = inline === 'true';
@@ -116,7 +120,7 @@ export function parseOptions(
   } else if (positionals.length > 0) {
     throw new UsageError(`unexpected argument "${positionals[0]}"`, command);
   }
-  return { values, positionals, json };
+  return { values, positionals, given, json };
 }
 
 function convert(command: string, spec: OptionSpec, raw: string): OptionValue {

@@ -3,12 +3,12 @@
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
 import type { EngineChoice } from '../shared/protocol/engines';
-import type { JobCommand, JobRequest, ModelName, Precision } from '../shared/protocol/jobs';
+import type { JobCommand, JobRequest, ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
 import { ENGINE_NAMES } from '../shared/protocol/engines';
 import { MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
-import { parseOptions } from './args';
+import { UsageError, parseOptions } from './args';
 import type { JobContext } from './job';
 import { sleep } from './job';
 
@@ -27,6 +27,8 @@ const n = (v: OptionValue): number => v as number;
 const b = (v: OptionValue): boolean => v === true;
 const optN = (v: OptionValue): number | undefined => (v === undefined ? undefined : (v as number));
 const optS = (v: OptionValue): string | undefined => (v === undefined ? undefined : (v as string));
+/** `finetune-epochs` → `finetuneEpochs`: an option's key in the request. */
+export const optionKey = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 const ENGINE_OPTION: OptionSpec = { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' };
 const THREADS_OPTION: OptionSpec = { name: 'threads', kind: 'int', min: 1, max: 256, metavar: 'N', help: 'CPU threads for the wasm engine (default: every physical core, at most 8)' };
@@ -132,7 +134,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'train',
     summary: 'Train (head) and/or fine-tune an ImageNet-pretrained CNN on a prepared dataset.',
     options: [
-      { name: 'prepared', kind: 'string', required: true, metavar: 'DIR', help: 'a folder written by `prepare`' },
+      { name: 'prepared', kind: 'string', metavar: 'DIR', help: 'a folder written by `prepare` (required, except with --resume)' },
       { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'the run folder (checkpoints, metrics)' },
       { name: 'model', kind: 'string', choices: MODEL_NAMES, default: 'resnet152', help: 'backbone' },
       { name: 'alpha', kind: 'number', min: 0.35, max: 1.4, metavar: 'A', help: 'MobileNetV2 width multiplier' },
@@ -151,35 +153,39 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'precision', kind: 'string', choices: PRECISIONS, default: 'float32', help: 'mixed: float16 convolutions on webgpu (adapters with shader-f16)' },
       THREADS_OPTION,
       { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
-      { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint' },
+      { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint, with the options in its config.json' },
       seedOption(1),
     ],
-    toRequest: ({ values: v }) => ({
-      command: 'train',
-      options: {
-        prepared: s(v.prepared),
-        run: s(v.run),
-        model: s(v.model) as ModelName,
-        alpha: optN(v.alpha),
-        weights: s(v.weights),
-        phase: s(v.phase) as 'head' | 'finetune' | 'both',
-        epochs: n(v.epochs),
-        finetuneEpochs: optN(v['finetune-epochs']),
-        batch: n(v.batch),
-        size: n(v.size),
-        lr: optN(v.lr),
-        finetuneLr: optN(v['finetune-lr']),
-        optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
-        unfreezeFrom: optS(v['unfreeze-from']),
-        augment: s(v.augment) as 'none' | 'disk' | 'online',
-        engine: s(v.engine) as 'auto',
-        precision: s(v.precision) as Precision,
-        threads: optN(v.threads),
-        resume: b(v.resume),
-        classWeights: b(v['class-weights']),
-        seed: n(v.seed),
-      },
-    }),
+    toRequest: ({ values: v, given }) => {
+      if (v.prepared === undefined && v.resume !== true) throw new UsageError('--prepared is required (only --resume takes it from the run folder)', 'train');
+      return {
+        command: 'train',
+        options: {
+          prepared: optS(v.prepared),
+          run: s(v.run),
+          model: s(v.model) as ModelName,
+          alpha: optN(v.alpha),
+          weights: s(v.weights),
+          phase: s(v.phase) as 'head' | 'finetune' | 'both',
+          epochs: n(v.epochs),
+          finetuneEpochs: optN(v['finetune-epochs']),
+          batch: n(v.batch),
+          size: n(v.size),
+          lr: optN(v.lr),
+          finetuneLr: optN(v['finetune-lr']),
+          optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
+          unfreezeFrom: optS(v['unfreeze-from']),
+          augment: s(v.augment) as 'none' | 'disk' | 'online',
+          engine: s(v.engine) as 'auto',
+          precision: s(v.precision) as Precision,
+          threads: optN(v.threads),
+          resume: b(v.resume),
+          classWeights: b(v['class-weights']),
+          seed: n(v.seed),
+          explicit: given.map(optionKey) as (keyof TrainOptions)[],
+        },
+      };
+    },
   },
   {
     name: 'evaluate',

@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { crashPoint } from './crashPoints';
 
 let counter = 0;
 const tempName = (target: string): string => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${++counter}`);
@@ -71,6 +72,7 @@ export async function swapInDirectory(target: string, fresh: string): Promise<vo
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
+  crashPoint('directory-swap'); // the moment only `<target>.old-<pid>` holds the previous contents
   await fs.rename(fresh, target);
   if (hadOld) await fs.rm(old, { recursive: true, force: true });
 }

@@ -27,9 +27,13 @@ export function readEvaluation(run: string): Promise<Evaluation | undefined> {
   return readJson<Evaluation>(path.join(run, 'evaluation.json'));
 }
 
+export function readRunConfig(run: string): Promise<RunConfig | undefined> {
+  return readJson<RunConfig>(path.join(run, 'config.json'));
+}
+
 /** One line on what the run trains and where, from config.json (undefined until the backend has written it). */
 export async function readRunSetup(run: string): Promise<string | undefined> {
-  const config = await readJson<RunConfig>(path.join(run, 'config.json'));
+  const config = await readRunConfig(run);
   return config?.options ? describeRunSetup(config) : undefined;
 }
 

@@ -8,6 +8,7 @@ import type { Precision, TrainOptions } from './protocol/jobs';
 
 /** TrainOptions with every default the backend chose written out. */
 export type ResolvedTrainOptions = TrainOptions & {
+  prepared: string;
   lr: number;
   finetuneLr: number;
   finetuneEpochs: number;
@@ -31,16 +32,74 @@ export interface EngineRunInfo {
   precision: Precision;
 }
 
+/**
+ * What identifies a prepared dataset as a run saw it, computed from the images the run reads (train, val, and
+ * aug/ with --augment disk): a changed fingerprint means the run would go on with other data.
+ */
+export interface DatasetFingerprint {
+  /** sha256 over each image's path in the prepared folder, class and split: the labels and the split. */
+  labels: string;
+  /** sha256 over the same plus each file's size and modification time (whole seconds): the files themselves. */
+  files: string;
+  images: number;
+}
+
+/** One start or resume of a run: what ran it. Appended, never rewritten. */
+export interface RunSession {
+  startedAt: string;
+  /** Epochs the run had finished when this session started (0 for the first). */
+  afterEpoch: number;
+  lesionLab: string;
+  /** The source revision (git commit, `-dirty` with uncommitted changes) when known. */
+  revision?: string;
+  node: string;
+  engine: EngineName;
+  device?: string;
+  precision: Precision;
+  threads?: number;
+}
+
+/** The engine and precision that trained one epoch (for an epoch trained again after a crash: the session that finished it). */
+export interface EpochEngine {
+  epoch: number;
+  engine: EngineName;
+  precision: Precision;
+  /** Index into `sessions`. */
+  session: number;
+}
+
 export interface RunConfig {
   version: 1;
   options: ResolvedTrainOptions;
   classes: string[];
   createdAt: string;
+  /** Lesion Lab's version when the run started (each session's is in `sessions`). */
   lesionLab: string;
+  /** Its source revision (git commit, `-dirty` with uncommitted changes) when known. */
+  revision?: string;
   node: string;
-  /** Written once the engine is up; absent in a config whose run failed before that. */
+  /** The engine of the latest session; written once the engine is up, absent in a config whose run failed before that. */
   engine?: EngineRunInfo & { reason: string };
-  dataset: { prepared: string; split: string; valFraction: number; seed: number; train: number; val: number; augmented: number };
+  dataset: { prepared: string; split: string; valFraction: number; seed: number; train: number; val: number; augmented: number; fingerprint?: DatasetFingerprint };
+  /** Where fine-tuning starts, by name (`options.unfreezeFrom` may be an index). */
+  finetuneFrom?: string;
+  sessions?: RunSession[];
+  epochEngines?: EpochEngine[];
+}
+
+/** "wasm for epochs 1–3, cpu (float32) for 4–5", or the one engine; undefined before any epoch was recorded. */
+export function describeEpochEngines(c: RunConfig): string | undefined {
+  const epochs = [...(c.epochEngines ?? [])].sort((a, b) => a.epoch - b.epoch);
+  if (epochs.length === 0) return undefined;
+  const label = (e: EpochEngine): string => `${e.engine}${e.precision === 'mixed' ? ' (mixed precision)' : ''}`;
+  const spans: { label: string; from: number; to: number }[] = [];
+  for (const e of epochs) {
+    const last = spans.at(-1);
+    if (last && last.label === label(e) && last.to === e.epoch - 1) last.to = e.epoch;
+    else spans.push({ label: label(e), from: e.epoch, to: e.epoch });
+  }
+  if (spans.length === 1) return spans[0]!.label;
+  return spans.map((s) => `${s.label} for epoch${s.from === s.to ? ` ${s.from}` : `s ${s.from}–${s.to}`}`).join(', ');
 }
 
 /** One line on what the run trains and where: "mobilenetv2 α0.35 · from scratch · 96 px · batch 16 · wasm on CPU · float32". */

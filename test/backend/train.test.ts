@@ -5,6 +5,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { assertBuilt, runCli, startCli } from '../helpers/cli';
+import { preparedDemoDataset } from '../helpers/demoDataset';
 
 // A tiny but real pipeline: synthetic HAM10000-layout data → prepare → train MobileNetV2-0.35 at 32 px on wasm.
 const TRAIN = ['--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--engine', 'wasm', '--json'];
@@ -17,12 +18,7 @@ describe('backend process: training, evaluation and prediction', function () {
   before(async () => {
     assertBuilt();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-train-'));
-    const demo = path.join(dir, 'demo');
-    prepared = path.join(dir, 'prepared');
-    const d = await runCli(['demo-data', '--out', demo, '--per-class', '8', '--size', '64', '--json']);
-    assert.equal(d.code, 0, d.stderr);
-    const p = await runCli(['prepare', '--data', demo, '--out', prepared, '--json']);
-    assert.equal(p.code, 0, p.stderr);
+    ({ prepared } = await preparedDemoDataset(dir, 8));
   });
   after(() => fs.rm(dir, { recursive: true, force: true }));
 

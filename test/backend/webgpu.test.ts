@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { assertBuilt, runCli } from '../helpers/cli';
+import { preparedDemoDataset } from '../helpers/demoDataset';
 import type { SoftwareVulkan } from '../helpers/vulkan';
 import { relativeL2, requireSoftwareVulkan, runTsChild } from '../helpers/vulkan';
 import type { EngineTrace } from './webgpuParity.child';
@@ -93,13 +94,8 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
   });
 
   it('train (head from the feature cache, then fine-tune), evaluate and predict with Grad-CAM on webgpu --precision mixed: demo images, the adapter and precision recorded', async () => {
-    const demo = path.join(dir, 'demo');
-    const prepared = path.join(dir, 'prepared');
+    const { prepared } = await preparedDemoDataset(dir, 6);
     const run = path.join(dir, 'run');
-    const d = await runCli(['demo-data', '--out', demo, '--per-class', '6', '--size', '64', '--json']);
-    assert.equal(d.code, 0, d.stderr);
-    const p = await runCli(['prepare', '--data', demo, '--out', prepared, '--json']);
-    assert.equal(p.code, 0, p.stderr);
     const args = ['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--engine', 'webgpu', '--precision', 'mixed', '--json'];
     const t = await runCli(args, { env: vulkan.env });
     assert.equal(t.code, 0, t.stderr);

@@ -3,11 +3,14 @@ import type { EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
 import { formatPercent } from '../../shared/format';
 import type { RunConfig } from '../../shared/runConfig';
+import { describeEpochEngines } from '../../shared/runConfig';
 
 export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: EpochMetrics[], checkpointEpoch: number): string {
   const o = config.options;
   const rows = ev.perClass.map((c) => `| ${c.name} | ${isLesionClass(c.name) ? LESION_CLASS_INFO[c.name].label : ''} | ${formatPercent(c.precision)} | ${formatPercent(c.recall)} | ${formatPercent(c.f1)} | ${c.support} |`);
-  const phases = o.phase === 'both' ? `head (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr}) then fine-tuning from \`${o.unfreezeFrom}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})` : o.phase === 'head' ? `head only (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr})` : `fine-tuning from \`${o.unfreezeFrom}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})`;
+  // By name: `unfreezeFrom` may be an index ("1" when training from scratch).
+  const from = config.finetuneFrom ?? o.unfreezeFrom;
+  const phases = o.phase === 'both' ? `head (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr}) then fine-tuning from \`${from}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})` : o.phase === 'head' ? `head only (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr})` : `fine-tuning from \`${from}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})`;
   return `# Model card: ${o.model}${o.alpha ? ` (alpha ${o.alpha})` : ''} skin-lesion classifier
 
 > **A research and education model, not a medical device.** It must not be used to diagnose, screen
@@ -18,7 +21,7 @@ export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: Epoc
 - Backbone: ${o.model}, weights: ${o.weights}, input ${o.size}×${o.size}
 - Head: global average pooling → Dense(1000, relu) → Dropout(0.25) → Dense(${config.classes.length}, softmax)
 - Training: ${phases}; batch ${o.batch}; augmentation: ${o.augment}; class weights: ${o.classWeights ? 'balanced' : 'none'}; seed ${o.seed}
-- Engine: ${config.engine?.engine ?? 'unknown'} (${config.engine?.device ?? ''}), ${config.engine?.precision === 'mixed' ? 'mixed precision (float16 convolutions)' : 'float32'}; Lesion Lab ${config.lesionLab}
+- Engine: ${config.engine?.engine ?? 'unknown'} (${config.engine?.device ?? ''}), ${config.engine?.precision === 'mixed' ? 'mixed precision (float16 convolutions)' : 'float32'}${(config.sessions?.length ?? 0) > 1 ? `; by epoch: ${describeEpochEngines(config) ?? 'not recorded'}` : ''}; Lesion Lab ${config.lesionLab}${config.revision ? ` (${config.revision.slice(0, 12)}${config.revision.endsWith('-dirty') ? ', with uncommitted changes' : ''})` : ''}
 ${config.engine?.threads !== undefined ? `- CPU threads: ${config.engine.threads} (a seeded run repeats exactly at the same thread count)\n` : ''}- Checkpoint: best validation accuracy, epoch ${checkpointEpoch} of ${metrics.length}
 
 ## Data

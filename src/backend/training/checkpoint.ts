@@ -49,6 +49,16 @@ export async function saveCheckpoint(dir: string, model: tfl.LayersModel, optimi
   });
 }
 
+/** JSON writes ±Infinity as null: an early-stopping monitor that has seen no finite value yet comes back as it was. */
+function restoreInfinities(state: TrainState): TrainState {
+  const best = (v: number | null, none: number): number => (typeof v === 'number' ? v : none);
+  return {
+    ...state,
+    earlyValLoss: { ...state.earlyValLoss, best: best(state.earlyValLoss.best, Infinity) },
+    earlyValAccuracy: { ...state.earlyValAccuracy, best: best(state.earlyValAccuracy.best, -Infinity) },
+  };
+}
+
 export interface LoadedCheckpoint {
   model: tfl.LayersModel;
   state: TrainState;
@@ -59,7 +69,7 @@ export async function loadCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const { model, dir: actual } = await loadModelFromDir(dir);
   let state: TrainState;
   try {
-    state = JSON.parse(await fs.readFile(path.join(actual, STATE), 'utf8')) as TrainState;
+    state = restoreInfinities(JSON.parse(await fs.readFile(path.join(actual, STATE), 'utf8')) as TrainState);
   } catch (err) {
     model.dispose();
     throw new UserError(`The checkpoint ${actual} has no readable state.json (${(err as Error).message}). It cannot be resumed; start a new run.`);

@@ -22,17 +22,21 @@ import { readManifest } from '../dataset/manifest';
 import { buildBackbone, buildClassifier, defaultUnfreezeLayer } from '../models/backbone';
 import { defaultWeightsCacheDir, resolveImagenetWeights } from '../models/imagenetWeights';
 import { loadWeightsFile } from '../models/weights';
-import { BACKEND_VERSION } from '../version';
+import { BACKEND_VERSION, sourceRevision } from '../version';
 import type { TrainState } from './checkpoint';
 import { loadCheckpoint } from './checkpoint';
+import { datasetFingerprint, describeDatasetChange } from './datasetFingerprint';
 import { listAugmentedImages, splitImages } from './datasetImages';
 import type { LabeledImage } from './imagePipeline';
 import { RunFolder } from './runFolder';
+import { resumeOptions } from './resumeOptions';
 import { withSeededMathRandom } from './seededRandom';
 import type { Phase } from './trainPhase';
 import { runPhase } from './trainPhase';
 
-export function resolveTrainOptions(o: TrainOptions): ResolvedTrainOptions {
+export function resolveTrainOptions(request: TrainOptions): ResolvedTrainOptions {
+  const { explicit: _given, ...o } = request;
+  if (!o.prepared) throw new UserError('A new run needs --prepared: the folder `lesion-lab prepare` wrote. (Only --resume takes it from the run folder.)');
   const fromScratch = o.weights === 'none';
   return {
     ...o,
@@ -61,14 +65,17 @@ function engineFailure(err: unknown, engine: string, batch: number): UserError {
   return err instanceof UserError ? err : new UserError(`Training failed on the ${engine} engine: ${message.split('\n')[0]}. The last checkpoint is kept; --resume continues from it.`, err instanceof Error ? err.stack : undefined);
 }
 
-/** Same data, seed and engine: the same run (initial weights, dropout masks, batch order). */
-export function train(options: TrainOptions, ctx: JobContext): Promise<void> {
-  return withSeededMathRandom(options.seed, () => trainRun(options, ctx));
-}
-
-async function trainRun(options: TrainOptions, ctx: JobContext): Promise<void> {
+/**
+ * Same data, seed and engine: the same run (initial weights, dropout masks, batch order), and a run resumed
+ * after a crash ends as the uninterrupted one would. The seed is the run's own (config.json) on --resume.
+ */
+export async function train(options: TrainOptions, ctx: JobContext): Promise<void> {
   const run = new RunFolder(path.resolve(options.run));
   const config = options.resume ? await resumedRunConfig(run, options) : await newRunConfig(run, options);
+  return withSeededMathRandom(config.options.seed, () => trainRun(run, config, ctx));
+}
+
+async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Promise<void> {
   const o = config.options;
   const { trainImages, valImages } = await datasetImages(config);
 
@@ -93,9 +100,10 @@ async function trainRun(options: TrainOptions, ctx: JobContext): Promise<void> {
 
   let model: tfl.LayersModel | undefined;
   try {
-    const start = await startingPoint(run, o, phases[0]!, jctx);
+    const start = await startingPoint(run, config, phases[0]!, jctx);
     model = start.model;
     let { state, optimizerWeights } = start;
+    await recordSession(run, config, state.epoch);
     for (const phase of phases) {
       if (phases.indexOf(phase) < phases.indexOf(state.phase) || (phase === state.phase && state.phaseDone)) continue;
       if (phase !== state.phase) {
@@ -129,30 +137,47 @@ async function newRunConfig(run: RunFolder, options: TrainOptions): Promise<RunC
     classes: [...LESION_CLASSES],
     createdAt: new Date().toISOString(),
     lesionLab: BACKEND_VERSION,
+    ...(sourceRevision() ? { revision: sourceRevision() } : {}),
     node: process.version,
     dataset: { prepared: opts.prepared, split: '', valFraction: 0, seed: 0, train: 0, val: 0, augmented: 0 },
+    sessions: [],
+    epochEngines: [],
   };
 }
 
-/**
- * A resumed run keeps its own settings; only the engine may change (another machine, another GPU).
- * `--resume --phase finetune` on a head-only run goes on to fine-tune it: the second phase of the reference workflow.
- */
-async function resumedRunConfig(run: RunFolder, options: TrainOptions): Promise<RunConfig> {
+/** Appends this session (who ran it, on what) to config.json; earlier sessions stay as they were. */
+async function recordSession(run: RunFolder, config: RunConfig, afterEpoch: number): Promise<void> {
+  const engine = config.engine!;
+  const revision = sourceRevision();
+  config.sessions = [
+    ...(config.sessions ?? []),
+    {
+      startedAt: new Date().toISOString(),
+      afterEpoch,
+      lesionLab: BACKEND_VERSION,
+      ...(revision ? { revision } : {}),
+      node: process.version,
+      engine: engine.engine,
+      ...(engine.device ? { device: engine.device } : {}),
+      precision: engine.precision,
+      ...(engine.threads !== undefined ? { threads: engine.threads } : {}),
+    },
+  ];
+  await writeJsonAtomic(run.config, config);
+}
+
+/** A resumed run keeps its own options (resumeOptions.ts); a head-only run may go on into fine-tuning. */
+async function resumedRunConfig(run: RunFolder, request: TrainOptions): Promise<RunConfig> {
   const saved = await readConfig(run);
   if (!saved) throw new UserError(`Nothing to resume in ${run.dir}: it has no config.json. Start a new run without --resume.`);
-  const extend = saved.options.phase === 'head' && options.phase === 'finetune';
-  const config: RunConfig = {
-    ...saved,
-    options: {
-      ...saved.options,
-      engine: options.engine,
-      threads: options.threads,
-      resume: true,
-      ...(extend ? { phase: 'both' as const, finetuneEpochs: options.finetuneEpochs ?? options.epochs, ...(options.finetuneLr !== undefined ? { finetuneLr: options.finetuneLr } : {}) } : {}),
-    },
-  };
-  if (extend) await writeJsonAtomic(run.config, config);
+  const { options, extended, movedPrepared } = resumeOptions(saved.options, request);
+  if (movedPrepared) {
+    // The dataset fingerprint (checked in datasetImages) decides whether it is the same dataset.
+    if (!saved.dataset.fingerprint) throw new UserError(`--prepared ${movedPrepared} is not the run's prepared folder (${saved.options.prepared}), and the run recorded no dataset fingerprint to show that it holds the same data. Leave --prepared out, or start a new run.`);
+    options.prepared = movedPrepared;
+  }
+  const config: RunConfig = { ...saved, options, dataset: { ...saved.dataset, prepared: options.prepared } };
+  if (extended) await writeJsonAtomic(run.config, config);
   return config;
 }
 
@@ -169,12 +194,22 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
   }
   if (trainImages.length === 0) throw new UserError(`${o.prepared} has no training images. Prepare the dataset again.`);
   if (valImages.length === 0) throw new UserError(`${o.prepared} has no validation images, so nothing can be measured. Prepare it again with a --val-fraction above 0.`);
-  config.dataset = { ...config.dataset, split: manifest.summary.split, valFraction: manifest.summary.valFraction, seed: manifest.summary.seed, train: trainImages.length, val: valImages.length };
+  const fingerprint = await datasetFingerprint({ prepared: o.prepared, classes: config.classes, train: trainImages, val: valImages });
+  const then = config.dataset.fingerprint;
+  const change = o.resume && then ? describeDatasetChange(then, fingerprint) : undefined;
+  if (change) {
+    throw new UserError(
+      `The prepared dataset in ${o.prepared} changed since this run started: ${change}. Resuming would train the rest of the run on other data than its first epochs. ` +
+        'Start a new run (another --run folder), or put the prepared folder back as it was.',
+    );
+  }
+  config.dataset = { ...config.dataset, split: manifest.summary.split, valFraction: manifest.summary.valFraction, seed: manifest.summary.seed, train: trainImages.length, val: valImages.length, fingerprint: then ?? fingerprint };
   return { trainImages, valImages };
 }
 
 /** The model and state training starts from: the last checkpoint on --resume (when one was written), else a fresh model. */
-async function startingPoint(run: RunFolder, o: ResolvedTrainOptions, firstPhase: Phase, ctx: JobContext): Promise<{ model: tfl.LayersModel; state: TrainState; optimizerWeights?: { name: string; tensor: tf.Tensor }[] }> {
+async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phase, ctx: JobContext): Promise<{ model: tfl.LayersModel; state: TrainState; optimizerWeights?: { name: string; tensor: tf.Tensor }[] }> {
+  const o = config.options;
   if (o.resume) {
     const ckpt = await loadCheckpoint(run.lastCheckpoint).catch((err: unknown) => {
       if (err instanceof UserError && /model\.json is missing/.test(err.message)) return undefined;
@@ -185,11 +220,14 @@ async function startingPoint(run: RunFolder, o: ResolvedTrainOptions, firstPhase
         ckpt.model.dispose();
         throw err;
       });
+      // Epochs after the checkpoint are trained again, by this session.
+      config.epochEngines = (config.epochEngines ?? []).filter((e) => e.epoch <= ckpt.state.epoch);
       ctx.emit({ type: 'log', level: 'info', message: `resuming after epoch ${ckpt.state.epoch} (${ckpt.state.phase} phase, epoch ${ckpt.state.phaseEpoch})` });
       return { model: ckpt.model, state: ckpt.state, optimizerWeights: ckpt.optimizer?.weights };
     }
     ctx.emit({ type: 'log', level: 'info', message: 'no checkpoint was written before the run stopped: starting from the beginning' });
     await run.truncateMetrics(0);
+    config.epochEngines = [];
   }
   return { model: await buildModel(o, ctx), state: initialState(firstPhase) };
 }

@@ -11,6 +11,8 @@ import type { EpochMetrics } from '../../shared/protocol/results';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';
 import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
 import { UserError, throwIfCancelled } from '../errors';
+import { crashPoint } from '../crashPoints';
+import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import { checkEngineHealth, injectGpuFaultFor } from '../engines/load';
@@ -30,6 +32,7 @@ import { imageBatches } from './imagePipeline';
 import { splitModelAt } from './modelSplit';
 import type { SplitModel } from './modelSplit';
 import type { RunFolder } from './runFolder';
+import { reseedMathRandom } from './seededRandom';
 
 export type Phase = 'head' | 'finetune';
 
@@ -81,6 +84,8 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
     const started = Date.now();
     const globalEpoch = state.epoch + 1;
     const order = drawEpochOrder(p.trainImages, p.config.options.seed, phase, epoch, setup.augment !== undefined);
+    // Dropout masks from the epoch's own stream, so a resumed epoch draws the same ones.
+    reseedMathRandom(p.config.options.seed, phase, epoch);
     const fit = await trainEpoch(setup, order, epoch, globalEpoch, started, p);
     const val = await validate(setup, p.valImages, setup.features?.val, p.ctx.signal);
     await checkEngineHealth(); // nothing the GPU got wrong may reach the metrics or a checkpoint
@@ -97,6 +102,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
       finishedAt: new Date().toISOString(),
     };
     await p.run.appendMetrics(metrics);
+    await recordEpochEngine(p, globalEpoch);
     p.ctx.emit({ type: 'train/didEpoch', run: p.run.dir, metrics, tensors: tf.memory().numTensors });
     const decision = decideAfterEpoch(state, metrics, epoch, setup.epochs);
     await saveEpochCheckpoints(model, setup.optimizer, decision, metrics, p);
@@ -108,6 +114,15 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
   }
   setup.split.trainable.optimizer?.dispose();
   return { ...state, phaseDone: true };
+}
+
+/** config.json › epochEngines: which engine and precision trained this epoch (the session's, from config.engine). */
+async function recordEpochEngine(p: PhaseContext, epoch: number): Promise<void> {
+  const { config } = p;
+  const engine = config.engine!;
+  const entry = { epoch, engine: engine.engine, precision: engine.precision, session: Math.max(0, (config.sessions?.length ?? 1) - 1) };
+  config.epochEngines = [...(config.epochEngines ?? []).filter((e) => e.epoch !== epoch), entry];
+  await writeJsonAtomic(p.run.config, config);
 }
 
 /** Where training starts in this phase: the head's first Dense, or the unfreeze point. */
@@ -124,6 +139,7 @@ export async function setUpPhase(phase: Phase, model: tfl.LayersModel, optimizer
   const epochs = phase === 'head' ? o.epochs : o.finetuneEpochs;
   const lr = phase === 'head' ? o.lr : o.finetuneLr;
   const start = phaseStartIndex(model, phase, o);
+  if (phase === 'finetune') config.finetuneFrom = model.layers[start]!.name;
   const split = splitModelAt(model, start);
   const optimizer = makeOptimizer(phase === 'head' ? o.headOptimizer : o.finetuneOptimizer, lr, config.engine?.engine ?? 'cpu');
   const trainLabels = Int32Array.from(trainImages, (i) => i.label);
@@ -233,6 +249,7 @@ export async function trainEpoch(setup: PhaseSetup, order: readonly number[], ph
       ctx.emit({ type: 'train/didBatch', phase: setup.phase, epoch: globalEpoch, batch, batches, loss: lossSum / seen, accuracy: accSum / seen, rate, etaSeconds: (order.length - seen) / rate });
     }
     throwIfCancelled(ctx.signal);
+    crashPoint('batch');
   }
   return { loss: lossSum / seen, accuracy: accSum / seen };
 }
@@ -260,6 +277,7 @@ async function saveEpochCheckpoints(model: tfl.LayersModel, optimizer: tf.Optimi
   if (decision.improved) {
     await saveCheckpoint(run.bestCheckpoint, model, undefined, decision.next);
     ctx.emit({ type: 'train/didCheckpoint', kind: 'best', epoch: metrics.epoch, path: run.bestCheckpoint, valAccuracy: metrics.valAccuracy });
+    crashPoint('between-checkpoints');
   }
   await saveCheckpoint(run.lastCheckpoint, model, optimizer, decision.next);
   ctx.emit({ type: 'train/didCheckpoint', kind: 'last', epoch: metrics.epoch, path: run.lastCheckpoint, valAccuracy: metrics.valAccuracy });

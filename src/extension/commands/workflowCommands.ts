@@ -6,7 +6,7 @@ import type { EngineChoice } from '../../shared/protocol/engines';
 import type { ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
-import { listRuns, readDatasetSummary } from '../runFolders';
+import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
 import type { TrainingSession } from '../trainingSession';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
 import type { PredictionController } from '../panels/predictionController';
@@ -50,7 +50,7 @@ export async function refreshWorkspaceState(lab: LabContext): Promise<void> {
   lab.panels.refreshAll();
 }
 
-function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Partial<TrainOptions>): TrainOptions {
+function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Partial<TrainOptions>): TrainOptions & { prepared: string } {
   const cfg = vscode.workspace.getConfiguration('lesionLab');
   const model = cfg.get<ModelName>('model', 'resnet152');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -94,14 +94,21 @@ export async function startTraining(lab: LabContext, session: TrainingSession, p
     throw new RequestRefused(`Lesion Lab is busy with “${lab.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
   }
   const options = trainOptionsFromSettings(root, phase, overrides);
-  if (!existsSync(path.join(options.prepared, 'manifest.json'))) {
+  if (!options.resume && !existsSync(path.join(options.prepared, 'manifest.json'))) {
     void vscode.window.showWarningMessage(`No prepared dataset at ${options.prepared}. Prepare one first.`, 'Prepare Dataset…').then((choice) => {
       if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
     });
     throw new RequestRefused(`No prepared dataset at ${options.prepared}. Prepare one first.`);
   }
-  if (options.resume) await session.resume(options.run);
-  else session.begin(options.run);
+  if (options.resume) {
+    // A resumed run keeps the options in its config.json; the settings choose only the engine and precision,
+    // and the epochs when a head-only run goes on into fine-tuning.
+    const headOnly = (await readRunConfig(options.run))?.options.phase === 'head';
+    options.explicit = ['engine', 'precision', ...(headOnly && phase === 'finetune' ? (['phase', 'epochs'] as const) : [])];
+    await session.resume(options.run);
+  } else {
+    session.begin(options.run);
+  }
   lab.currentRun = options.run;
   lab.panels.show('training', true);
   const job = lab.jobs.run({ command: 'train', options }, {

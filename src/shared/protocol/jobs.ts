@@ -62,7 +62,8 @@ export interface AugmentOptions {
 }
 
 export interface TrainOptions {
-  prepared: string;
+  /** The prepared folder; required for a new run, taken from the run's config.json on `resume`. */
+  prepared?: string;
   run: string;
   model: ModelName;
   /** MobileNetV2 width multiplier (0.35–1.4). */
@@ -86,6 +87,12 @@ export interface TrainOptions {
   resume: boolean;
   classWeights: boolean;
   seed: number;
+  /**
+   * The options the user actually gave (TrainOptions keys); the others hold defaults. With `resume` every
+   * option comes from the run's config.json, and one listed here that differs from it is refused (engine
+   * and precision may change). Absent: none given.
+   */
+  explicit?: (keyof TrainOptions)[];
 }
 
 export interface EvaluateOptions {
@@ -160,7 +167,7 @@ export const prepareOptionChecks: FieldChecks<PrepareOptions> = {
 export const downloadOptionChecks: FieldChecks<DownloadOptions> = { out: nonEmpty, includeTest: bool, baseUrl: optional(nonEmpty), acceptLicense: bool };
 export const augmentOptionChecks: FieldChecks<AugmentOptions> = { prepared: nonEmpty, target: int(1), skip: arrayOf(str), size: imageSize, seed, concurrency: optional(int(1, 64)) };
 export const trainOptionChecks: FieldChecks<TrainOptions> = {
-  prepared: nonEmpty,
+  prepared: optional(nonEmpty),
   run: nonEmpty,
   model: literal(...MODEL_NAMES),
   alpha: optional(numberIn(0.35, 1.4)),
@@ -181,6 +188,7 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   resume: bool,
   classWeights: bool,
   seed,
+  explicit: optional(arrayOf(nonEmpty)),
 };
 export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = { run: nonEmpty, data: optional(nonEmpty), engine: optional(engineChoice), threads };
 export const predictOptionChecks: FieldChecks<PredictOptions> = { run: nonEmpty, images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
