@@ -15,6 +15,8 @@ export interface OptionSpec {
   choices?: readonly string[];
   default?: string | number | boolean | string[];
   required?: boolean;
+  /** Required unless this boolean option is given (e.g. train's --prepared, unless --resume). */
+  requiredUnless?: string;
   min?: number;
   max?: number;
   /** Name shown in help for the value, e.g. DIR. */
@@ -110,6 +112,7 @@ export function parseOptions(
   for (const spec of options) {
     if (values[spec.name] === undefined) {
       if (spec.required) throw new UsageError(`--${spec.name} is required`, command);
+      if (spec.requiredUnless && values[spec.requiredUnless] !== true) throw new UsageError(`--${spec.name} is required (unless --${spec.requiredUnless})`, command);
       if (spec.default !== undefined) values[spec.name] = spec.default;
     }
   }
@@ -164,7 +167,8 @@ export function formatUsage(
   for (const o of options) {
     const value = o.kind === 'boolean' ? '' : ` ${o.metavar ?? (o.choices ? o.choices.join('|') : o.kind === 'list' ? 'A,B' : 'N')}`;
     const def = o.default !== undefined && o.kind !== 'boolean' ? ` (default ${Array.isArray(o.default) ? o.default.join(',') : o.default})` : '';
-    lines.push(`  --${o.name}${value}`.padEnd(36) + ` ${o.help}${o.required ? ' (required)' : def}`);
+    const required = o.required ? ' (required)' : o.requiredUnless ? ` (required unless --${o.requiredUnless})` : '';
+    lines.push(`  --${o.name}${value}`.padEnd(36) + ` ${o.help}${required || def}`);
   }
   return lines.join('\n');
 }

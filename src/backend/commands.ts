@@ -8,7 +8,7 @@ import { ENGINE_NAMES } from '../shared/protocol/engines';
 import { MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
-import { UsageError, parseOptions } from './args';
+import { parseOptions } from './args';
 import type { JobContext } from './job';
 import { sleep } from './job';
 
@@ -134,7 +134,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'train',
     summary: 'Train (head) and/or fine-tune an ImageNet-pretrained CNN on a prepared dataset.',
     options: [
-      { name: 'prepared', kind: 'string', metavar: 'DIR', help: 'a folder written by `prepare` (required, except with --resume)' },
+      { name: 'prepared', kind: 'string', requiredUnless: 'resume', metavar: 'DIR', help: 'a folder written by `prepare` (with --resume: the run’s own)' },
       { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'the run folder (checkpoints, metrics)' },
       { name: 'model', kind: 'string', choices: MODEL_NAMES, default: 'resnet152', help: 'backbone' },
       { name: 'alpha', kind: 'number', min: 0.35, max: 1.4, metavar: 'A', help: 'MobileNetV2 width multiplier' },
@@ -156,36 +156,33 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint, with the options in its config.json' },
       seedOption(1),
     ],
-    toRequest: ({ values: v, given }) => {
-      if (v.prepared === undefined && v.resume !== true) throw new UsageError('--prepared is required (only --resume takes it from the run folder)', 'train');
-      return {
-        command: 'train',
-        options: {
-          prepared: optS(v.prepared),
-          run: s(v.run),
-          model: s(v.model) as ModelName,
-          alpha: optN(v.alpha),
-          weights: s(v.weights),
-          phase: s(v.phase) as 'head' | 'finetune' | 'both',
-          epochs: n(v.epochs),
-          finetuneEpochs: optN(v['finetune-epochs']),
-          batch: n(v.batch),
-          size: n(v.size),
-          lr: optN(v.lr),
-          finetuneLr: optN(v['finetune-lr']),
-          optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
-          unfreezeFrom: optS(v['unfreeze-from']),
-          augment: s(v.augment) as 'none' | 'disk' | 'online',
-          engine: s(v.engine) as 'auto',
-          precision: s(v.precision) as Precision,
-          threads: optN(v.threads),
-          resume: b(v.resume),
-          classWeights: b(v['class-weights']),
-          seed: n(v.seed),
-          explicit: given.map(optionKey) as (keyof TrainOptions)[],
-        },
-      };
-    },
+    toRequest: ({ values: v, given }) => ({
+      command: 'train',
+      options: {
+        prepared: optS(v.prepared),
+        run: s(v.run),
+        model: s(v.model) as ModelName,
+        alpha: optN(v.alpha),
+        weights: s(v.weights),
+        phase: s(v.phase) as 'head' | 'finetune' | 'both',
+        epochs: n(v.epochs),
+        finetuneEpochs: optN(v['finetune-epochs']),
+        batch: n(v.batch),
+        size: n(v.size),
+        lr: optN(v.lr),
+        finetuneLr: optN(v['finetune-lr']),
+        optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
+        unfreezeFrom: optS(v['unfreeze-from']),
+        augment: s(v.augment) as 'none' | 'disk' | 'online',
+        engine: s(v.engine) as 'auto',
+        precision: s(v.precision) as Precision,
+        threads: optN(v.threads),
+        resume: b(v.resume),
+        classWeights: b(v['class-weights']),
+        seed: n(v.seed),
+        explicit: given.map(optionKey) as (keyof TrainOptions)[],
+      },
+    }),
   },
   {
     name: 'evaluate',

@@ -133,7 +133,7 @@ describe('backend process: a resumed run equals the uninterrupted one, and knows
     assert.doesNotMatch(message.message, /--batch/, 'the same value is not a difference');
     const noPrepared = await runCli(['train', '--run', path.join(dir, 'new-run'), '--json']);
     assert.equal(noPrepared.code, 2);
-    assert.match(noPrepared.stderr, /--prepared is required/);
+    assert.match(noPrepared.stderr, /--prepared is required \(unless --resume\)/);
   });
 
   it('config.json records the dataset fingerprint, the source revision and the engine of every epoch; resume refuses a changed prepared folder', async () => {

@@ -8,7 +8,7 @@ import { validateHostToBackend } from '../../../src/shared/protocol/backend';
 /** The smallest command line the CLI accepts: required options and positionals only. */
 function minimalArgv(c: CommandSpec): string[] {
   const argv: string[] = [];
-  for (const o of c.options.filter((o) => o.required)) argv.push(`--${o.name}`, o.choices?.[0] ?? 'x');
+  for (const o of c.options.filter((o) => o.required || o.requiredUnless)) argv.push(`--${o.name}`, o.choices?.[0] ?? 'x');
   for (let i = 0; i < (c.positional?.min ?? 0); i++) argv.push(`image${i}.jpg`);
   return argv;
 }
@@ -66,7 +66,7 @@ describe('job requests: validated where they arrive from another process', () =>
     const cases: [unknown, RegExp][] = [
       [{ command: 'rm-rf' }, /command should be one of engines, /],
       [{ command: 'engines', options: { all: true } }, /engines takes no options/],
-      [{ command: 'train', options: { ...train.options, prepared: undefined } }, /options\.prepared should be a string/],
+      [{ command: 'train', options: { ...train.options, prepared: 5 } }, /options\.prepared should be a string/],
       [{ command: 'train', options: { ...train.options, prepared: '' } }, /options\.prepared should not be empty/],
       [{ command: 'train', options: { ...train.options, epochs: '10' } }, /options\.epochs should be a number, got string/],
       [{ command: 'train', options: { ...train.options, model: 'vgg16' } }, /options\.model should be one of resnet50, /],
