@@ -16,6 +16,8 @@ import { buildBackbone, buildClassifier } from '../src/backend/models/backbone';
 import type { GradientFix } from '../src/backend/engines/broadcastGradients';
 import { useGradientFixes } from '../src/backend/engines/broadcastGradients';
 import { WASM_GRADIENT_KERNELS, registerWasmGradientKernels } from '../src/backend/engines/wasmKernels';
+import type { StepProfile } from './kernelProfile';
+import { profileStep, topKernels } from './kernelProfile';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,47 +30,6 @@ const size = Number(arg('size', '96'));
 const alpha = Number(arg('alpha', '0.35'));
 const steps = Number(arg('steps', '5'));
 const cpuSteps = Number(arg('cpu-steps', '2'));
-
-interface StepProfile {
-  dispatches: number;
-  kernelMs: number;
-  byKernel: Map<string, { n: number; ms: number }>;
-}
-
-/** Wraps the engine's kernel entry point for one step: counts dispatches and times them (cpu/wasm are synchronous). */
-async function profileStep(step: () => Promise<unknown>): Promise<StepProfile> {
-  const engine = tf.engine() as unknown as { runKernelFunc(p: { kernelName?: string }): unknown };
-  const original = engine.runKernelFunc;
-  const byKernel = new Map<string, { n: number; ms: number }>();
-  let depth = 0;
-  engine.runKernelFunc = function (this: unknown, params: { kernelName?: string }) {
-    const t0 = performance.now();
-    depth++;
-    try {
-      return original.call(this, params);
-    } finally {
-      depth--;
-      if (depth === 0) {
-        const e = byKernel.get(params.kernelName ?? '?') ?? { n: 0, ms: 0 };
-        e.n++;
-        e.ms += performance.now() - t0;
-        byKernel.set(params.kernelName ?? '?', e);
-      }
-    }
-  };
-  try {
-    await step();
-  } finally {
-    engine.runKernelFunc = original;
-  }
-  let dispatches = 0;
-  let kernelMs = 0;
-  for (const e of byKernel.values()) {
-    dispatches += e.n;
-    kernelMs += e.ms;
-  }
-  return { dispatches, kernelMs, byKernel };
-}
 
 const VARIANTS: Record<string, readonly GradientFix[]> = {
   stock: [],
@@ -127,14 +88,6 @@ async function compare(engine: EngineName, variants: string[], rounds: number): 
     tf.dispose([x, y]);
     model.dispose();
   }
-}
-
-function topKernels(p: StepProfile, n: number): string {
-  return [...p.byKernel.entries()]
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .slice(0, n)
-    .map(([k, e]) => `${k} ${e.ms.toFixed(0)}ms/${e.n}`)
-    .join(', ');
 }
 
 async function main(): Promise<void> {

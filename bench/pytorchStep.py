@@ -10,7 +10,10 @@ when available, else on the CPU (use a small --size there). Prints one JSON line
   {"model": "resnet50", "imgPerSec": 123.4, "device": "NVIDIA H100 80GB HBM3", ...}
 
   python3 bench/pytorchStep.py [--models resnet50,mobilenetv2] [--size 224] [--batch 32] [--steps 10] [--warmup 3]
-                               [--optimizer rmsprop|adam|sgd] [--device cuda|cpu]
+                               [--optimizer rmsprop|adam|sgd] [--device cuda|cpu] [--threads N] [--width 1.0]
+                               [--mode train|infer]
+--mode infer times the forward pass alone (eval mode, no autograd), as Lesion Lab's feature cache and predict run it.
+--threads sets torch.set_num_threads (CPU); --width the MobileNetV2 width multiplier (Keras' alpha).
 
 Differences that remain: torchvision's ResNet50 is v1.5 (stride 2 in the 3×3 conv, Keras' v1 has it in the first
 1×1) and its convs have no bias; both are within a few percent of the FLOPs.
@@ -37,21 +40,24 @@ def parse_args():
     p.add_argument('--warmup', type=int, default=3)
     p.add_argument('--optimizer', default='rmsprop', choices=['rmsprop', 'adam', 'sgd'])
     p.add_argument('--device', default=None, help='cuda or cpu (default: cuda when available)')
+    p.add_argument('--threads', type=int, default=None, help='CPU threads (torch.set_num_threads)')
+    p.add_argument('--width', type=float, default=MOBILENET_WIDTH, help='MobileNetV2 width multiplier')
+    p.add_argument('--mode', default='train', choices=['train', 'infer'])
     return p.parse_args()
 
 
-def build(torch, nn, torchvision, name):
+def build(torch, nn, torchvision, name, width=MOBILENET_WIDTH):
     """The backbone without its ImageNet classifier, plus the bench's head."""
-    if name == 'resnet50':
-        net = torchvision.models.resnet50(weights=None)
+    if name in ('resnet50', 'resnet152'):
+        net = getattr(torchvision.models, name)(weights=None)
         features = net.fc.in_features
         net.fc = nn.Identity()  # torchvision's forward already ends in global average pooling + flatten
     elif name == 'mobilenetv2':
-        net = torchvision.models.mobilenet_v2(weights=None, width_mult=MOBILENET_WIDTH)
+        net = torchvision.models.mobilenet_v2(weights=None, width_mult=width)
         features = net.last_channel
         net.classifier = nn.Identity()  # likewise: adaptive_avg_pool2d + flatten before the classifier
     else:
-        raise SystemExit(f'unknown model {name!r}: use resnet50 or mobilenetv2')
+        raise SystemExit(f'unknown model {name!r}: use resnet50, resnet152 or mobilenetv2')
     head = nn.Sequential(
         nn.Linear(features, HEAD_DENSE_UNITS),
         nn.ReLU(inplace=True),
@@ -77,8 +83,8 @@ def device_name(torch, device):
 
 def measure(torch, nn, torchvision, name, args, device):
     torch.manual_seed(7)
-    model = build(torch, nn, torchvision, name).to(device=device, memory_format=torch.channels_last)
-    model.train()
+    model = build(torch, nn, torchvision, name, args.width).to(device=device, memory_format=torch.channels_last)
+    model.train(args.mode == 'train')
     optimizer = make_optimizer(torch, model.parameters(), args.optimizer)
     x = torch.randn(args.batch, 3, args.size, args.size, device=device).contiguous(memory_format=torch.channels_last)
     y = torch.arange(args.batch, device=device) % CLASSES
@@ -88,31 +94,44 @@ def measure(torch, nn, torchvision, name, args, device):
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
 
-    def step():
+    def train_step():
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(model(x), y)
         loss.backward()
         optimizer.step()
         return loss
 
+    def infer_step():
+        with torch.no_grad():
+            return model(x).sum()
+
+    step = train_step if args.mode == 'train' else infer_step
+
     for _ in range(args.warmup):
         step()
     sync()
     t0 = time.perf_counter()
+    c0 = time.process_time()
     for _ in range(args.steps):
         loss = step()
     sync()
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0
     if not torch.isfinite(loss).item():
         raise SystemExit(f'{name}: the loss is not finite')
     return {
         'model': name,
         'imgPerSec': args.batch * args.steps / seconds,
         'stepMs': 1000 * seconds / args.steps,
+        # Process CPU time (all threads) per image: on a shared machine, what the work cost whatever the load.
+        'cpuMsPerImage': 1000 * cpu_seconds / (args.batch * args.steps),
         'device': device_name(torch, device),
         'size': args.size,
         'batch': args.batch,
         'optimizer': args.optimizer,
+        'mode': args.mode,
+        'threads': torch.get_num_threads(),
+        'width': args.width if name == 'mobilenetv2' else None,
         'torch': torch.__version__,
     }
 
@@ -128,6 +147,8 @@ def main():
     except ImportError as e:
         print(f'PyTorch is not installed for {sys.executable} ({e}): pip install torch torchvision', file=sys.stderr)
         sys.exit(2)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     if device.type == 'cuda':
         # fp32 as the webgpu engine computes: no TF32 matmuls or convolutions.

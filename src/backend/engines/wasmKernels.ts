@@ -1,7 +1,17 @@
 /**
  * Gradient kernels that @tensorflow/tfjs-backend-wasm 4.22 lacks — without them the wasm engine can run
  * a model but not train it: Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter and
- * DepthwiseConv2dNativeBackpropInput. NHWC only, dilations 1 (TF.js' own conv gradients refuse others).
+ * DepthwiseConv2dNativeBackpropInput — and one it has but runs as a scalar loop on one thread,
+ * Conv2DBackpropInput (the largest kernel of a MobileNetV2 step) — and BatchMatMul with a transposed operand,
+ * which the backend computes with a naive triple loop (a Dense layer's two gradient products: 40× slower than
+ * XNNPACK's). NHWC only, dilations 1 (TF.js' own conv gradients refuse others).
+ *
+ * Input gradients are transposed convolutions, run by the wasm backend's own XNNPACK kernels (which use every
+ * thread of the threaded build): a 1×1 convolution's is the matrix product dy · Wᵀ (scattered to the strided
+ * pixels), a stride-1 convolution's is the forward convolution of dy with the filter turned 180° and its
+ * channels swapped, padded by (k − 1 − pad) on each side; a depthwise one's is a depthwise convolution of dy,
+ * spread out by the stride (zeros between its pixels), with the turned filter. Anything else (strided k×k
+ * Conv2D input gradients, depthwise channel multipliers > 1) takes the previous path.
  *
  * Conv2DBackpropFilter is one matrix product per chunk of output pixels, dWᵀ = dyᵀ · im2col(x), run by the
  * wasm backend's own (XNNPACK) BatchMatMul. Both operands are laid out in JS so that neither needs
@@ -12,6 +22,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type {
   Conv2DBackpropFilterAttrs,
+  Conv2DBackpropInputAttrs,
   DepthwiseConv2dNativeBackpropFilterAttrs,
   DepthwiseConv2dNativeBackpropInputAttrs,
   KernelConfig,
@@ -20,9 +31,19 @@ import type {
   NamedTensorInfoMap,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { backend_util, getKernel, registerKernel } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
+import { makeWasmBatchNormKernelConfigs } from './wasmBatchNorm';
+import { useRelu6Gradient, wasmRelu6GradConfig } from './wasmRelu6';
 
 export const WASM_GRADIENT_KERNELS = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'] as const;
+/** Kernels tfjs-backend-wasm has, replaced by faster ones (the stock kernel stays the fallback). */
+export const WASM_REPLACED_KERNELS = ['Conv2DBackpropInput', 'BatchMatMul'] as const;
+type ProjectKernel = (typeof WASM_GRADIENT_KERNELS)[number] | (typeof WASM_REPLACED_KERNELS)[number];
+/**
+ * Kernels with no stock counterpart, used where registered: the fused training-mode batch norm (wasmBatchNorm.ts,
+ * through KerasBatchNormalization) and the one-kernel ReLU6 gradient (wasmRelu6.ts).
+ */
+const FUSED_CONFIGS = [...makeWasmBatchNormKernelConfigs(), wasmRelu6GradConfig];
 
 /** Upper bound on one im2col chunk (floats): 16 MiB keeps ResNet@224 batch 32 within a small heap. */
 const IM2COL_CHUNK_FLOATS = 4 * 1024 * 1024;
@@ -33,24 +54,78 @@ interface KernelArgs {
   attrs: NamedAttrMap;
 }
 
-const KERNEL_FUNCS: Record<(typeof WASM_GRADIENT_KERNELS)[number], KernelFunc> = {
+const KERNEL_FUNCS: Record<ProjectKernel, KernelFunc> = {
   Conv2DBackpropFilter: conv2DBackpropFilter as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropFilter: depthwiseConv2dBackpropFilter as unknown as KernelFunc,
   DepthwiseConv2dNativeBackpropInput: depthwiseConv2dBackpropInput as unknown as KernelFunc,
+  Conv2DBackpropInput: conv2DBackpropInput as unknown as KernelFunc,
+  BatchMatMul: batchMatMul as unknown as KernelFunc,
 };
 
-/** Registers the kernels the wasm backend does not have; kernels it already has are left alone. */
-export function registerWasmGradientKernels(): void {
+/** tfjs-backend-wasm's own configs of the replaced kernels, kept as their fallback (and for the bench). */
+const stockKernels: Partial<Record<ProjectKernel, KernelConfig>> = {};
+
+type WasmKernelFunc = (a: KernelArgs) => TensorInfo;
+const wasmKernel = (name: string): WasmKernelFunc => getKernel(name, 'wasm')!.kernelFunc as unknown as WasmKernelFunc;
+const stockKernel = (name: ProjectKernel): WasmKernelFunc => stockKernels[name]!.kernelFunc as unknown as WasmKernelFunc;
+
+// ───────────────────────── BatchMatMul ─────────────────────────
+
+/** A transposed operand is transposed in memory first, so the product takes XNNPACK's path (stock otherwise). */
+function batchMatMul(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { transposeA, transposeB } = attrs as { transposeA: boolean; transposeB: boolean };
+  const a = inputs.a!;
+  const b = inputs.b!;
+  if ((!transposeA && !transposeB) || a.dtype !== 'float32' || b.dtype !== 'float32') return stockKernel('BatchMatMul')(args);
+  const a2 = transposeA ? transposedLastTwo(backend, a) : a;
+  const b2 = transposeB ? transposedLastTwo(backend, b) : b;
+  const out = stockKernel('BatchMatMul')({ inputs: { a: a2, b: b2 }, backend, attrs: { transposeA: false, transposeB: false } });
+  if (a2 !== a) backend.disposeData(a2.dataId);
+  if (b2 !== b) backend.disposeData(b2.dataId);
+  return out;
+}
+
+/** [..., r, c] → a new [..., c, r]. */
+function transposedLastTwo(backend: BackendWasm, t: TensorInfo): TensorInfo {
+  const rank = t.shape.length;
+  const rows = t.shape[rank - 2]!;
+  const cols = t.shape[rank - 1]!;
+  const out = backend.makeOutput([...t.shape.slice(0, -2), cols, rows], 'float32');
+  const src = heapF32(backend, t);
+  const dst = heapF32(backend, out);
+  const block = rows * cols;
+  for (let i = 0; i < src.length / block; i++) transposeRows(src.subarray(i * block, (i + 1) * block), 0, rows, cols, dst.subarray(i * block, (i + 1) * block));
+  return out;
+}
+
+/**
+ * Registers the kernels the wasm backend does not have and replaces the slow ones (`replace`: those of
+ * WASM_REPLACED_KERNELS to serve, default all; the others get the stock kernel back).
+ */
+export function registerWasmGradientKernels(replace: readonly string[] = [...WASM_REPLACED_KERNELS, ...FUSED_CONFIGS.map((c) => c.kernelName)]): void {
   for (const name of WASM_GRADIENT_KERNELS) {
     if (getKernel(name, 'wasm')) continue;
-    const config: KernelConfig = { kernelName: name, backendName: 'wasm', kernelFunc: KERNEL_FUNCS[name] };
-    registerKernel(config);
+    registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: KERNEL_FUNCS[name] });
+  }
+  for (const config of FUSED_CONFIGS) {
+    if (getKernel(config.kernelName, 'wasm')) unregisterKernel(config.kernelName, 'wasm');
+    if (replace.includes(config.kernelName)) registerKernel(config);
+  }
+  useRelu6Gradient();
+  for (const name of WASM_REPLACED_KERNELS) {
+    const current = getKernel(name, 'wasm');
+    if (current && current.kernelFunc !== KERNEL_FUNCS[name]) stockKernels[name] = current;
+    if (!stockKernels[name]) throw new Error(`tfjs-backend-wasm has no ${name} kernel to fall back to`);
+    if (current) unregisterKernel(name, 'wasm');
+    registerKernel(replace.includes(name) ? { ...stockKernels[name]!, kernelFunc: KERNEL_FUNCS[name] } : stockKernels[name]!);
   }
 }
 
 /** The wasm kernels currently served by this module (for the run's record). */
 export function projectWasmKernels(): string[] {
-  return WASM_GRADIENT_KERNELS.filter((name) => getKernel(name, 'wasm')?.kernelFunc === KERNEL_FUNCS[name]);
+  const ours = [...WASM_GRADIENT_KERNELS, ...WASM_REPLACED_KERNELS].filter((name) => getKernel(name, 'wasm')?.kernelFunc === KERNEL_FUNCS[name]);
+  return [...ours, ...FUSED_CONFIGS.filter((c) => getKernel(c.kernelName, 'wasm')?.kernelFunc === c.kernelFunc).map((c) => c.kernelName)];
 }
 
 function checkConvInfo(kernel: string, info: backend_util.Conv2DInfo): void {
@@ -94,7 +169,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInf
   const cols = filterHeight * filterWidth * inChannels;
   const pixels = batchSize * outHeight * outWidth;
   const rowsPerChunk = Math.max(1, Math.floor(IM2COL_CHUNK_FLOATS / Math.max(cols, outChannels)));
-  const matMul = getKernel('BatchMatMul', 'wasm')!.kernelFunc as unknown as (a: KernelArgs) => TensorInfo;
+  const matMul = wasmKernel('BatchMatMul');
   const isPointwise = filterHeight === 1 && filterWidth === 1 && strideHeight === 1 && strideWidth === 1 && top === 0 && left === 0;
 
   // dWᵀ [outChannels, cols], summed over chunks of output pixels.
@@ -170,6 +245,87 @@ function transposeRows(src: Float32Array, r0: number, rows: number, width: numbe
   }
 }
 
+// ───────────────────────── Conv2DBackpropInput ─────────────────────────
+
+/** A tensor's data seen with another shape (the wasm kernels take shapes from the TensorInfo they are given). */
+const viewAs = (t: TensorInfo, shape: number[]): TensorInfo => ({ dataId: t.dataId, shape, dtype: t.dtype });
+
+function conv2DBackpropInput(args: KernelArgs): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy!;
+  const filter = inputs.filter!;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = attrs as unknown as Conv2DBackpropInputAttrs;
+  const info = backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (dy.dtype !== 'float32' || filter.dtype !== 'float32' || info.dataFormat !== 'channelsLast') return stockKernel('Conv2DBackpropInput')(args);
+  const { filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  if (filterHeight === 1 && filterWidth === 1 && padInfo.top === 0 && padInfo.left === 0) return pointwiseInputGradient(backend, dy, filter, info);
+  const top = filterHeight - 1 - padInfo.top;
+  const bottom = filterHeight - 1 - padInfo.bottom;
+  const left = filterWidth - 1 - padInfo.left;
+  const right = filterWidth - 1 - padInfo.right;
+  if (strideHeight !== 1 || strideWidth !== 1 || Math.min(top, bottom, left, right) < 0) return stockKernel('Conv2DBackpropInput')(args);
+  // W'[i, j, co, ci] = W[k−1−i, l−1−j, ci, co]
+  const { inChannels, outChannels } = info;
+  const turned = backend.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
+  const wv = heapF32(backend, filter);
+  const tv = heapF32(backend, turned);
+  const block = inChannels * outChannels;
+  for (let i = 0; i < filterHeight; i++) {
+    for (let j = 0; j < filterWidth; j++) {
+      const from = ((filterHeight - 1 - i) * filterWidth + (filterWidth - 1 - j)) * block;
+      transposeRows(wv.subarray(from, from + block), 0, inChannels, outChannels, tv.subarray((i * filterWidth + j) * block, (i * filterWidth + j + 1) * block));
+    }
+  }
+  const out = wasmKernel('Conv2D')({
+    inputs: { x: dy, filter: turned },
+    backend,
+    attrs: { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC', dilations: [1, 1] } as unknown as NamedAttrMap,
+  });
+  backend.disposeData(turned.dataId);
+  if (!util.arraysEqual(out.shape, inputShape)) throw new Error(`Conv2DBackpropInput: transposed convolution gave ${out.shape}, expected ${inputShape}`);
+  return out;
+}
+
+/** dx = dy · Wᵀ for a 1×1 filter, on the strided pixels (the others get no gradient). */
+function pointwiseInputGradient(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, strideHeight, strideWidth } = info;
+  const wT = backend.makeOutput([1, outChannels, inChannels], 'float32');
+  transposeRows(heapF32(backend, filter), 0, inChannels, outChannels, heapF32(backend, wT));
+  const pixels = batchSize * outHeight * outWidth;
+  const product = wasmKernel('BatchMatMul')({
+    inputs: { a: viewAs(dy, [1, pixels, outChannels]), b: wT },
+    backend,
+    attrs: { transposeA: false, transposeB: false },
+  });
+  backend.disposeData(wT.dataId);
+  const inputShape = [batchSize, inHeight, inWidth, inChannels];
+  if (strideHeight === 1 && strideWidth === 1 && outHeight === inHeight && outWidth === inWidth) return viewAs(product, inputShape);
+  const out = backend.makeOutput(inputShape, 'float32');
+  const pv = heapF32(backend, product);
+  const ov = heapF32(backend, out);
+  ov.fill(0);
+  let p = 0;
+  for (let n = 0; n < batchSize; n++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++, p++) {
+        const at = ((n * inHeight + oh * strideHeight) * inWidth + ow * strideWidth) * inChannels;
+        ov.set(pv.subarray(p * inChannels, (p + 1) * inChannels), at);
+      }
+    }
+  }
+  backend.disposeData(product.dataId);
+  return out;
+}
+
 // ───────────────────────── depthwise ─────────────────────────
 
 function depthwiseConv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInfo {
@@ -225,26 +381,72 @@ function depthwiseConv2dBackpropInput({ inputs, backend, attrs }: KernelArgs): T
   const filter = inputs.filter!;
   const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
   requireFloat32('DepthwiseConv2dNativeBackpropInput', dy, filter);
-  const info = backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
+  const info = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true);
   checkConvInfo('DepthwiseConv2dNativeBackpropInput', info);
+  const viaConvolution = info.outChannels === info.inChannels ? depthwiseInputGradientByConvolution(backend, dy, filter, info) : undefined;
+  return viaConvolution ?? depthwiseInputGradientLoops(backend, dy, filter, info);
+}
+
+/**
+ * Channel multiplier 1: dx is the depthwise convolution of dy — spread out by the stride, zeros between its
+ * pixels — with the filter turned 180°, padded by (k − 1 − pad) before and whatever completes the input size
+ * after. Undefined when that padding would be negative (a pad larger than the filter).
+ */
+function depthwiseInputGradientByConvolution(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo | undefined {
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const spreadHeight = (outHeight - 1) * strideHeight + 1;
+  const spreadWidth = (outWidth - 1) * strideWidth + 1;
+  const top = filterHeight - 1 - padInfo.top;
+  const left = filterWidth - 1 - padInfo.left;
+  const bottom = inHeight + filterHeight - 1 - top - spreadHeight;
+  const right = inWidth + filterWidth - 1 - left - spreadWidth;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const turned = backend.makeOutput([filterHeight, filterWidth, channels, 1], 'float32');
+  const wv = heapF32(backend, filter);
+  const tv = heapF32(backend, turned);
+  for (let i = 0; i < filterHeight; i++) {
+    for (let j = 0; j < filterWidth; j++) {
+      const from = ((filterHeight - 1 - i) * filterWidth + (filterWidth - 1 - j)) * channels;
+      tv.set(wv.subarray(from, from + channels), (i * filterWidth + j) * channels);
+    }
+  }
+  let spread = dy;
+  if (strideHeight > 1 || strideWidth > 1) {
+    spread = backend.makeOutput([batchSize, spreadHeight, spreadWidth, channels], 'float32');
+    const sv = heapF32(backend, spread);
+    const dv = heapF32(backend, dy);
+    sv.fill(0);
+    let p = 0;
+    for (let n = 0; n < batchSize; n++) {
+      for (let oh = 0; oh < outHeight; oh++) {
+        for (let ow = 0; ow < outWidth; ow++, p++) {
+          sv.set(dv.subarray(p * channels, (p + 1) * channels), ((n * spreadHeight + oh * strideHeight) * spreadWidth + ow * strideWidth) * channels);
+        }
+      }
+    }
+  }
+  const out = wasmKernel('DepthwiseConv2dNative')({
+    inputs: { x: spread, filter: turned },
+    backend,
+    attrs: { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dilations: [1, 1] } as unknown as NamedAttrMap,
+  });
+  backend.disposeData(turned.dataId);
+  if (spread !== dy) backend.disposeData(spread.dataId);
+  return out;
+}
+
+/** Any channel multiplier: gathers into each input pixel from the output pixels whose window covers it. */
+function depthwiseInputGradientLoops(backend: BackendWasm, dy: TensorInfo, filter: TensorInfo, info: backend_util.Conv2DInfo): TensorInfo {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
   const mult = outChannels / inChannels;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
 
-  const out = backend.makeOutput(inputShape, 'float32');
+  const out = backend.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
   const dyv = heapF32(backend, dy);
   const wv = heapF32(backend, filter);
   const ov = heapF32(backend, out);
-  // Gathers into each input pixel from the output pixels whose window covers it (one write per element).
+  // One write per element.
   const acc = new Float64Array(inChannels);
   for (let n = 0; n < batchSize; n++) {
     for (let ih = 0; ih < inHeight; ih++) {

@@ -6,6 +6,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
 import { kerasBatchNormalization } from './kerasBatchNorm';
+import { kerasReLU } from './kerasReLU';
 
 type Layer = tfl.LayersModel['layers'][number];
 
@@ -128,5 +129,5 @@ function batchNorm(name: string): Layer {
 }
 
 function relu6(name: string): Layer {
-  return tfl.layers.reLU({ maxValue: 6, name });
+  return kerasReLU({ maxValue: 6, name });
 }

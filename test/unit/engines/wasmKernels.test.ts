@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { initEngine } from '../../../src/backend/engines/load';
-import { WASM_GRADIENT_KERNELS } from '../../../src/backend/engines/wasmKernels';
+import { WASM_GRADIENT_KERNELS, WASM_REPLACED_KERNELS, projectWasmKernels, registerWasmGradientKernels } from '../../../src/backend/engines/wasmKernels';
 import { createRng, gaussian } from '../../../src/shared/random';
 
 type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
@@ -66,6 +66,15 @@ const conv2dCases: Case[] = [
   { batch: 1, size: [64, 64], inChannels: 24, channels: 4, kernel: 7, stride: 1, pad: 'same' },
 ];
 
+/** Input-gradient shapes the network layers produce beyond conv2dCases: 1×1 strided (ResNet), 'same' with even sizes, 5×5. */
+const inputGradientCases: Case[] = [
+  { batch: 2, size: [8, 8], inChannels: 6, channels: 12, kernel: 1, stride: 2, pad: 'same' },
+  { batch: 1, size: [7, 9], inChannels: 5, channels: 3, kernel: 1, stride: 2, pad: 'valid' },
+  { batch: 2, size: [8, 10], inChannels: 7, channels: 9, kernel: 3, stride: 1, pad: 'same' },
+  { batch: 1, size: [11, 11], inChannels: 4, channels: 6, kernel: 5, stride: 1, pad: 'same' },
+  { batch: 1, size: [10, 10], inChannels: 20, channels: 24, kernel: 1, stride: 1, pad: 'valid' },
+];
+
 const depthwiseCases: Case[] = [
   { batch: 2, size: [9, 9], inChannels: 5, channels: 1, kernel: 1, stride: 1, pad: 'same' },
   { batch: 2, size: [10, 11], inChannels: 8, channels: 1, kernel: 3, stride: 1, pad: 'same' },
@@ -75,6 +84,12 @@ const depthwiseCases: Case[] = [
   { batch: 1, size: [15, 16], inChannels: 4, channels: 1, kernel: 7, stride: 2, pad: 'same' },
   { batch: 1, size: [14, 14], inChannels: 4, channels: 2, kernel: 7, stride: 1, pad: 'valid' },
   { batch: 1, size: [8, 9], inChannels: 4, channels: 2, kernel: 3, stride: 1, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+  // Channel multiplier 1 takes the convolution path: strides 2 with even and odd sizes, explicit and large pads.
+  { batch: 2, size: [8, 8], inChannels: 7, channels: 1, kernel: 3, stride: 2, pad: 'same' },
+  { batch: 1, size: [9, 8], inChannels: 5, channels: 1, kernel: 3, stride: 2, pad: 'valid' },
+  { batch: 1, size: [8, 9], inChannels: 4, channels: 1, kernel: 3, stride: 1, pad: [[0, 0], [2, 1], [0, 2], [0, 0]] },
+  { batch: 1, size: [6, 6], inChannels: 3, channels: 1, kernel: 3, stride: 1, pad: [[0, 0], [3, 0], [0, 3], [0, 0]] },
+  { batch: 1, size: [12, 13], inChannels: 3, channels: 1, kernel: 5, stride: 2, pad: 'same' },
 ];
 
 function convShapes(c: Case, depthwise: boolean) {
@@ -93,13 +108,19 @@ describe('engines › wasm gradient kernels', function () {
     await initEngine('cpu');
   });
 
-  it('registers exactly the kernels that tfjs-backend-wasm lacks', () => {
+  it('registers the kernels that tfjs-backend-wasm lacks and replaces its scalar Conv2DBackpropInput', () => {
     for (const name of WASM_GRADIENT_KERNELS) {
       assert.ok(tf.getKernel(name, 'wasm'), `${name} registered for wasm`);
       assert.ok(tf.getKernel(name, 'cpu'), `${name} exists on cpu (the reference)`);
     }
-    // The wasm package's own gradient kernels are kept.
-    assert.ok(tf.getKernel('Conv2DBackpropInput', 'wasm'));
+    const all = [...WASM_GRADIENT_KERNELS, ...WASM_REPLACED_KERNELS, 'LesionLabBatchNormTrain', 'LesionLabBatchNormGrad', 'LesionLabRelu6Grad'];
+    assert.deepEqual(projectWasmKernels(), all);
+    // Registering again (another initEngine) keeps one of each, and the stock kernel can be put back.
+    registerWasmGradientKernels([]);
+    assert.deepEqual(projectWasmKernels(), [...WASM_GRADIENT_KERNELS]);
+    assert.ok(tf.getKernel('Conv2DBackpropInput', 'wasm'), 'the stock kernel is back');
+    registerWasmGradientKernels();
+    assert.deepEqual(projectWasmKernels(), all);
   });
 
   for (const c of conv2dCases) {
@@ -112,6 +133,40 @@ describe('engines › wasm gradient kernels', function () {
       const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', filterShape };
       const expected = await runOn('cpu', 'Conv2DBackpropFilter', inputs, attrs);
       const actual = await runOn('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+      assert.ok(maxError(actual, expected) < 1e-4, `error ${maxError(actual, expected)}`);
+    });
+  }
+
+  for (const [aShape, bShape, transposeA, transposeB] of [
+    [[1, 5, 7], [1, 5, 3], true, false],
+    [[1, 5, 7], [1, 3, 7], false, true],
+    [[1, 7, 5], [1, 3, 7], true, true],
+    [[3, 6, 4], [3, 5, 4], false, true],
+    [[2, 6, 4], [2, 6, 5], true, false],
+    [[32, 1280], [1000, 1280], false, true],
+  ] as [number[], number[], boolean, boolean][]) {
+    it(`BatchMatMul matches cpu: ${aShape.join('×')}${transposeA ? 'ᵀ' : ''} · ${bShape.join('×')}${transposeB ? 'ᵀ' : ''}`, async () => {
+      const inputs = {
+        a: { values: randomArray(aShape.reduce((x, y) => x * y), 16), shape: aShape },
+        b: { values: randomArray(bShape.reduce((x, y) => x * y), 17), shape: bShape },
+      };
+      const attrs = { transposeA, transposeB };
+      const expected = await runOn('cpu', 'BatchMatMul', inputs, attrs);
+      const actual = await runOn('wasm', 'BatchMatMul', inputs, attrs);
+      assert.ok(maxError(actual, expected) < 1e-4, `error ${maxError(actual, expected)}`);
+    });
+  }
+
+  for (const c of [...conv2dCases, ...inputGradientCases]) {
+    it(`Conv2DBackpropInput matches cpu: ${label(c)}`, async () => {
+      const { xShape, filterShape, dyShape } = convShapes(c, false);
+      const inputs = {
+        dy: { values: randomArray(dyShape.reduce((a, b) => a * b), 14), shape: dyShape },
+        filter: { values: randomArray(filterShape.reduce((a, b) => a * b), 15), shape: filterShape },
+      };
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC', inputShape: xShape };
+      const expected = await runOn('cpu', 'Conv2DBackpropInput', inputs, attrs);
+      const actual = await runOn('wasm', 'Conv2DBackpropInput', inputs, attrs);
       assert.ok(maxError(actual, expected) < 1e-4, `error ${maxError(actual, expected)}`);
     });
   }
@@ -170,15 +225,19 @@ describe('engines › wasm gradient kernels', function () {
     const x = tf.tensor(randomArray(2 * 10 * 10 * 6, 11), [2, 10, 10, 6]);
     const dy = tf.tensor(randomArray(2 * 5 * 5 * 6, 12), [2, 5, 5, 6]);
     const filter = tf.tensor(randomArray(3 * 3 * 6 * 1, 13), [3, 3, 6, 1]);
+    const pointwise = tf.ones([1, 1, 6, 6]);
+    const dense = tf.ones([3, 3, 6, 6]);
     const before = { tensors: tf.memory().numTensors, dataIds: backend.numDataIds() };
     for (let i = 0; i < 3; i++) {
       const a = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 6, 6] }) as tf.Tensor;
       const b = tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 2, pad: 'same', dilations: 1, filterShape: [3, 3, 6, 1] }) as tf.Tensor;
       const c = tf.engine().runKernel('DepthwiseConv2dNativeBackpropInput', { dy, filter }, { strides: 2, pad: 'same', dilations: 1, inputShape: [2, 10, 10, 6] }) as tf.Tensor;
-      tf.dispose([a, b, c]);
+      const d = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: pointwise }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 10, 10, 6] }) as tf.Tensor;
+      const e = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: dense }, { strides: 1, pad: 'same', dataFormat: 'NHWC', inputShape: [2, 5, 5, 6] }) as tf.Tensor;
+      tf.dispose([a, b, c, d, e]);
     }
     assert.deepEqual({ tensors: tf.memory().numTensors, dataIds: backend.numDataIds() }, before);
-    tf.dispose([x, dy, filter]);
+    tf.dispose([x, dy, filter, pointwise, dense]);
   });
 
   it('refuses dilations other than 1 with a clear message', async () => {

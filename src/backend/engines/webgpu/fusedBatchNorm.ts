@@ -10,16 +10,20 @@ import type { GradSaveFunc, Tensor } from '@tensorflow/tfjs-core';
 import { webgpuBackend } from './backendInternals';
 import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './batchNormKernels';
 
-/** Whether the fused op can take `x` normalised over its last axis: the webgpu engine with the kernels registered. */
+/**
+ * Whether the fused op can take `x` normalised over its last axis: an engine with the kernels registered (webgpu:
+ * batchNormKernels.ts; wasm: engines/wasmBatchNorm.ts).
+ */
 export function fusedBatchNormAvailable(x: Tensor, axis: number): boolean {
+  const backend = tf.getBackend();
   return (
     x.dtype === 'float32' &&
     x.rank >= 2 &&
     x.size > 0 &&
     (axis === -1 || axis === x.rank - 1) &&
-    webgpuBackend() !== undefined &&
-    tf.getKernel(BATCH_NORM_TRAIN, 'webgpu') !== undefined &&
-    tf.getKernel(BATCH_NORM_GRAD, 'webgpu') !== undefined
+    (backend === 'wasm' || webgpuBackend() !== undefined) &&
+    tf.getKernel(BATCH_NORM_TRAIN, backend) !== undefined &&
+    tf.getKernel(BATCH_NORM_GRAD, backend) !== undefined
   );
 }
 

@@ -1,5 +1,6 @@
 /**
- * RMSprop, Adam and SGD-with-momentum whose per-variable update is one GPU dispatch on webgpu. TF.js' stock
+ * RMSprop, Adam and SGD-with-momentum whose per-variable update is one GPU dispatch on webgpu, and one JavaScript
+ * pass over the wasm heap on wasm (engines/wasmInPlace.ts). TF.js' stock
  * optimizers issue 6–11 elementwise kernels per variable per step (about 1,770 of a ResNet50 RMSprop step's
  * dispatches); these rewrite the variable and its slots in place with one shader (inPlaceProgram.ts).
  * They subclass the stock optimizers and keep their slots, names and order, so getWeights()/setWeights()
@@ -18,6 +19,7 @@ import { webgpuBackend } from './backendInternals';
 import type { InPlaceProgram } from './inPlaceProgram';
 import { canUpdateInPlace, runInPlace } from './inPlaceProgram';
 import { assertNever } from '../../../shared/assertNever';
+import { adamInPlace, momentumInPlace, rmspropInPlace, updateOnWasmHeap } from '../wasmInPlace';
 
 export type OptimizerName = 'rmsprop' | 'adam' | 'sgd';
 
@@ -48,7 +50,12 @@ function slot(slots: Slot[], i: number, variableName: string, suffix: string, va
   return slots[i]!.variable;
 }
 
-/** The backend, when every tensor can take the fused update. */
+/** Whether the active engine has in-place updates (webgpu: one GPU program; wasm: one JavaScript pass). */
+function inPlaceEngine(): boolean {
+  return webgpuBackend() !== undefined || tf.getBackend() === 'wasm';
+}
+
+/** The webgpu backend, when every tensor can take the fused update there. */
 function fusable(tensors: Tensor[], gradient: Tensor): WebGpuBackendInternals | undefined {
   const backend = webgpuBackend();
   if (!backend || gradient.dtype !== 'float32' || !tf.util.arraysEqual(gradient.shape, tensors[0]!.shape)) return undefined;
@@ -82,7 +89,7 @@ interface RmsPropState {
 export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
   override applyGradients(variableGradients: NamedTensorMap | NamedTensor[]): void {
     const s = this as unknown as RmsPropState;
-    if (s.centered || !webgpuBackend()) {
+    if (s.centered || !inPlaceEngine()) {
       super.applyGradients(variableGradients);
       return;
     }
@@ -98,6 +105,7 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
         runInPlace(backend, RMSPROP, [value, ms, mom], [gradient], [s.decay, 1 - s.decay, s.momentum, s.learningRate, s.epsilon], value.size);
         return;
       }
+      if (updateOnWasmHeap(value, [ms, mom], gradient, (heap) => rmspropInPlace(heap, s.decay, s.momentum, s.learningRate, s.epsilon))) return;
       tf.tidy(() => {
         const newMs = tf.add(tf.mul(ms, s.decay), tf.mul(tf.square(gradient), 1 - s.decay));
         const newMom = tf.add(tf.mul(mom, s.momentum), tf.div(tf.mul(gradient, s.learningRate), tf.sqrt(tf.add(newMs, s.epsilon))));
@@ -150,7 +158,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {
     const s = this as unknown as AdamState;
-    if (!webgpuBackend()) {
+    if (!inPlaceEngine()) {
       super.applyGradients(variableGradients);
       this.hostAccBeta1 = Math.fround(this.hostAccBeta1 * Math.fround(s.beta1));
       this.hostAccBeta2 = Math.fround(this.hostAccBeta2 * Math.fround(s.beta2));
@@ -171,6 +179,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         runInPlace(backend, ADAM, [value, m, v], [gradient], [s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, oneMinusAcc1, oneMinusAcc2, s.epsilon, -s.learningRate], value.size);
         return;
       }
+      if (updateOnWasmHeap(value, [m, v], gradient, (heap) => adamInPlace(heap, s.beta1, s.beta2, oneMinusAcc1, oneMinusAcc2, s.epsilon, s.learningRate))) return;
       tf.tidy(() => {
         const newM = tf.add(tf.mul(m, s.beta1), tf.mul(gradient, 1 - s.beta1));
         const newV = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(gradient), 1 - s.beta2));
@@ -225,7 +234,7 @@ interface MomentumState {
 export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   override applyGradients(variableGradients: Parameters<tf.MomentumOptimizer['applyGradients']>[0]): void {
     const s = this as unknown as MomentumState;
-    if (!webgpuBackend()) {
+    if (!inPlaceEngine()) {
       super.applyGradients(variableGradients);
       return;
     }
@@ -240,6 +249,7 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
         runInPlace(backend, MOMENTUM, [value, acc], [gradient], [s.momentum, -s.learningRate, s.useNesterov ? 1 : 0], value.size);
         return;
       }
+      if (updateOnWasmHeap(value, [acc], gradient, (heap) => momentumInPlace(heap, s.momentum, s.learningRate, s.useNesterov))) return;
       tf.tidy(() => {
         const newAcc = tf.add(tf.mul(s.momentum, acc), gradient);
         const step = s.useNesterov ? tf.add(gradient, tf.mul(newAcc, s.momentum)) : newAcc;
@@ -253,10 +263,10 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
 
 /**
  * The training optimizers with Keras' defaults (as src/backend/training/train.ts's makeOptimizer): fused on
- * webgpu, the stock TF.js ones on every other engine.
+ * webgpu and wasm, the stock TF.js ones on every other engine.
  */
 export function createOptimizer(name: OptimizerName, lr: number, engine: EngineName): tf.Optimizer {
-  const fused = engine === 'webgpu';
+  const fused = engine === 'webgpu' || engine === 'wasm';
   switch (name) {
     case 'rmsprop':
       return fused ? new FusedRMSPropOptimizer(lr, 0.9, 0, 1e-7) : tf.train.rmsprop(lr, 0.9, 0, 1e-7);
