@@ -17,6 +17,8 @@ import { createEngineRequire } from './detect';
 import { activeGradientFixes, useGradientFixes } from './broadcastGradients';
 import { projectWasmKernels, registerWasmGradientKernels } from './wasmKernels';
 import { wasmThreadsFor, withWasmThreads } from './wasmThreads';
+import type { WasmMemory } from './heapWorkers';
+import { heapThreads, startHeapPool } from './heapWorkers';
 import { installWebGpuGlobals, requestAdapter } from './webgpuDevice';
 import { activeWebGpuKernels, useWebGpuKernels } from './webgpu/register';
 import { webgpuBackend } from './webgpu/backendInternals';
@@ -112,6 +114,9 @@ async function initWasm(requestedThreads: number | undefined): Promise<LoadedEng
   registerWasmGradientKernels();
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   const actual = wasm.getThreadsCount();
+  // The project's JavaScript kernels (heapKernels.ts) run on as many threads as XNNPACK's, over the same shared heap.
+  const memory = (tf.backend() as unknown as { wasm: { wasmMemory?: WasmMemory } }).wasm.wasmMemory;
+  if (heapThreads() !== actual) startHeapPool(memory, actual);
   return { tf, engine: 'wasm', backend: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}, ${actual} thread${actual === 1 ? '' : 's'})`, threads: actual, ...(note ? { note } : {}) };
 }
 

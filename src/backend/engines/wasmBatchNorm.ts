@@ -8,13 +8,17 @@
  *                            1/√(var + ε), the new moving mean/variance, and y = (x − mean)·(γ/√(var + ε)) + β
  *   LesionLabBatchNormGrad   per channel: dβ = Σdy, dγ = Σdy·x̂; then dx = γ/√(var + ε) · (dy − dβ/M − x̂·dγ/M)
  * which is the gradient of the stock training path (batch statistics differentiated through, as tf.moments is).
- * Each pass reads the tensor once, row by row, so the per-channel accumulators stay in cache. The sums run in a
- * fixed order on one thread: a seeded run repeats exactly, at any --threads.
+ * Each pass reads the tensor once, row by row, so the per-channel accumulators stay in cache, split over every
+ * thread (heapKernels.ts); the sums add fixed chunks of rows in a fixed order, so a seeded run repeats exactly at
+ * any --threads.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { util } from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from './webgpu/batchNormKernels';
+import { REDUCTION_CHUNKS } from './heapKernels';
+import { runHeapKernel } from './heapWorkers';
+import { heapBuffer, heapOffset, partsFor } from './wasmHeap';
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN, rowsAndChannels } from './webgpu/batchNormKernels';
 
 interface Args {
   inputs: Record<string, TensorInfo>;
@@ -24,13 +28,18 @@ interface Args {
 
 const f = Math.fround;
 
-function rowsAndChannels(x: TensorInfo, perChannel: TensorInfo[], kernel: string): { rows: number; channels: number } {
-  const channels = x.shape[x.shape.length - 1] ?? 0;
-  const size = util.sizeFromShape(x.shape);
-  if (x.shape.length < 2 || channels === 0 || size === 0) throw new Error(`${kernel}: x must be non-empty with channels last, got [${x.shape.join(', ')}]`);
-  for (const t of [x, ...perChannel]) if (t.dtype !== 'float32') throw new Error(`${kernel}: float32 only`);
-  for (const t of perChannel) if (util.sizeFromShape(t.shape) !== channels) throw new Error(`${kernel}: per-channel inputs must have ${channels} elements`);
-  return { rows: size / channels, channels };
+/** Adds the per-chunk partial sums [chunk][2][C] (float64) in chunk order: sums that do not depend on the thread count. */
+function chunkSums(scratch: ArrayBufferLike, C: number): [Float64Array, Float64Array] {
+  const partials = new Float64Array(scratch, 0, REDUCTION_CHUNKS * 2 * C);
+  const s1 = new Float64Array(C);
+  const s2 = new Float64Array(C);
+  for (let k = 0; k < REDUCTION_CHUNKS; k++) {
+    for (let c = 0; c < C; c++) {
+      s1[c]! += partials[k * 2 * C + c]!;
+      s2[c]! += partials[k * 2 * C + C + c]!;
+    }
+  }
+  return [s1, s2];
 }
 
 /** Inputs x, gamma, beta, movingMean, movingVariance; attrs epsilon, momentum → [y, stats (mean; 1/√(var+ε)), new moving mean, new moving variance]. */
@@ -42,37 +51,28 @@ function batchNormTrain({ inputs, backend, attrs }: Args): TensorInfo[] {
   const stats = backend.makeOutput([2, C], 'float32');
   const newMean = backend.makeOutput([C], 'float32');
   const newVariance = backend.makeOutput([C], 'float32');
+  const scaleTensor = backend.makeOutput([C], 'float32');
+  const parts = partsFor(rows * C);
+  const at = (t: TensorInfo) => heapOffset(backend, t);
+  const scratch = runHeapKernel(heapBuffer(backend), 'batchNormStatsPartials', [at(x), rows, C, REDUCTION_CHUNKS], parts, REDUCTION_CHUNKS * 2 * C * 8);
+  const [s1, s2] = chunkSums(scratch, C);
   // Views after every allocation: growing the heap detaches earlier ones.
   const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  const [xv, yv, sv, gv, bv, mm, mv, nm, nv] = [x, y, stats, gamma, beta, movingMean, movingVariance, newMean, newVariance].map(heap) as Float32Array[];
-
-  const s1 = new Float64Array(C);
-  const s2 = new Float64Array(C);
-  const shift = xv!.subarray(0, C);
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < C; c++, i++) {
-      const v = xv![i]! - shift[c]!;
-      s1[c]! += v;
-      s2[c]! += v * v;
-    }
-  }
+  const [xv, sv, gv, mm, mv, nm, nv, scale] = [x, stats, gamma, movingMean, movingVariance, newMean, newVariance, scaleTensor].map(heap) as Float32Array[];
   const decay = f(1 - momentum);
-  const scale = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     const d = s1[c]! / rows;
-    const mean = f(shift[c]! + d);
+    const mean = f(xv![c]! + d);
     const variance = f(Math.max(s2[c]! / rows - d * d, 0));
     const invStd = f(1 / Math.sqrt(variance + f(epsilon)));
     sv![c] = mean;
     sv![C + c] = invStd;
     nm![c] = f(mm![c]! - f(f(mm![c]! - mean) * decay));
     nv![c] = f(mv![c]! - f(f(mv![c]! - variance) * decay));
-    scale[c] = f(invStd * gv![c]!);
+    scale![c] = f(invStd * gv![c]!);
   }
-  const mean = sv!.subarray(0, C);
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < C; c++, i++) yv![i] = (xv![i]! - mean[c]!) * scale[c]! + bv![c]!;
-  }
+  runHeapKernel(heapBuffer(backend), 'batchNormNormalise', [at(x), at(y), rows, C, at(stats), at(scaleTensor), at(beta)], parts);
+  backend.disposeData(scaleTensor.dataId);
   return [y, stats, newMean, newVariance];
 }
 
@@ -84,33 +84,22 @@ function batchNormGrad({ inputs, backend }: Args): TensorInfo[] {
   const dx = backend.makeOutput(x.shape.slice(), 'float32');
   const dgamma = backend.makeOutput(gamma.shape.slice(), 'float32');
   const dbeta = backend.makeOutput(gamma.shape.slice(), 'float32');
+  const coefficients = backend.makeOutput([3, C], 'float32');
+  const parts = partsFor(rows * C);
+  const at = (t: TensorInfo) => heapOffset(backend, t);
+  const scratch = runHeapKernel(heapBuffer(backend), 'batchNormGradPartials', [at(x), at(dy), rows, C, at(stats), REDUCTION_CHUNKS], parts, REDUCTION_CHUNKS * 2 * C * 8);
+  const [sumDy, sumDyXhat] = chunkSums(scratch, C);
   const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  const [xv, dyv, gv, sv, dxv, dgv, dbv] = [x, dy, gamma, stats, dx, dgamma, dbeta].map(heap) as Float32Array[];
-
-  const mean = sv!.subarray(0, C);
-  const invStd = sv!.subarray(C, 2 * C);
-  const sumDy = new Float64Array(C);
-  const sumDyXhat = new Float64Array(C);
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < C; c++, i++) {
-      const g = dyv![i]!;
-      sumDy[c]! += g;
-      sumDyXhat[c]! += g * ((xv![i]! - mean[c]!) * invStd[c]!);
-    }
-  }
-  const k = new Float32Array(C);
-  const meanDy = new Float32Array(C);
-  const meanDyXhat = new Float32Array(C);
+  const [gv, sv, dgv, dbv, co] = [gamma, stats, dgamma, dbeta, coefficients].map(heap) as Float32Array[];
   for (let c = 0; c < C; c++) {
     dbv![c] = sumDy[c]!;
     dgv![c] = sumDyXhat[c]!;
-    k[c] = gv![c]! * invStd[c]!;
-    meanDy[c] = sumDy[c]! / rows;
-    meanDyXhat[c] = sumDyXhat[c]! / rows;
+    co![c] = gv![c]! * sv![C + c]!; // γ/√(var + ε)
+    co![C + c] = sumDy[c]! / rows;
+    co![2 * C + c] = sumDyXhat[c]! / rows;
   }
-  for (let r = 0, i = 0; r < rows; r++) {
-    for (let c = 0; c < C; c++, i++) dxv![i] = k[c]! * (dyv![i]! - meanDy[c]! - (xv![i]! - mean[c]!) * invStd[c]! * meanDyXhat[c]!);
-  }
+  runHeapKernel(heapBuffer(backend), 'batchNormGradDx', [at(x), at(dy), at(dx), rows, C, at(stats), at(coefficients)], parts);
+  backend.disposeData(coefficients.dataId);
   return [dx, dgamma, dbeta];
 }
 

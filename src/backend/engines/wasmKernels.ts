@@ -32,7 +32,9 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { backend_util, getKernel, registerKernel, unregisterKernel, util } from '@tensorflow/tfjs-core';
+import { runHeapKernel } from './heapWorkers';
 import { makeWasmBatchNormKernelConfigs } from './wasmBatchNorm';
+import { heapBuffer, heapOffset, partsFor } from './wasmHeap';
 import { useRelu6Gradient, wasmRelu6GradConfig } from './wasmRelu6';
 
 export const WASM_GRADIENT_KERNELS = ['Conv2DBackpropFilter', 'DepthwiseConv2dNativeBackpropFilter', 'DepthwiseConv2dNativeBackpropInput'] as const;
@@ -92,10 +94,8 @@ function transposedLastTwo(backend: BackendWasm, t: TensorInfo): TensorInfo {
   const rows = t.shape[rank - 2]!;
   const cols = t.shape[rank - 1]!;
   const out = backend.makeOutput([...t.shape.slice(0, -2), cols, rows], 'float32');
-  const src = heapF32(backend, t);
-  const dst = heapF32(backend, out);
-  const block = rows * cols;
-  for (let i = 0; i < src.length / block; i++) transposeRows(src.subarray(i * block, (i + 1) * block), 0, rows, cols, dst.subarray(i * block, (i + 1) * block));
+  const size = util.sizeFromShape(t.shape);
+  runHeapKernel(heapBuffer(backend), 'transposeBlocks', [heapOffset(backend, t), heapOffset(backend, out), rows, cols, size / (rows * cols)], partsFor(size));
   return out;
 }
 
@@ -178,14 +178,18 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInf
     const rows = Math.min(rowsPerChunk, pixels - p0);
     const dyT = backend.makeOutput([1, outChannels, rows], 'float32');
     const patches = backend.makeOutput([1, rows, cols], 'float32');
-    // Views are taken after every allocation: growing the wasm heap detaches earlier ones.
-    const xv = heapF32(backend, x);
-    transposeRows(heapF32(backend, dy), p0, rows, outChannels, heapF32(backend, dyT));
-    const pv = heapF32(backend, patches);
+    // Offsets and views are taken after every allocation: growing the wasm heap replaces its buffer.
+    const heap = heapBuffer(backend);
+    runHeapKernel(heap, 'transposeBlocks', [heapOffset(backend, dy) + 4 * p0 * outChannels, heapOffset(backend, dyT), rows, outChannels, 1], partsFor(rows * outChannels));
     if (isPointwise) {
-      pv.set(xv.subarray(p0 * inChannels, (p0 + rows) * inChannels));
+      heapF32(backend, patches).set(heapF32(backend, x).subarray(p0 * inChannels, (p0 + rows) * inChannels));
     } else {
-      im2col(xv, pv, p0, rows, info, top, left);
+      runHeapKernel(
+        heap,
+        'im2col',
+        [heapOffset(backend, x), heapOffset(backend, patches), p0, rows, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, top, left],
+        partsFor(rows * cols),
+      );
     }
     const product = matMul({ inputs: { a: dyT, b: patches }, backend, attrs: { transposeA: false, transposeB: false } });
     backend.disposeData(dyT.dataId);
@@ -200,34 +204,6 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): TensorInf
   if (!sum) ov.fill(0);
   else transposeRows(sum, 0, outChannels, cols, ov);
   return out;
-
-  function im2col(xv: Float32Array, pv: Float32Array, p0: number, rows: number, ci: backend_util.Conv2DInfo, padTop: number, padLeft: number): void {
-    const perImage = outHeight * outWidth;
-    const rowStrideX = inWidth * inChannels;
-    let dst = 0;
-    for (let p = p0; p < p0 + rows; p++) {
-      const n = Math.floor(p / perImage);
-      const rem = p - n * perImage;
-      const oh = Math.floor(rem / outWidth);
-      const ow = rem - oh * outWidth;
-      const imageBase = n * inHeight * rowStrideX;
-      for (let kh = 0; kh < ci.filterHeight; kh++) {
-        const ih = oh * strideHeight - padTop + kh;
-        const rowInside = ih >= 0 && ih < inHeight;
-        for (let kw = 0; kw < ci.filterWidth; kw++) {
-          const iw = ow * strideWidth - padLeft + kw;
-          if (!rowInside || iw < 0 || iw >= inWidth) {
-            pv.fill(0, dst, dst + inChannels);
-          } else {
-            const src = imageBase + ih * rowStrideX + iw * inChannels;
-            if (inChannels >= 16) pv.set(xv.subarray(src, src + inChannels), dst);
-            else for (let c = 0; c < inChannels; c++) pv[dst + c] = xv[src + c]!;
-          }
-          dst += inChannels;
-        }
-      }
-    }
-  }
 }
 
 /** out[c, r] = src[(r0 + r), c] for r < rows: a [rows, width] block transposed, in cache-sized tiles. */
@@ -341,38 +317,12 @@ function depthwiseConv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): 
   const left = info.padInfo.left;
 
   const out = backend.makeOutput(filterShape, 'float32');
-  const xv = heapF32(backend, x);
-  const dyv = heapF32(backend, dy);
-  const ov = heapF32(backend, out);
-  // Accumulates in float64 over batch × output pixels for each filter tap.
-  const acc = new Float64Array(outChannels);
-  for (let kh = 0; kh < filterHeight; kh++) {
-    for (let kw = 0; kw < filterWidth; kw++) {
-      acc.fill(0);
-      for (let n = 0; n < batchSize; n++) {
-        for (let oh = 0; oh < outHeight; oh++) {
-          const ih = oh * strideHeight - top + kh;
-          if (ih < 0 || ih >= inHeight) continue;
-          for (let ow = 0; ow < outWidth; ow++) {
-            const iw = ow * strideWidth - left + kw;
-            if (iw < 0 || iw >= inWidth) continue;
-            const xBase = ((n * inHeight + ih) * inWidth + iw) * inChannels;
-            const dyBase = ((n * outHeight + oh) * outWidth + ow) * outChannels;
-            if (mult === 1) {
-              for (let c = 0; c < inChannels; c++) acc[c]! += xv[xBase + c]! * dyv[dyBase + c]!;
-            } else {
-              for (let c = 0; c < inChannels; c++) {
-                const xc = xv[xBase + c]!;
-                const o = c * mult;
-                for (let m = 0; m < mult; m++) acc[o + m]! += xc * dyv[dyBase + o + m]!;
-              }
-            }
-          }
-        }
-      }
-      ov.set(acc, (kh * filterWidth + kw) * outChannels);
-    }
-  }
+  runHeapKernel(
+    heapBuffer(backend),
+    'depthwiseFilterGrad',
+    [heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, top, left, mult],
+    Math.min(inChannels, partsFor(batchSize * outHeight * outWidth * outChannels * filterHeight * filterWidth)),
+  );
   return out;
 }
 

@@ -1,11 +1,13 @@
 /**
  * The gradient of ReLU6 (MobileNetV2's activation, models/kerasReLU.ts) on the wasm engine as one kernel over the
- * heap — dx = dy where 0 < x ≤ 6, else 0 — instead of the stock gradient's four (LessEqual, Step, Multiply, Cast,
+ * heap (heapKernels.ts, on every thread) — dx = dy where 0 < x ≤ 6, else 0 — instead of the stock gradient's four (LessEqual, Step, Multiply, Cast,
  * Multiply). Other engines keep TF.js' gradient, which computes the same mask.
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { GradConfig, KernelConfig, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
-import { engine, getBackend, getGradient, getKernel, registerGradient } from '@tensorflow/tfjs-core';
+import { engine, getBackend, getGradient, getKernel, registerGradient, util } from '@tensorflow/tfjs-core';
+import { runHeapKernel } from './heapWorkers';
+import { heapBuffer, heapOffset, partsFor } from './wasmHeap';
 
 export const RELU6_GRAD = 'LesionLabRelu6Grad';
 
@@ -13,11 +15,8 @@ function relu6Grad({ inputs, backend }: { inputs: Record<string, TensorInfo>; ba
   const { dy, x } = inputs as Record<'dy' | 'x', TensorInfo>;
   if (dy.dtype !== 'float32' || x.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) throw new Error(`${RELU6_GRAD}: dy and x must be float32 of one shape`);
   const out = backend.makeOutput(x.shape.slice(), 'float32');
-  const [g, xv, o] = [dy, x, out].map((t) => backend.typedArrayFromHeap(t) as Float32Array) as [Float32Array, Float32Array, Float32Array];
-  for (let i = 0; i < o.length; i++) {
-    const v = xv[i]!;
-    o[i] = v > 0 && v <= 6 ? g[i]! : 0;
-  }
+  const n = util.sizeFromShape(x.shape);
+  runHeapKernel(heapBuffer(backend), 'relu6Grad', [heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, out), n], partsFor(n));
   return out;
 }
 

@@ -4,6 +4,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../../src/backend/engines/load';
 import type { OptimizerName } from '../../../src/backend/engines/webgpu/fusedOptimizers';
 import { createOptimizer } from '../../../src/backend/engines/webgpu/fusedOptimizers';
+import { countWork } from '../../helpers/kernelCalls';
 import { seededTensor } from '../../helpers/seededTensor';
 
 const SHAPES = [[3, 3, 4, 8], [8], [37, 5], [1]];
@@ -17,29 +18,14 @@ function stockOptimizer(name: OptimizerName): tf.Optimizer {
   return tf.train.momentum(LR[name], 0.9);
 }
 
-/** Kernel calls during fn (the engine's entry point for every kernel). */
-function kernelCalls(fn: () => void): number {
-  const engine = tf.engine() as unknown as { runKernelFunc(p: unknown): unknown };
-  const original = engine.runKernelFunc;
-  let n = 0;
-  engine.runKernelFunc = function (this: unknown, p: unknown) {
-    n++;
-    return original.call(this, p);
-  };
-  try {
-    fn();
-  } finally {
-    engine.runKernelFunc = original;
-  }
-  return n;
-}
-
 async function run(opt: tf.Optimizer, tag: string, from: number, to: number, vars?: tf.Variable[]): Promise<{ vars: tf.Variable[]; calls: number }> {
   const v = vars ?? SHAPES.map((s, i) => tf.tidy(() => tf.variable(tf.mul(seededTensor(s, 10 + i), 0.1), true, `${tag}_${i}`)));
   let calls = 0;
   for (let step = from; step < to; step++) {
     const grads = tf.tidy(() => Object.fromEntries(v.map((x, i) => [x.name, tf.mul(seededTensor(SHAPES[i]!, 1000 * step + i), 0.5 + step)])));
-    calls = kernelCalls(() => opt.applyGradients(grads));
+    const counter = countWork('wasm');
+    opt.applyGradients(grads);
+    calls = counter.stop();
     tf.dispose(Object.values(grads));
   }
   return { vars: v, calls };

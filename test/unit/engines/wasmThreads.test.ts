@@ -9,8 +9,10 @@ interface ChildReport {
   device: string;
   threads: number;
   xnnpackThreads: number;
+  kernelThreads: number;
   conv: string;
   grad: string;
+  weights: string;
 }
 
 /** Runs wasmThreads.child.ts; it must end on its own (no process.exit), so a hang fails the test by timeout. */
@@ -54,7 +56,7 @@ describe('engines › wasm threads', function () {
     assert.throws(() => wasmThreadsFor(0), /whole number ≥ 1/);
   });
 
-  it('starts the threaded build under Node with 2 threads, exits cleanly, and computes bit for bit what 1 thread does', async () => {
+  it('starts the threaded build under Node with 2 threads, exits cleanly, and trains bit for bit as 1 thread does', async () => {
     const one = await runChild(1);
     const two = await runChild(2);
     assert.equal(one.threads, 1);
@@ -62,7 +64,10 @@ describe('engines › wasm threads', function () {
     assert.equal(two.threads, 2);
     assert.equal(two.xnnpackThreads, 2, 'XNNPACK’s threadpool has 2 threads');
     assert.match(two.device, /WebAssembly SIMD, 2 threads\)/);
+    assert.equal(one.kernelThreads, 1);
+    assert.equal(two.kernelThreads, 2, 'the project’s JavaScript kernels run on 2 threads too');
     assert.equal(two.conv, one.conv, 'convolution');
     assert.equal(two.grad, one.grad, 'filter gradient');
+    assert.equal(two.weights, one.weights, 'three training steps (batch norm, ReLU6, depthwise and RMSprop kernels split over 2 threads)');
   });
 });

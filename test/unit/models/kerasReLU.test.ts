@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { initEngine } from '../../../src/backend/engines/load';
 import { KerasReLU, kerasReLU } from '../../../src/backend/models/kerasReLU';
+import { countWork } from '../../helpers/kernelCalls';
 
 // Values on both sides of and exactly at the clamp's edges, where a gradient's mask could differ.
 const X = [-3, -1e-7, 0, 1e-7, 0.5, 3, 5.9999995, 6, 6.0000005, 9, -0, 2];
@@ -11,22 +12,19 @@ const X = [-3, -1e-7, 0, 1e-7, 0.5, 3, 5.9999995, 6, 6.0000005, 9, -0, 2];
 function run(layer: tfl.layers.Layer): { y: number[]; dx: number[]; calls: number } {
   const x = tf.tensor2d(X, [3, 4]);
   const w = tf.tensor2d(X.map((_, i) => i + 1), [3, 4]);
-  const core = tf.engine() as unknown as { runKernelFunc(p: unknown): unknown };
-  const original = core.runKernelFunc;
-  let calls = 0;
-  core.runKernelFunc = function (this: unknown, p: unknown) {
-    calls++;
-    return original.call(this, p);
-  };
+  const counter = countWork(tf.getBackend() as 'cpu' | 'wasm');
+  let calls: number;
+  let y: number[][];
+  let dx: tf.Tensor;
   try {
-    const y = (layer.apply(x) as tf.Tensor).arraySync() as number[][];
-    const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi) as tf.Tensor, w)))(x);
-    const out = { y: y.flat(), dx: Array.from(dx.dataSync()), calls };
-    tf.dispose([x, w, dx]);
-    return out;
+    y = (layer.apply(x) as tf.Tensor).arraySync() as number[][];
+    dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(layer.apply(xi) as tf.Tensor, w)))(x);
   } finally {
-    core.runKernelFunc = original;
+    calls = counter.stop();
   }
+  const out = { y: y.flat(), dx: Array.from(dx.dataSync()), calls };
+  tf.dispose([x, w, dx]);
+  return out;
 }
 
 describe('models › KerasReLU (ReLU6 as one clamp)', () => {

@@ -267,7 +267,8 @@ function requireBackend(backend: unknown, kernel: string): WebGpuBackendInternal
   return backend;
 }
 
-function rowsAndChannels(x: TensorInfo, perChannel: TensorInfo[], kernel: string): { rows: number; channels: number } {
+/** x seen as [rows, channels] (channels last), with the per-channel inputs checked against it. */
+export function rowsAndChannels(x: TensorInfo, perChannel: TensorInfo[], kernel: string): { rows: number; channels: number } {
   const channels = x.shape[x.shape.length - 1] ?? 0;
   const size = util.sizeFromShape(x.shape);
   if (x.shape.length < 2 || channels === 0 || size === 0) throw new Error(`${kernel}: x must be non-empty with channels last, got [${x.shape.join(', ')}]`);

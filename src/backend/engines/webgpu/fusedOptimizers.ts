@@ -19,7 +19,7 @@ import { webgpuBackend } from './backendInternals';
 import type { InPlaceProgram } from './inPlaceProgram';
 import { canUpdateInPlace, runInPlace } from './inPlaceProgram';
 import { assertNever } from '../../../shared/assertNever';
-import { adamInPlace, momentumInPlace, rmspropInPlace, updateOnWasmHeap } from '../wasmInPlace';
+import { updateOnWasmHeap } from '../wasmInPlace';
 
 export type OptimizerName = 'rmsprop' | 'adam' | 'sgd';
 
@@ -105,7 +105,7 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
         runInPlace(backend, RMSPROP, [value, ms, mom], [gradient], [s.decay, 1 - s.decay, s.momentum, s.learningRate, s.epsilon], value.size);
         return;
       }
-      if (updateOnWasmHeap(value, [ms, mom], gradient, (heap) => rmspropInPlace(heap, s.decay, s.momentum, s.learningRate, s.epsilon))) return;
+      if (updateOnWasmHeap(value, [ms, mom], gradient, 'rmspropUpdate', [s.decay, 1 - s.decay, s.momentum, s.learningRate, s.epsilon])) return;
       tf.tidy(() => {
         const newMs = tf.add(tf.mul(ms, s.decay), tf.mul(tf.square(gradient), 1 - s.decay));
         const newMom = tf.add(tf.mul(mom, s.momentum), tf.div(tf.mul(gradient, s.learningRate), tf.sqrt(tf.add(newMs, s.epsilon))));
@@ -179,7 +179,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         runInPlace(backend, ADAM, [value, m, v], [gradient], [s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, oneMinusAcc1, oneMinusAcc2, s.epsilon, -s.learningRate], value.size);
         return;
       }
-      if (updateOnWasmHeap(value, [m, v], gradient, (heap) => adamInPlace(heap, s.beta1, s.beta2, oneMinusAcc1, oneMinusAcc2, s.epsilon, s.learningRate))) return;
+      if (updateOnWasmHeap(value, [m, v], gradient, 'adamUpdate', [s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, oneMinusAcc1, oneMinusAcc2, s.epsilon, -s.learningRate])) return;
       tf.tidy(() => {
         const newM = tf.add(tf.mul(m, s.beta1), tf.mul(gradient, 1 - s.beta1));
         const newV = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(gradient), 1 - s.beta2));
@@ -249,7 +249,7 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
         runInPlace(backend, MOMENTUM, [value, acc], [gradient], [s.momentum, -s.learningRate, s.useNesterov ? 1 : 0], value.size);
         return;
       }
-      if (updateOnWasmHeap(value, [acc], gradient, (heap) => momentumInPlace(heap, s.momentum, s.learningRate, s.useNesterov))) return;
+      if (updateOnWasmHeap(value, [acc], gradient, 'momentumUpdate', [s.momentum, -s.learningRate, s.useNesterov ? 1 : 0])) return;
       tf.tidy(() => {
         const newAcc = tf.add(tf.mul(s.momentum, acc), gradient);
         const step = s.useNesterov ? tf.add(gradient, tf.mul(newAcc, s.momentum)) : newAcc;
