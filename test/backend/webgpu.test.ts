@@ -34,7 +34,7 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     }));
 
   before(async function () {
-    vulkan = requireSoftwareVulkan(this);
+    vulkan = requireSoftwareVulkan();
     assertBuilt();
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-webgpu-'));
   });

@@ -27,7 +27,7 @@ describe('fused batch normalisation on webgpu vs the stock layer on cpu (lavapip
   let result: { cases: BatchNormCase[]; cpu: EngineResult; webgpu: EngineResult };
 
   before(async function () {
-    vulkan = requireSoftwareVulkan(this);
+    vulkan = requireSoftwareVulkan();
     const r = await runTsChild(path.join(__dirname, 'webgpuBatchNorm.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
     result = JSON.parse(r.stdout.trim().split('\n').pop()!) as typeof result;

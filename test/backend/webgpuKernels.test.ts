@@ -18,7 +18,7 @@ describe('webgpu kernels and fused optimizers vs stock TF.js on cpu (lavapipe)',
   let result: { cases: string[]; depthwiseCases: string[]; variables: number; cpu: EngineResult; webgpu: EngineResult };
 
   before(async function () {
-    vulkan = requireSoftwareVulkan(this);
+    vulkan = requireSoftwareVulkan();
     const r = await runTsChild(path.join(__dirname, 'webgpuKernels.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
     result = JSON.parse(r.stdout.trim().split('\n').pop()!) as typeof result;

@@ -25,7 +25,7 @@ describe('mixed precision (float16) convolution kernels vs float32 (lavapipe)', 
   let result: MixedResult;
 
   before(async function () {
-    vulkan = requireSoftwareVulkan(this);
+    vulkan = requireSoftwareVulkan();
     const r = await runTsChild(path.join(__dirname, 'webgpuMixed.child.ts'), vulkan.env);
     assert.equal(r.code, 0, r.stderr);
     result = JSON.parse(r.stdout.trim().split('\n').pop()!) as MixedResult;

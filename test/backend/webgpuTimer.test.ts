@@ -17,7 +17,7 @@ describe('GPU timer from timestamp queries (lavapipe)', function () {
   let r: TimerChildResult;
 
   before(async function () {
-    const vulkan = requireSoftwareVulkan(this);
+    const vulkan = requireSoftwareVulkan();
     const child = await runTsChild(path.join(__dirname, 'webgpuTimer.child.ts'), vulkan.env);
     assert.equal(child.code, 0, child.stderr);
     r = JSON.parse(child.stdout.trim().split('\n').pop()!) as TimerChildResult;

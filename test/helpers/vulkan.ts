@@ -44,16 +44,13 @@ export function softwareVulkanEnv(): SoftwareVulkan | undefined {
 }
 
 /**
- * For a mocha `before`: the lavapipe environment, or — when it is absent — a skip with the reason printed,
- * except on CI (CI=true), where its absence fails the suite: CI runs setup.sh, so it must be there.
+ * For a mocha `before`: the lavapipe environment. Its absence fails the suite, never skips it: `npm test` runs
+ * setup.sh first, which extracts lavapipe, so a missing one is a broken set-up to be told about.
  */
-export function requireSoftwareVulkan(ctx: Mocha.Context): SoftwareVulkan {
+export function requireSoftwareVulkan(): SoftwareVulkan {
   const found = softwareVulkanEnv();
   if (found) return found;
-  const why = `no software Vulkan driver in ${softwareVulkanHome()}: run test/e2e/setup.sh (it extracts Mesa lavapipe there)`;
-  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(`${why}; on CI this is a failure, not a skip`);
-  console.log(`      (skipped: ${why})`);
-  ctx.skip();
+  throw new Error(`no software Vulkan driver in ${softwareVulkanHome()}: run npm test, or test/e2e/setup.sh (it extracts Mesa lavapipe there)`);
 }
 
 /** ‖actual − expected‖ / ‖expected‖: how the engine-parity tests compare tensors. */
