@@ -40,7 +40,8 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         return;
       }
       case 'log':
-        if (e.level !== 'debug') line(err, e.level === 'warn' ? `warning: ${e.message}` : e.message);
+        // Debug lines (e.g. what a GPU driver printed while being probed) only when asked for.
+        if (e.level !== 'debug' || process.env.LESION_LAB_DEBUG) line(err, e.level === 'warn' ? `warning: ${e.message}` : e.message);
         return;
       case 'error':
         line(err, `error: ${e.message}`);

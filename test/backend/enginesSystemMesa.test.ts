@@ -79,6 +79,9 @@ describe('backend process: engines on Debian’s own Mesa lavapipe (no Dawn or l
     assert.ok(row, r.stdout);
     expectWebGpu({ name: 'webgpu', gpu: true, available: row.includes('✓'), reason: row.replace(/^\s+[✓✗] webgpu\s+(\[[^\]]*\] )?/, ''), device: /\[([^\]]*)\]/.exec(row)?.[1] });
     assert.match(r.stdout, /selected \(auto\): wasm/);
+    // Asked for, the debug log is there on stderr.
+    const debug = await runCli(['engines'], { env: { ...env, LESION_LAB_DEBUG: '1' } });
+    assert.match(debug.stderr, /^webgpu: what Dawn and the GPU driver printed while looking for an adapter:\n {2}Vulkan loader: /);
   });
 
   it('`engines --json`: stdout is events only, stderr is empty, and what the driver printed is in a debug log event', async () => {
