@@ -131,6 +131,23 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     assert.equal((await fs.readdir(path.join(dir, 'cam'))).filter((f) => f.endsWith('.png')).length, 1);
   });
 
+  it('the feature cache keeps float16 (mixed) and float32 features apart: a float32 run after the mixed one computes its own', async () => {
+    const prepared = path.join(dir, 'prepared');
+    const cacheLog = (events: BackendEvent[]) => events.find((e): e is Extract<BackendEvent, { type: 'log' }> => e.type === 'log' && /^feature cache: /.test(e.message))?.message;
+    const head = (name: string, precision: string) =>
+      runCli(['train', '--prepared', prepared, '--run', path.join(dir, name), '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'head', '--epochs', '1', '--engine', 'webgpu', '--precision', precision, '--json'], { env: vulkan.env });
+    const float32 = await head('run-f32', 'float32');
+    assert.equal(float32.code, 0, float32.stderr);
+    assert.match(cacheLog(float32.events) ?? '', /^feature cache: computed/, 'the mixed run’s float16 features were not reused');
+    const entries = await Promise.all(
+      (await fs.readdir(path.join(prepared, '.cache', 'features'))).filter((f) => f.endsWith('.json')).map(async (f) => JSON.parse(await fs.readFile(path.join(prepared, '.cache', 'features', f), 'utf8')) as { engine: string; precision: string }),
+    );
+    assert.deepEqual(entries.map((e) => `${e.engine} ${e.precision}`).sort(), ['webgpu float32', 'webgpu float32', 'webgpu mixed', 'webgpu mixed'], 'train and val features, once per precision');
+    const again = await head('run-mixed-again', 'mixed');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(cacheLog(again.events) ?? '', /^feature cache: reused/, 'the same precision still reuses its own');
+  });
+
   it('--precision mixed on an engine without float16 warns and trains in float32', async () => {
     const prepared = path.join(dir, 'prepared');
     const run = path.join(dir, 'run-wasm');

@@ -2,13 +2,17 @@
  * While the backbone is frozen its output for an image never changes, so the head phase computes
  * it once per image and trains from the cache (the reference workflow re-ran the full ResNet152
  * forward pass every epoch). The cache key covers everything the features depend on: architecture,
- * the frozen weights themselves (a fingerprint), input size, preprocessing and each file's identity.
+ * the frozen weights themselves (a fingerprint), input size, preprocessing, each file's identity, and the
+ * numerics that computed them — the engine (each sums in its own order, so a wasm run reusing cpu features
+ * would not repeat a cpu run bit for bit) and the precision (float16 convolutions under --precision mixed).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { EngineName } from '../../shared/protocol/engines';
+import type { Precision } from '../../shared/protocol/jobs';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
@@ -41,9 +45,16 @@ export async function weightFingerprint(model: tfl.LayersModel): Promise<string>
   return hash.digest('hex');
 }
 
-export async function featureCacheKey(frozen: tfl.LayersModel, images: readonly LabeledImage[], opts: PipelineOptions): Promise<string> {
+/** What computed the features: features of one engine or precision are not reused by another. */
+export interface FeatureNumerics {
+  engine: EngineName;
+  /** The precision the engine actually ran with (a mixed request falls back to float32 where it cannot run). */
+  precision: Precision;
+}
+
+export async function featureCacheKey(frozen: tfl.LayersModel, images: readonly LabeledImage[], opts: PipelineOptions, numerics: FeatureNumerics): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ v: 1, arch: frozen.toJSON(null, false), size: opts.size, preprocess: opts.preprocess }));
+  hash.update(JSON.stringify({ v: 2, arch: frozen.toJSON(null, false), size: opts.size, preprocess: opts.preprocess, engine: numerics.engine, precision: numerics.precision }));
   hash.update(await weightFingerprint(frozen));
   for (const img of images) {
     const st = await fs.stat(img.file);
@@ -56,12 +67,13 @@ export async function computeFeatures(
   frozen: tfl.LayersModel,
   images: readonly LabeledImage[],
   opts: PipelineOptions,
+  numerics: FeatureNumerics,
   cacheDir: string,
   task: string,
   ctx: JobContext,
 ): Promise<CachedFeatures> {
   const dim = (frozen.outputs[0]!.shape as number[]).slice(1).reduce((a, b) => a * b, 1);
-  const key = await featureCacheKey(frozen, images, opts);
+  const key = await featureCacheKey(frozen, images, opts, numerics);
   const file = path.join(cacheDir, `${key}.f32`);
   const expectedBytes = images.length * dim * 4;
   try {
@@ -89,6 +101,6 @@ export async function computeFeatures(
     progress.update(done);
   }
   await writeFileAtomic(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-  await writeJsonAtomic(path.join(cacheDir, `${key}.json`), { dim, count: images.length, files: images.map((i) => i.file), createdAt: new Date().toISOString() });
+  await writeJsonAtomic(path.join(cacheDir, `${key}.json`), { dim, count: images.length, ...numerics, files: images.map((i) => i.file), createdAt: new Date().toISOString() });
   return { data, dim, count: images.length, fromCache: false };
 }

@@ -171,8 +171,10 @@ async function cacheFrozenFeatures(split: SplitModel, pipeline: PipelineOptions,
   if (split.frozen === null || split.cutShape.length !== 1) return undefined;
   const cacheDir = path.join(p.config.options.prepared, '.cache', 'features');
   const t0 = Date.now();
-  const tr = await computeFeatures(split.frozen, p.trainImages, pipeline, cacheDir, 'backbone features (train)', ctx);
-  const va = await computeFeatures(split.frozen, p.valImages, pipeline, cacheDir, 'backbone features (val)', ctx);
+  const engine = p.config.engine!;
+  const numerics = { engine: engine.engine, precision: engine.precision };
+  const tr = await computeFeatures(split.frozen, p.trainImages, pipeline, numerics, cacheDir, 'backbone features (train)', ctx);
+  const va = await computeFeatures(split.frozen, p.valImages, pipeline, numerics, cacheDir, 'backbone features (val)', ctx);
   ctx.emit({ type: 'log', level: 'info', message: `feature cache: ${tr.fromCache && va.fromCache ? 'reused' : 'computed'} ${tr.count + va.count} × ${tr.dim} features in ${((Date.now() - t0) / 1000).toFixed(1)} s` });
   return { train: tr.data, val: va.data };
 }

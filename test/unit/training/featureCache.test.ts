@@ -10,11 +10,13 @@ import type { BackendEvent } from '../../../src/shared/protocol/backend';
 import { CancelledError } from '../../../src/backend/errors';
 import type { JobContext } from '../../../src/backend/job';
 import { preprocessFor, preprocessPixelsInto } from '../../../src/backend/models/preprocess';
+import type { FeatureNumerics } from '../../../src/backend/training/featureCache';
 import { computeFeatures, featureCacheKey, weightFingerprint } from '../../../src/backend/training/featureCache';
 import type { LabeledImage, PipelineOptions } from '../../../src/backend/training/imagePipeline';
 import { decodeResizedRgb } from '../../../src/backend/training/imagePipeline';
 
 const SIZE = 16;
+const CPU: FeatureNumerics = { engine: 'cpu', precision: 'float32' };
 
 /**
  * A small seeded frozen part: conv → ReLU → global average pooling, 4 features per image. Layers are
@@ -77,18 +79,20 @@ describe('feature cache for the frozen backbone', function () {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('the key changes with the weights, each file, the input size and the preprocessing — and only then', async () => {
+  it('the key changes with the weights, each file, the input size, the preprocessing and the numerics (engine, precision) — and only then', async () => {
     const model = frozenPart();
-    const key = await featureCacheKey(model, images, opts);
+    const key = await featureCacheKey(model, images, opts, CPU);
     assert.match(key, /^[0-9a-f]{32}$/);
-    assert.equal(await featureCacheKey(model, images, opts), key, 'stable for the same inputs');
-    assert.equal(await featureCacheKey(frozenPart(1), images, opts), key, 'the same architecture and weights built again give the same key');
-    assert.equal(await featureCacheKey(model, images, { ...opts, batchSize: 5 }), key, 'the batch size does not change the features');
+    assert.equal(await featureCacheKey(model, images, opts, CPU), key, 'stable for the same inputs');
+    assert.equal(await featureCacheKey(frozenPart(1), images, opts, CPU), key, 'the same architecture and weights built again give the same key');
+    assert.equal(await featureCacheKey(model, images, { ...opts, batchSize: 5 }, CPU), key, 'the batch size does not change the features');
 
-    assert.notEqual(await featureCacheKey(model, images, { ...opts, size: SIZE + 8 }), key, 'input size');
-    assert.notEqual(await featureCacheKey(model, images, { ...opts, preprocess: preprocessFor('resnet50') }), key, 'preprocessing');
-    assert.notEqual(await featureCacheKey(model, images.slice(1), opts), key, 'the image list');
-    assert.notEqual(await featureCacheKey(model, [...images].reverse(), opts), key, 'the image order (rows follow it)');
+    assert.notEqual(await featureCacheKey(model, images, { ...opts, size: SIZE + 8 }, CPU), key, 'input size');
+    assert.notEqual(await featureCacheKey(model, images, { ...opts, preprocess: preprocessFor('resnet50') }, CPU), key, 'preprocessing');
+    assert.notEqual(await featureCacheKey(model, images.slice(1), opts, CPU), key, 'the image list');
+    assert.notEqual(await featureCacheKey(model, [...images].reverse(), opts, CPU), key, 'the image order (rows follow it)');
+    assert.notEqual(await featureCacheKey(model, images, opts, { engine: 'webgpu', precision: 'mixed' }), await featureCacheKey(model, images, opts, { engine: 'webgpu', precision: 'float32' }), 'float16 convolutions (mixed) against float32');
+    assert.notEqual(await featureCacheKey(model, images, opts, { engine: 'wasm', precision: 'float32' }), key, 'the engine (another summation order)');
 
     // Weights: change one kernel value (the first, which the strided fingerprint always samples).
     const fingerprint = await weightFingerprint(model);
@@ -96,7 +100,7 @@ describe('feature cache for the frozen backbone', function () {
     const changed = tf.tidy(() => tf.add(kernel, tf.reshape(tf.oneHot(tf.tensor1d([0], 'int32'), kernel.size), kernel.shape)));
     model.weights[0]!.write(changed);
     assert.notEqual(await weightFingerprint(model), fingerprint, 'fingerprint follows the weights');
-    assert.notEqual(await featureCacheKey(model, images, opts), key, 'weights');
+    assert.notEqual(await featureCacheKey(model, images, opts, CPU), key, 'weights');
     assert.notEqual(await weightFingerprint(frozenPart(2)), fingerprint, 'other random weights, other fingerprint');
 
     // Files: the same name with new content (size and mtime change), then only the mtime.
@@ -105,11 +109,11 @@ describe('feature cache for the frozen backbone', function () {
     const before = await fs.stat(file);
     await writeJpeg(file, { r: 250, g: 250, b: 0 }, 40, 30);
     assert.notEqual((await fs.stat(file)).size, before.size);
-    const afterRewrite = await featureCacheKey(restored, images, opts);
+    const afterRewrite = await featureCacheKey(restored, images, opts, CPU);
     assert.notEqual(afterRewrite, key, 'a rewritten file');
     const t = new Date(Date.now() + 60_000);
     await fs.utimes(file, t, t);
-    assert.notEqual(await featureCacheKey(restored, images, opts), afterRewrite, 'a touched file (mtime only)');
+    assert.notEqual(await featureCacheKey(restored, images, opts, CPU), afterRewrite, 'a touched file (mtime only)');
     tf.dispose(changed);
     model.dispose();
     restored.dispose();
@@ -118,7 +122,7 @@ describe('feature cache for the frozen backbone', function () {
   it('computes the frozen part’s outputs once, then reads identical values from the cache', async () => {
     const model = frozenPart();
     const cacheDir = path.join(dir, 'cache');
-    const first = await computeFeatures(model, images, opts, cacheDir, 'features', context());
+    const first = await computeFeatures(model, images, opts, CPU, cacheDir, 'features', context());
     assert.equal(first.fromCache, false);
     assert.equal(first.count, images.length);
     assert.equal(first.dim, 4);
@@ -131,14 +135,14 @@ describe('feature cache for the frozen backbone', function () {
       const expected = tf.tidy(() => (model.predict(tf.tensor4d(x, [1, SIZE, SIZE, 3])) as tf.Tensor).dataSync());
       for (let k = 0; k < 4; k++) assert.ok(Math.abs(first.data[i * 4 + k]! - expected[k]!) < 1e-5, `image ${i} feature ${k}`);
     }
-    const key = await featureCacheKey(model, images, opts);
+    const key = await featureCacheKey(model, images, opts, CPU);
     const stored = await fs.readFile(path.join(cacheDir, `${key}.f32`));
     assert.equal(stored.length, images.length * 4 * 4);
     const meta = JSON.parse(await fs.readFile(path.join(cacheDir, `${key}.json`), 'utf8')) as { dim: number; count: number; files: string[] };
     assert.deepEqual(meta.files, images.map((i) => i.file));
 
     const ctx = context();
-    const second = await computeFeatures(model, images, opts, cacheDir, 'features', ctx);
+    const second = await computeFeatures(model, images, opts, CPU, cacheDir, 'features', ctx);
     assert.equal(second.fromCache, true);
     assert.deepEqual(Array.from(second.data), Array.from(first.data));
     assert.ok(ctx.events.some((e) => e.type === 'log' && /cached backbone features reused/.test(e.message)));
@@ -147,7 +151,7 @@ describe('feature cache for the frozen backbone', function () {
     // A touched image invalidates the cache: computed afresh, and a second entry is written.
     const t = new Date(Date.now() + 60_000);
     await fs.utimes(images[0]!.file, t, t);
-    const third = await computeFeatures(model, images, opts, cacheDir, 'features', context());
+    const third = await computeFeatures(model, images, opts, CPU, cacheDir, 'features', context());
     assert.equal(third.fromCache, false);
     assert.deepEqual(Array.from(third.data), Array.from(first.data), 'same pixels, same features');
     assert.equal((await fs.readdir(cacheDir)).filter((f) => f.endsWith('.f32')).length, 2);
@@ -157,10 +161,10 @@ describe('feature cache for the frozen backbone', function () {
   it('recomputes a cache file of the wrong length instead of trusting it', async () => {
     const model = frozenPart();
     const cacheDir = path.join(dir, 'cache');
-    const first = await computeFeatures(model, images, opts, cacheDir, 'features', context());
-    const file = path.join(cacheDir, `${await featureCacheKey(model, images, opts)}.f32`);
+    const first = await computeFeatures(model, images, opts, CPU, cacheDir, 'features', context());
+    const file = path.join(cacheDir, `${await featureCacheKey(model, images, opts, CPU)}.f32`);
     await fs.writeFile(file, Buffer.alloc(12));
-    const again = await computeFeatures(model, images, opts, cacheDir, 'features', context());
+    const again = await computeFeatures(model, images, opts, CPU, cacheDir, 'features', context());
     assert.equal(again.fromCache, false);
     assert.deepEqual(Array.from(again.data), Array.from(first.data));
     assert.equal((await fs.stat(file)).size, images.length * 4 * 4, 'the damaged entry is rewritten');
@@ -172,7 +176,7 @@ describe('feature cache for the frozen backbone', function () {
     const cacheDir = path.join(dir, 'cache');
     const controller = new AbortController();
     controller.abort();
-    await assert.rejects(computeFeatures(model, images, opts, cacheDir, 'features', context(controller.signal)), CancelledError);
+    await assert.rejects(computeFeatures(model, images, opts, CPU, cacheDir, 'features', context(controller.signal)), CancelledError);
     const entries = await fs.readdir(cacheDir).catch(() => [] as string[]);
     assert.deepEqual(entries.filter((f) => f.endsWith('.f32')), []);
     model.dispose();
