@@ -1,8 +1,11 @@
 /**
- * Extracts a zip without trusting it: entries that would land outside the destination (`../`,
- * absolute paths), symbolic links, encrypted or oddly compressed entries are skipped and reported,
- * never written. The destination appears all at once (extract to a sibling, then rename), so a
- * cancelled or failed extraction leaves no half-filled folder behind.
+ * Extracts a zip without trusting it: entries that would land outside the destination (`../` or `..\`
+ * — Windows reads a backslash as a separator —, absolute paths, drive letters), symbolic links,
+ * encrypted or oddly compressed entries are skipped and reported, never written; folders are checked
+ * like files. The sizes the zip declares are held to what it really holds (yauzl's validateEntrySizes),
+ * and their total to a cap, so a zip bomb stops before it fills the disk. The destination appears all
+ * at once (extract to a sibling, then rename), so a cancelled or failed extraction leaves no
+ * half-filled folder behind.
  */
 import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +26,16 @@ export interface ZipExtraction {
 export interface ZipExtractOptions {
   /** Called after each entry with entries handled so far and the zip's entry count. */
   onProgress?: (done: number, total: number) => void;
+  /** Refuse the zip once the files it would write add up to more than this (default MAX_EXTRACTED_BYTES). */
+  maxTotalBytes?: number;
 }
+
+/**
+ * The most a zip may unpack to. The largest archive Lesion Lab extracts, ISIC 2018 Task 3's training
+ * images, holds 10,015 JPEGs of 600×450 (a few GB); 16 GiB leaves room for bigger collections of the same
+ * kind while stopping a zip bomb long before a typical disk is full.
+ */
+export const MAX_EXTRACTED_BYTES = 16 * 1024 ** 3;
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -51,22 +63,31 @@ export async function extractZipSafely(
   const root = path.resolve(partial);
   const result: ZipExtraction = { files: [], excluded: [] };
   const written = new Set<string>();
+  const maxTotalBytes = options.maxTotalBytes ?? MAX_EXTRACTED_BYTES;
+  let totalBytes = 0;
   let done = 0;
   try {
     for await (const entry of zip.eachEntry()) {
       throwIfCancelled(signal);
       const name = entryName(entry);
       const problem = unsafeReason(entry, name);
+      // Belt and braces: the name checks should make an escape impossible; folders are held to it as files are.
+      const target = path.resolve(root, name);
+      const inside = target.startsWith(root + path.sep) || (isDirectory(name) && target === root);
       if (problem) {
         result.excluded.push({ entry: name, reason: problem });
-      } else if (name.endsWith('/')) {
-        await fs.mkdir(path.join(root, name), { recursive: true });
+      } else if (!inside) {
+        result.excluded.push({ entry: name, reason: REASON.zipEscapes });
+      } else if (isDirectory(name)) {
+        await fs.mkdir(target, { recursive: true });
       } else {
-        const target = path.resolve(root, name);
-        // Belt and braces: the name checks above should make this impossible.
-        if (!target.startsWith(root + path.sep)) {
-          result.excluded.push({ entry: name, reason: REASON.zipEscapes });
-        } else if (written.has(target)) {
+        totalBytes += entry.uncompressedSize;
+        if (totalBytes > maxTotalBytes) {
+          throw new UserError(
+            `${zipPath} would unpack to more than ${formatGiB(maxTotalBytes)} (at ${name}), more than any dataset Lesion Lab expects from one zip: it is damaged or built to fill the disk. Nothing was extracted; download it again from the official source.`,
+          );
+        }
+        if (written.has(target)) {
           result.excluded.push({ entry: name, reason: REASON.zipDuplicateEntry });
         } else {
           written.add(target);
@@ -102,13 +123,24 @@ function entryName(entry: Entry): string {
   return yauzl.getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
 }
 
+/** Zip names use `/`; Windows reads a backslash as a separator too. yauzl already turns one into the other; both count here regardless. */
+const SEPARATORS = /[\\/]/;
+
+function isDirectory(name: string): boolean {
+  return name.endsWith('/') || name.endsWith('\\');
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(bytes < 1024 ** 3 ? 3 : 0)} GiB`;
+}
+
 function unsafeReason(entry: Entry, name: string): string | undefined {
-  if (name.startsWith('/') || /^[A-Za-z]:/.test(name)) return REASON.zipAbsolute;
-  if (name.split('/').includes('..')) return REASON.zipEscapes;
+  if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) return REASON.zipAbsolute;
+  if (name.split(SEPARATORS).includes('..')) return REASON.zipEscapes;
   const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
   if (entry.versionMadeBy >> 8 === HOST_UNIX && mode === S_IFLNK) return REASON.zipSymlink;
   if (entry.isEncrypted()) return REASON.zipEncrypted;
-  if (!name.endsWith('/') && !entry.canDecodeFileData()) return REASON.zipUnsupported(entry.compressionMethod);
+  if (!isDirectory(name) && !entry.canDecodeFileData()) return REASON.zipUnsupported(entry.compressionMethod);
   return undefined;
 }
 

@@ -99,11 +99,14 @@ export async function writeKaggle(
 /** A zip of `entries`; `rename` swaps an entry name byte-for-byte afterwards (same length), for names yazl refuses. */
 export async function writeZip(
   zipPath: string,
-  entries: { name: string; data: Buffer | string; mode?: number }[],
+  entries: { name: string; data?: Buffer | string; mode?: number; directory?: boolean }[],
   rename: Record<string, string> = {},
 ): Promise<void> {
   const zip = new yazl.ZipFile();
-  for (const e of entries) zip.addBuffer(typeof e.data === 'string' ? Buffer.from(e.data) : e.data, e.name, e.mode ? { mode: e.mode } : {});
+  for (const e of entries) {
+    if (e.directory) zip.addEmptyDirectory(e.name);
+    else zip.addBuffer(typeof e.data === 'string' ? Buffer.from(e.data) : (e.data ?? Buffer.alloc(0)), e.name, e.mode ? { mode: e.mode } : {});
+  }
   zip.end();
   await fs.mkdir(path.dirname(zipPath), { recursive: true });
   await new Promise<void>((resolve, reject) => {
