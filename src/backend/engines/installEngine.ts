@@ -13,7 +13,7 @@ import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { explainLoadFailure, explainNpmFailure } from './installFailure';
 import type { NpmCommand } from './npmCommand';
-import { findNpm, shellQuote } from './npmCommand';
+import { findNpm, npmInvocation, shellQuote } from './npmCommand';
 import type { StreamingResult } from './streamingProcess';
 import { runStreaming } from './streamingProcess';
 
@@ -193,11 +193,12 @@ async function runNpm(npm: NpmCommand, args: string[], dir: string, manual: stri
   const env: NodeJS.ProcessEnv = { ...process.env, npm_config_update_notifier: 'false' };
   const pathKey = Object.keys(env).find((k) => k.toUpperCase() === 'PATH') ?? 'PATH';
   if (npm.nodeDir) env[pathKey] = `${npm.nodeDir}${sep}${env[pathKey] ?? ''}`;
+  const run = npmInvocation(npm, args);
   try {
-    return await runStreaming(npm.command, [...npm.prefixArgs, ...args], {
+    return await runStreaming(run.command, run.args, {
       cwd: dir,
       env,
-      shell: npm.shell,
+      windowsVerbatimArguments: run.windowsVerbatimArguments,
       signal: ctx.signal,
       onLine: (line, stream) => {
         onLine(line);

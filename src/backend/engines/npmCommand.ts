@@ -11,8 +11,12 @@ export interface NpmCommand {
   command: string;
   /** Arguments before npm's own (the npm-cli.js script when `command` is a Node). */
   prefixArgs: string[];
-  /** Windows `.cmd` launchers can only be started through a shell. */
-  shell: boolean;
+  /**
+   * `command` is Windows' npm.cmd (no npm-cli.js found beside it): a batch file only cmd.exe can run. It is
+   * started as `cmd.exe /d /s /c "<line>"` with the line quoted here (npmInvocation), never through Node's
+   * `shell` option, which passes arguments to cmd.exe unquoted.
+   */
+  viaCmd?: boolean;
   /** Folder of the Node that runs npm, put first on PATH so install scripts' `node` is the same one. */
   nodeDir?: string;
   /** Where it was found, for the log. */
@@ -52,8 +56,8 @@ export function findNpm(search: NpmSearch = realNpmSearch()): NpmCommand | undef
       const cmd = p.join(dir, 'npm.cmd');
       if (!search.exists(cmd)) continue;
       const cli = p.join(dir, 'node_modules', 'npm', 'bin', 'npm-cli.js');
-      if (node && search.exists(cli)) return { command: node, prefixArgs: [cli], shell: false, nodeDir: p.dirname(node), describe: `${cli} (run by ${node})` };
-      return { command: cmd, prefixArgs: [], shell: true, describe: cmd };
+      if (node && search.exists(cli)) return { command: node, prefixArgs: [cli], nodeDir: p.dirname(node), describe: `${cli} (run by ${node})` };
+      return { command: cmd, prefixArgs: [], viaCmd: true, describe: cmd };
     }
     const launcher = p.join(dir, 'npm');
     if (!search.exists(launcher)) continue;
@@ -64,10 +68,10 @@ export function findNpm(search: NpmSearch = realNpmSearch()): NpmCommand | undef
       // a dangling link: try the launcher itself
     }
     if (node && target.endsWith('.js')) {
-      return { command: node, prefixArgs: [target], shell: false, nodeDir: p.dirname(node), describe: `${target} (run by ${node})` };
+      return { command: node, prefixArgs: [target], nodeDir: p.dirname(node), describe: `${target} (run by ${node})` };
     }
     // A wrapper (volta, asdf shims): it finds its own node.
-    return { command: launcher, prefixArgs: [], shell: false, nodeDir: node ? p.dirname(node) : undefined, describe: launcher };
+    return { command: launcher, prefixArgs: [], nodeDir: node ? p.dirname(node) : undefined, describe: launcher };
   }
   return undefined;
 }
@@ -76,4 +80,42 @@ export function findNpm(search: NpmSearch = realNpmSearch()): NpmCommand | undef
 export function shellQuote(arg: string, platform: NodeJS.Platform = process.platform): string {
   if (/^[\w@%+=:,./\\-]+$/.test(arg)) return arg;
   return platform === 'win32' ? `"${arg.replace(/"/g, '""')}"` : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** What to spawn for `npm <args>`. */
+export interface NpmInvocation {
+  command: string;
+  args: string[];
+  /** Hand `args` to the process as written (cmd.exe parses its own command line). */
+  windowsVerbatimArguments: boolean;
+}
+
+export function npmInvocation(npm: NpmCommand, args: readonly string[], comspec: string = process.env.ComSpec ?? 'cmd.exe'): NpmInvocation {
+  const all = [...npm.prefixArgs, ...args];
+  if (!npm.viaCmd) return { command: npm.command, args: all, windowsVerbatimArguments: false };
+  return { command: comspec, args: ['/d', '/s', '/c', `"${cmdCommandLine(npm.command, all)}"`], windowsVerbatimArguments: true };
+}
+
+// What cmd.exe treats specially outside quotes; a caret makes each one literal.
+const CMD_META = /([()\][%!^"`<>&|;, *?])/g;
+
+/**
+ * The command line cmd.exe gets for running a batch file with these arguments, so that the program the
+ * batch file starts (node, for npm.cmd) receives each argument exactly — spaces, `&`, `^`, quotes and
+ * trailing backslashes included. Each argument is first quoted for the C runtime's argv parser
+ * (backslashes before a quote doubled, the quote escaped), then every character cmd.exe would act on is
+ * escaped with a caret — twice for a batch file, whose `%*` is parsed by cmd.exe once more. The batch
+ * file's own path is quoted (a Windows path cannot hold a quote). `%` is escaped as well, but cmd.exe
+ * expands `%NAME%` before it looks at escapes, so an argument naming a defined variable that way could
+ * still change; none of the arguments Lesion Lab passes to npm has that form.
+ */
+export function cmdCommandLine(file: string, args: readonly string[]): string {
+  const batch = /\.(cmd|bat)$/i.test(file);
+  return [`"${file}"`, ...args.map((a) => cmdArgument(a, batch))].join(' ');
+}
+
+function cmdArgument(arg: string, batch: boolean): string {
+  const forArgv = `"${arg.replace(/(\\*)"/g, '$1$1\\"').replace(/(\\*)$/, '$1$1')}"`;
+  const once = forArgv.replace(CMD_META, '^$1');
+  return batch ? once.replace(CMD_META, '^$1') : once;
 }

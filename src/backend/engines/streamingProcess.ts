@@ -10,7 +10,8 @@ import { StringDecoder } from 'node:string_decoder';
 export interface StreamingOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
-  shell?: boolean;
+  /** Pass `args` unquoted (Windows: cmd.exe with a command line quoted by the caller). Never a shell. */
+  windowsVerbatimArguments?: boolean;
   signal: AbortSignal;
   onLine(line: string, stream: 'stdout' | 'stderr'): void;
   /** Ends the process (and reports `timedOut`) after this long. */
@@ -34,7 +35,7 @@ export function runStreaming(command: string, args: readonly string[], opts: Str
       child = spawn(command, [...args], {
         cwd: opts.cwd,
         env: opts.env,
-        shell: opts.shell,
+        windowsVerbatimArguments: opts.windowsVerbatimArguments,
         stdio: ['ignore', 'pipe', 'pipe'],
         // Its own process group on POSIX, so the group (npm and its scripts) can be signalled at once.
         detached: process.platform !== 'win32',

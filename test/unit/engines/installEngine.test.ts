@@ -9,7 +9,7 @@ import path from 'node:path';
 import { explainLoadFailure, explainNpmFailure, npmErrorCode, npmErrorSummary } from '../../../src/backend/engines/installFailure';
 import type { NpmFailureContext } from '../../../src/backend/engines/installFailure';
 import { __testing } from '../../../src/backend/engines/installEngine';
-import { findNpm, shellQuote } from '../../../src/backend/engines/npmCommand';
+import { cmdCommandLine, findNpm, npmInvocation, shellQuote } from '../../../src/backend/engines/npmCommand';
 import type { NpmSearch } from '../../../src/backend/engines/npmCommand';
 import { UserError } from '../../../src/backend/errors';
 
@@ -39,7 +39,6 @@ describe('findNpm', () => {
     assert.deepEqual(findNpm(s), {
       command: '/usr/local/bin/node',
       prefixArgs: ['/usr/local/lib/node_modules/npm/bin/npm-cli.js'],
-      shell: false,
       nodeDir: '/usr/local/bin',
       describe: '/usr/local/lib/node_modules/npm/bin/npm-cli.js (run by /usr/local/bin/node)',
     });
@@ -59,7 +58,7 @@ describe('findNpm', () => {
 
   it('uses a shim (volta, asdf) as it is when npm is not a link to npm-cli.js', () => {
     const s = search({ '/home/u/.volta/bin/npm': true }, { pathEnv: '/home/u/.volta/bin' });
-    assert.deepEqual(findNpm(s), { command: '/home/u/.volta/bin/npm', prefixArgs: [], shell: false, nodeDir: undefined, describe: '/home/u/.volta/bin/npm' });
+    assert.deepEqual(findNpm(s), { command: '/home/u/.volta/bin/npm', prefixArgs: [], nodeDir: undefined, describe: '/home/u/.volta/bin/npm' });
   });
 
   it('on Windows runs npm-cli.js with node.exe rather than npm.cmd (which needs a shell)', () => {
@@ -71,7 +70,124 @@ describe('findNpm', () => {
     const npm = findNpm(s);
     assert.equal(npm?.command, `${dir}\\node.exe`);
     assert.deepEqual(npm?.prefixArgs, [`${dir}\\node_modules\\npm\\bin\\npm-cli.js`]);
-    assert.equal(npm?.shell, false);
+    assert.equal(npm?.viaCmd, undefined);
+  });
+
+  it('on Windows with only npm.cmd: cmd.exe /d /s /c with a command line quoted here, never a shell option', () => {
+    const dir = 'C:\\Program Files\\nodejs';
+    const npm = findNpm(search({ [`${dir}\\npm.cmd`]: true }, { platform: 'win32', pathEnv: dir, execPath: 'C:\\Code\\Code.exe' }));
+    assert.deepEqual(npm, { command: `${dir}\\npm.cmd`, prefixArgs: [], viaCmd: true, describe: `${dir}\\npm.cmd` });
+    const run = npmInvocation(npm, ['install', '--prefix', 'C:\\Users\\Jane Doe\\engines'], 'C:\\Windows\\system32\\cmd.exe');
+    assert.equal(run.command, 'C:\\Windows\\system32\\cmd.exe');
+    assert.deepEqual(run.args.slice(0, 3), ['/d', '/s', '/c']);
+    assert.equal(run.windowsVerbatimArguments, true);
+    assert.equal(run.args[3], `"${cmdCommandLine(npm.command, ['install', '--prefix', 'C:\\Users\\Jane Doe\\engines'])}"`);
+    // Everywhere else the arguments go to the program as a list.
+    assert.deepEqual(npmInvocation({ command: '/usr/bin/node', prefixArgs: ['/npm-cli.js'], describe: '' }, ['install']), { command: '/usr/bin/node', args: ['/npm-cli.js', 'install'], windowsVerbatimArguments: false });
+  });
+});
+
+/**
+ * An independent model of what Windows does with `cmd.exe /d /s /c "LINE"` running a batch file, for the
+ * round trip below: /s drops the outer quotes; cmd.exe reads LINE (a quote toggles quoting; outside quotes
+ * a caret makes the next character literal and disappears); the batch file's `%*` holds the arguments as
+ * read, and its line is read the same way again; the program then splits its command line by the C
+ * runtime's rules (2n backslashes + quote: n backslashes and a quote toggle; 2n+1: n backslashes and a
+ * literal quote; white space outside quotes separates).
+ */
+function cmdRead(line: string): string {
+  let out = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === '"') quoted = !quoted;
+    if (c === '^' && !quoted) {
+      out += line[++i] ?? '';
+      continue;
+    }
+    if (!quoted && '&|<>'.includes(c)) throw new Error(`cmd.exe would act on an unescaped ${c} at ${i} in ${line}`);
+    out += c;
+  }
+  return out;
+}
+
+function crtArgv(line: string): string[] {
+  const args: string[] = [];
+  let cur = '';
+  let inArg = false;
+  let quoted = false;
+  for (let i = 0; i < line.length; ) {
+    const c = line[i]!;
+    if (c === '\\') {
+      let n = 0;
+      while (line[i] === '\\') {
+        n++;
+        i++;
+      }
+      if (line[i] === '"') {
+        cur += '\\'.repeat(Math.floor(n / 2));
+        if (n % 2 === 1) {
+          cur += '"';
+          i++;
+        }
+      } else cur += '\\'.repeat(n);
+      inArg = true;
+      continue;
+    }
+    if (c === '"') {
+      quoted = !quoted;
+      inArg = true;
+      i++;
+      continue;
+    }
+    if ((c === ' ' || c === '\t') && !quoted) {
+      if (inArg) args.push(cur);
+      cur = '';
+      inArg = false;
+      i++;
+      continue;
+    }
+    cur += c;
+    inArg = true;
+    i++;
+  }
+  if (inArg) args.push(cur);
+  return args;
+}
+
+/** What node, started by npm.cmd, receives as npm's arguments when LINE is run through cmd.exe. */
+function receivedThroughNpmCmd(line: string): { program: string; args: string[] } {
+  const read = cmdRead(line);
+  const [, program, rest] = /^"([^"]*)" ?(.*)$/s.exec(read)!;
+  return { program: program!, args: crtArgv(cmdRead(rest!)) };
+}
+
+describe('cmdCommandLine: npm.cmd without a shell option', () => {
+  it('delivers every argument exactly: spaces, & and ^ in paths, quotes, trailing backslashes, empty ones', () => {
+    const npmCmd = 'C:\\Program Files (x86)\\node&co\\npm.cmd';
+    const args = [
+      'install',
+      '--prefix',
+      'C:\\Users\\Jane Doe\\AppData\\Roaming\\Code\\User\\globalStorage\\lesion-lab\\engines',
+      'C:\\R&D\\engines',
+      'C:\\caret^dir\\x',
+      '--registry',
+      'http://localhost:4873/?a=1&b=2|x',
+      'he said "hi" (twice)',
+      'say "R&D" | tee',
+      'C:\\ends with a backslash\\',
+      'back\\\\"slashes',
+      '',
+      '@tensorflow/tfjs-node@4.22.0',
+    ];
+    const line = cmdCommandLine(npmCmd, args);
+    assert.deepEqual(receivedThroughNpmCmd(line), { program: npmCmd, args });
+  });
+
+  it('the model itself catches what a shell option would do: unquoted arguments break at & and spaces', () => {
+    const naive = ['"C:\\nodejs\\npm.cmd"', 'install', '--prefix', 'C:\\Users\\Jane Doe\\engines'].join(' ');
+    assert.notDeepEqual(receivedThroughNpmCmd(naive).args, ['install', '--prefix', 'C:\\Users\\Jane Doe\\engines']);
+    assert.throws(() => receivedThroughNpmCmd(['"C:\\nodejs\\npm.cmd"', 'install', 'C:\\R&D'].join(' ')), /unescaped &/);
   });
 });
 
