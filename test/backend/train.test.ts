@@ -177,4 +177,28 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.equal(missing.code, 1);
     assert.match(JSON.stringify(missing.events), /does not exist/);
   });
+
+  it('train and evaluate refuse a prepared folder whose manifest points outside it, as augment does', async () => {
+    // A run to evaluate with, trained here so this test stands on its own.
+    const run = path.join(dir, 'traversal-run');
+    const t = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'head', '--epochs', '1', ...TRAIN]);
+    assert.equal(t.code, 0, t.stderr);
+    const tampered = path.join(dir, 'tampered');
+    await fs.cp(prepared, tampered, { recursive: true });
+    const manifestFile = path.join(tampered, 'manifest.json');
+    const manifest = JSON.parse(await fs.readFile(manifestFile, 'utf8')) as { images: { file: string; split: string }[] };
+    const victim = manifest.images.find((i) => i.split === 'val')!;
+    victim.file = `val/${victim.file.split('/')[1]}/../../../outside.jpg`;
+    await fs.writeFile(manifestFile, JSON.stringify(manifest));
+    const expected = /lists .*outside\.jpg.*, which is outside the prepared folder/;
+    const tr = await runCli(['train', '--prepared', tampered, '--run', path.join(dir, 'traversal-run-2'), '--epochs', '1', ...TRAIN]);
+    assert.equal(tr.code, 1);
+    assert.match(JSON.stringify(tr.events), expected);
+    const ev = await runCli(['evaluate', '--run', run, '--data', tampered, '--json']);
+    assert.equal(ev.code, 1);
+    assert.match(JSON.stringify(ev.events), expected);
+    const au = await runCli(['augment', '--prepared', tampered, '--target', '10', '--json']);
+    assert.equal(au.code, 1);
+    assert.match(JSON.stringify(au.events), expected);
+  });
 });
