@@ -10,6 +10,8 @@ import { codeServerEntry, node24Bin, node24Dir, softwareVulkanEnv } from './path
 /** The user settings every run starts from (E2E.md); scenarios add their own on top. */
 export const BASE_SETTINGS = {
   'workbench.startupEditor': 'none',
+  // Trust is off by this setting rather than code-server's --disable-workspace-trust, which would hold for
+  // the whole server: 06-trust turns it back on for its window to test Restricted Mode.
   'security.workspace.trust.enabled': false,
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
@@ -71,7 +73,7 @@ export async function startCodeServer({ runDir, extensionsDir, userDataDir, port
     node24Bin,
     [codeServerEntry, '--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir,
       '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--disable-getting-started-override', '--ignore-last-opened'],
+      '--disable-getting-started-override', '--ignore-last-opened'],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }, // detached = setsid: its own process group
   );
   child.stdout.pipe(log, { end: false });
