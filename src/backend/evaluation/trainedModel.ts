@@ -21,8 +21,11 @@ export interface TrainedModel {
   epoch: number;
 }
 
-/** `debug` receives the engine probe's driver messages (see detectEngines). */
-export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'auto', threads?: number, debug?: (message: string) => void): Promise<TrainedModel> {
+/**
+ * `debug` receives the engine probe's driver messages (see detectEngines). `checkpoint`: the best one
+ * (evaluation, prediction, export by default) or the last one written.
+ */
+export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'auto', threads?: number, debug?: (message: string) => void, checkpoint: 'best' | 'last' = 'best'): Promise<TrainedModel> {
   const run = new RunFolder(runDir);
   let config: RunConfig;
   try {
@@ -31,9 +34,9 @@ export async function loadTrainedModel(runDir: string, engine: EngineChoice = 'a
     throw new UserError(`${runDir} is not a Lesion Lab run folder (no readable config.json). Give the --run folder that \`lesion-lab train\` wrote.`);
   }
   await initEngine(selectEngine(await detectEngines(undefined, debug), engine).engine, { threads });
-  const ckpt = await loadCheckpoint(run.bestCheckpoint).catch(async (err: unknown) => {
+  const ckpt = await loadCheckpoint(checkpoint === 'best' ? run.bestCheckpoint : run.lastCheckpoint).catch(async (err: unknown) => {
     if (err instanceof UserError && /model\.json is missing/.test(err.message)) {
-      throw new UserError(`${runDir} has no best checkpoint yet: training has not finished an epoch. Train (or --resume) until at least one epoch completes.`);
+      throw new UserError(`${runDir} has no ${checkpoint} checkpoint yet: training has not finished an epoch. Train (or --resume) until at least one epoch completes.`);
     }
     throw err;
   });
