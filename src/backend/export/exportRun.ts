@@ -26,7 +26,7 @@ import type { TrainedModel } from '../training/trainedModel';
 import { loadTrainedModel } from '../training/trainedModel';
 import { BACKEND_VERSION } from '../version';
 import type { ExportCheckpoint, ExportFormat, ExportMetadata } from './exportMetadata';
-import { buildExportMetadata, onnxMetadataProps } from './exportMetadata';
+import { EXPORT_FILES, buildExportMetadata, onnxMetadataProps } from './exportMetadata';
 import { writeKerasModelH5, writeKerasWeightsH5 } from './kerasH5';
 import { ONNX_INPUT, ONNX_OUTPUT, buildOnnxModel } from './onnxGraph';
 import { encodeOnnxModel } from './onnxProto';
@@ -61,16 +61,6 @@ export interface ExportVerification {
   maxAbsDiff: number;
   tolerance: number;
 }
-
-/** The file names inside an export folder. */
-export const EXPORT_FILES = {
-  onnx: 'model.onnx',
-  kerasModel: 'model.h5',
-  kerasWeights: 'weights.h5',
-  labels: 'labels.json',
-  tfjsMetadata: 'metadata.json',
-  modelCard: 'model-card.md',
-} as const;
 
 /** Folding batch norm into convolutions changes float32 rounding; everything else must match exactly. */
 const TOLERANCE: Record<ExportFormat, number> = { onnx: 1e-4, tfjs: 1e-6, keras: 1e-6 };
