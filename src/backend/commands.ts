@@ -3,12 +3,12 @@
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
 import type { EngineChoice } from '../shared/protocol/engines';
-import type { JobCommand, JobRequest, ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
+import type { ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
 import { ENGINE_NAMES } from '../shared/protocol/engines';
-import { MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
+import { EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
-import { parseOptions } from './args';
+import { UsageError, parseOptions } from './args';
 import type { JobContext } from './job';
 import { sleep } from './job';
 
@@ -197,18 +197,38 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'predict',
-    summary: 'Class probabilities for one or more images, optionally with test-time augmentation and Grad-CAM.',
+    summary: 'Class probabilities for one or more images (from a run or an export), optionally with test-time augmentation and Grad-CAM.',
     options: [
-      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'run', kind: 'string', metavar: 'DIR', help: 'a run folder written by `train` (its best checkpoint)' },
+      { name: 'model', kind: 'string', metavar: 'PATH', help: 'instead of --run: a folder written by `export`, or an exported .onnx file' },
       { name: 'tta', kind: 'boolean', help: 'average over flipped and rotated copies' },
       { name: 'gradcam', kind: 'string', metavar: 'OUTDIR', help: 'write Grad-CAM overlays here' },
       ENGINE_OPTION,
       THREADS_OPTION,
     ],
     positional: { name: 'image', min: 1, help: 'image files' },
-    toRequest: ({ values: v, positionals }) => ({
-      command: 'predict',
-      options: { run: s(v.run), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+    toRequest: ({ values: v, positionals }) => {
+      if ((v.run === undefined) === (v.model === undefined)) throw new UsageError('give either --run DIR or --model PATH (an export folder or .onnx file)', 'predict');
+      return {
+        command: 'predict',
+        options: { run: optS(v.run), model: optS(v.model), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+      };
+    },
+  },
+  {
+    name: 'export',
+    summary: "Export a run's checkpoint as ONNX, TF.js or Keras HDF5, with its classes, preprocessing, validation figures and model card; the written files are checked against the checkpoint.",
+    options: [
+      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'format', kind: 'string', required: true, choices: [...EXPORT_FORMATS], help: 'onnx (opset 13), tfjs (layers model) or keras (Keras 2 .h5)' },
+      { name: 'checkpoint', kind: 'string', choices: [...EXPORT_CHECKPOINTS], default: 'best', help: 'which checkpoint' },
+      { name: 'out', kind: 'string', metavar: 'DIR', help: 'folder to write (default DIR/exports/FORMAT); an earlier export there is replaced' },
+      ENGINE_OPTION,
+      THREADS_OPTION,
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'export',
+      options: { run: s(v.run), format: s(v.format) as ExportFormat, checkpoint: s(v.checkpoint) as ExportCheckpoint, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
     }),
   },
   {
@@ -296,6 +316,11 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
       return (await import('./evaluation/evaluate')).evaluateRun(request.options, ctx);
     case 'predict':
       return (await import('./evaluation/predict')).predict(request.options, ctx);
+    case 'export': {
+      const result = await (await import('./export/exportRun')).exportRun(request.options, ctx);
+      ctx.emit({ type: 'export/didFinish', ...result });
+      return;
+    }
     case 'thumbnails':
       return (await import('./preview/thumbnails')).renderThumbnails(request.options, ctx);
     case 'augment-preview':

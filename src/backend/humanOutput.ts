@@ -118,6 +118,13 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
           line(out, `${p.image}: ${top.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}${p.gradcam ? ` (Grad-CAM: ${p.gradcam})` : ''}`);
         }
         return;
+      case 'export/didFinish':
+        line(
+          out,
+          `exported the ${e.checkpoint} checkpoint (epoch ${e.epoch}) as ${e.format} to ${e.out}: ${e.files.join(', ')}\n` +
+            `  verified on ${e.verification.images} ${e.verification.source === 'validation' ? 'validation images' : 'synthetic inputs'}: max |Δp| ${e.verification.maxAbsDiff.toExponential(1)} (≤ ${e.verification.tolerance})`,
+        );
+        return;
       case 'thumbnails/didRender':
         line(out, `${e.items.length} thumbnail(s)`);
         return;

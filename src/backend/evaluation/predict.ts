@@ -1,16 +1,23 @@
 /**
- * `lesion-lab predict`: class probabilities for images from a run's best checkpoint, optionally
- * averaged over the 8 flips/rotations (test-time augmentation) and with a Grad-CAM overlay.
+ * `lesion-lab predict`: class probabilities for images from a run's best checkpoint or from an export
+ * (`--model`: an export folder or .onnx file), optionally averaged over the 8 flips/rotations
+ * (test-time augmentation) and with a Grad-CAM overlay.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import type { PredictOptions } from '../../shared/protocol/jobs';
 import type { Prediction } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
+import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessPixelsInto } from '../models/preprocess';
+import { detectEngines } from '../engines/detect';
+import { initEngine } from '../engines/load';
+import { selectEngine } from '../engines/select';
+import { loadExportedModel } from '../export/exportedModel';
 import { decodeResizedRgb } from '../training/imagePipeline';
 import { gradCam, gradCamModel, writeGradCamOverlay } from './gradcam';
 import { loadTrainedModel } from './trainedModel';
@@ -44,11 +51,16 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
     });
   }
-  const trained = await loadTrainedModel(path.resolve(options.run), options.engine, options.threads, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
-  const { config, model } = trained;
-  const size = config.options.size;
-  const cam = options.gradcam ? gradCamModel(model) : undefined;
-  if (options.gradcam) await fs.mkdir(options.gradcam, { recursive: true });
+  const classifier = await loadClassifier(options, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
+  const { classes, size } = classifier;
+  let cam: ReturnType<typeof gradCamModel> | undefined;
+  try {
+    cam = options.gradcam ? gradCamModel(classifier.layersModel ?? noGradCam(classifier.source)) : undefined;
+    if (options.gradcam) await fs.mkdir(options.gradcam, { recursive: true });
+  } catch (err) {
+    classifier.dispose();
+    throw err;
+  }
   const predictions: Prediction[] = [];
   const progress = new ProgressReporter(ctx.emit, 'predict', options.images.length, 'image');
   try {
@@ -57,15 +69,15 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       const rgb = await decodeResizedRgb(image, size);
       const variants = options.tta ? dihedralVariants(rgb, size) : [rgb];
       const batch = new Float32Array(variants.length * size * size * 3);
-      variants.forEach((v, i) => preprocessPixelsInto(trained.preprocess, v, batch, i * size * size * 3));
-      const mean = tf.tidy(() => tf.mean(model.predict(tf.tensor4d(batch, [variants.length, size, size, 3])) as tf.Tensor, 0));
+      variants.forEach((v, i) => preprocessPixelsInto(classifier.preprocess, v, batch, i * size * size * 3));
+      const mean = tf.tidy(() => tf.mean(classifier.predict(tf.tensor4d(batch, [variants.length, size, size, 3])), 0));
       // data(), not dataSync(): the webgpu backend has no synchronous GPU read in Node.
       const probs = (await mean.data()) as Float32Array;
       mean.dispose();
-      const probabilities = Object.fromEntries(config.classes.map((c, k) => [c, probs[k]!]));
+      const probabilities = Object.fromEntries(classes.map((c, k) => [c, probs[k]!]));
       let best = 0;
       probs.forEach((p, k) => p > probs[best]! && (best = k));
-      const prediction: Prediction = { image, probabilities, predicted: config.classes[best]! };
+      const prediction: Prediction = { image, probabilities, predicted: classes[best]! };
       if (cam && options.gradcam) {
         const x = tf.tensor4d(batch.subarray(0, size * size * 3), [1, size, size, 3]);
         const map = await gradCam(cam, x, best);
@@ -78,7 +90,42 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       progress.update(n + 1);
     }
   } finally {
-    model.dispose();
+    classifier.dispose();
   }
-  ctx.emit({ type: 'predict/didFinish', run: path.resolve(options.run), predictions });
+  ctx.emit({ type: 'predict/didFinish', run: classifier.source, predictions });
+}
+
+/** What predict needs of a model, whether it comes from a run or an export. */
+interface Classifier {
+  source: string;
+  classes: readonly string[];
+  size: number;
+  preprocess: PreprocessSpec;
+  /** Grad-CAM needs the layers; ONNX exports have none. */
+  layersModel?: tfl.LayersModel;
+  predict(x: tf.Tensor4D): tf.Tensor;
+  dispose(): void;
+}
+
+async function loadClassifier(options: PredictOptions, debug: (message: string) => void): Promise<Classifier> {
+  if ((options.run === undefined) === (options.model === undefined)) throw new UserError('predict needs either a run folder (--run) or an exported model (--model), not both.');
+  if (options.model !== undefined) {
+    await initEngine(selectEngine(await detectEngines(undefined, debug), options.engine ?? 'auto').engine, { threads: options.threads });
+    return loadExportedModel(options.model);
+  }
+  const trained = await loadTrainedModel(path.resolve(options.run!), options.engine, options.threads, debug);
+  const { model } = trained;
+  return {
+    source: trained.run.dir,
+    classes: trained.config.classes,
+    size: trained.config.options.size,
+    preprocess: trained.preprocess,
+    layersModel: model,
+    predict: (x) => model.predict(x) as tf.Tensor,
+    dispose: () => model.dispose(),
+  };
+}
+
+function noGradCam(source: string): never {
+  throw new UserError(`Grad-CAM needs the model's layers, which an ONNX file does not give Lesion Lab (${source}). Use --gradcam with the run (--run) or with a TF.js or Keras export.`);
 }

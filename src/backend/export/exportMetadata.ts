@@ -3,16 +3,12 @@
  * output order, the input's size and layout, the preprocessing with its constants, where the model
  * came from, how well it did on validation, and the model card.
  */
-import type { ClassMetrics, EpochMetrics, Evaluation, ModelName } from '../../shared/protocol';
+import type { ExportCheckpoint, ExportFormat, ModelName } from '../../shared/protocol/jobs';
+import type { ClassMetrics, EpochMetrics, Evaluation } from '../../shared/protocol/results';
+import type { RunConfig } from '../../shared/runConfig';
 import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
 import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessFor } from '../models/preprocess';
-import type { RunConfig } from '../training/train';
-
-export const EXPORT_FORMATS = ['onnx', 'tfjs', 'keras'] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-export const EXPORT_CHECKPOINTS = ['best', 'last'] as const;
-export type ExportCheckpoint = (typeof EXPORT_CHECKPOINTS)[number];
 
 /** The file names inside an export folder. */
 export const EXPORT_FILES = {

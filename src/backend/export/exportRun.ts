@@ -9,7 +9,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { EngineChoice, EpochMetrics, Evaluation } from '../../shared/protocol';
+import type { ExportVerification } from '../../shared/protocol/backend';
+import type { ExportCheckpoint, ExportFormat, ExportOptions } from '../../shared/protocol/jobs';
+import type { EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import { createRng } from '../../shared/random';
 import { UserError, throwIfCancelled } from '../errors';
 import { replaceDirAtomic } from '../fsAtomic';
@@ -22,26 +24,16 @@ import { preprocessPixelsInto } from '../models/preprocess';
 import { loadKerasH5Weights } from '../models/weights';
 import { splitImages } from '../training/datasetImages';
 import { decodeResizedRgb } from '../training/imagePipeline';
-import type { TrainedModel } from '../training/trainedModel';
-import { loadTrainedModel } from '../training/trainedModel';
+import type { TrainedModel } from '../evaluation/trainedModel';
+import { loadTrainedModel } from '../evaluation/trainedModel';
 import { BACKEND_VERSION } from '../version';
-import type { ExportCheckpoint, ExportFormat, ExportMetadata } from './exportMetadata';
+import type { ExportMetadata } from './exportMetadata';
 import { EXPORT_FILES, buildExportMetadata, onnxMetadataProps } from './exportMetadata';
 import { writeKerasModelH5, writeKerasWeightsH5 } from './kerasH5';
 import { ONNX_INPUT, ONNX_OUTPUT, buildOnnxModel } from './onnxGraph';
 import { encodeOnnxModel } from './onnxProto';
 import { OnnxRunner } from './onnxRunner';
 import { writeTfjsModel } from './tfjsExport';
-
-export interface ExportOptions {
-  run: string;
-  format: ExportFormat;
-  /** Default best. */
-  checkpoint?: ExportCheckpoint;
-  /** Default `<run>/exports/<format>`. */
-  out?: string;
-  engine?: EngineChoice;
-}
 
 export interface ExportResult {
   run: string;
@@ -51,15 +43,6 @@ export interface ExportResult {
   checkpoint: ExportCheckpoint;
   epoch: number;
   verification: ExportVerification;
-}
-
-export interface ExportVerification {
-  images: number;
-  /** Where the images came from: the run's validation split, or seeded noise when the dataset is gone. */
-  source: 'validation' | 'synthetic';
-  /** Largest |p_export − p_checkpoint| over every image and class. */
-  maxAbsDiff: number;
-  tolerance: number;
 }
 
 /** Folding batch norm into convolutions changes float32 rounding; everything else must match exactly. */
@@ -77,7 +60,7 @@ export async function exportRun(options: ExportOptions, ctx: JobContext): Promis
   await assertExportTarget(out, runDir);
   const progress = new ProgressReporter(ctx.emit, `export ${options.format}`, 4, 'step');
   progress.update(0, true);
-  const trained = await loadTrainedModel(runDir, options.engine, undefined, undefined, checkpoint);
+  const trained = await loadTrainedModel(runDir, options.engine, options.threads, (message) => ctx.emit({ type: 'log', level: 'debug', message }), checkpoint);
   try {
     throwIfCancelled(ctx.signal);
     const metadata = await metadataFor(trained, options.format, checkpoint);

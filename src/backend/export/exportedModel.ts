@@ -13,7 +13,8 @@ import { buildBackbone, buildClassifier } from '../models/backbone';
 import { fileSystemIOHandler, MODEL_JSON } from '../models/fileIo';
 import type { PreprocessSpec } from '../models/preprocess';
 import { loadKerasH5Weights } from '../models/weights';
-import type { ExportFormat, ExportMetadata } from './exportMetadata';
+import type { ExportFormat } from '../../shared/protocol/jobs';
+import type { ExportMetadata } from './exportMetadata';
 import { EXPORT_FILES } from './exportMetadata';
 import { OnnxRunner } from './onnxRunner';
 

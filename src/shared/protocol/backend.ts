@@ -10,7 +10,7 @@ import type { AugmentParams } from './augmentation';
 import { augmentParams } from './augmentation';
 import type { EngineInfo, EngineSelection } from './engines';
 import { engineInfo, engineSelection } from './engines';
-import type { JobRequest, ModelName } from './jobs';
+import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName } from './jobs';
 import { jobRequest } from './jobs';
 import type { DatasetSummary, EpochMetrics, Evaluation, Prediction } from './results';
 import { datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
@@ -57,12 +57,25 @@ export type BackendEvent =
   | { type: 'train/didStopEarly'; epoch: number; monitor: string; patience: number }
   | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
+  /** `run`: the run folder, or the export (folder or .onnx) given with --model. */
   | { type: 'predict/didFinish'; run: string; predictions: Prediction[] }
+  /** The export is complete and was read back: `verification` compares its probabilities with the checkpoint's. */
+  | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification }
   | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
   | { type: 'augmentPreview/didRender'; image: string; original: string; variants: { dataUri: string; params: AugmentParams }[] }
   | { type: 'job/didEnd'; status: JobStatus; exitCode: number };
 
 export type BackendEventType = BackendEvent['type'];
+
+/** How an export was checked before it was put in place. */
+export interface ExportVerification {
+  images: number;
+  /** The run's validation images, or seeded noise when the prepared dataset is not there any more. */
+  source: 'validation' | 'synthetic';
+  /** Largest |p_export − p_checkpoint| over every image and class. */
+  maxAbsDiff: number;
+  tolerance: number;
+}
 
 /** Host → backend, over IPC. */
 export type HostToBackend =
@@ -104,6 +117,15 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
   'predict/didFinish': obj({
     run: str,
     predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str) })),
+  }),
+  'export/didFinish': obj({
+    run: str,
+    format: literal('onnx', 'tfjs', 'keras'),
+    checkpoint: literal('best', 'last'),
+    epoch: num,
+    out: str,
+    files: arrayOf(str),
+    verification: obj({ images: num, source: literal('validation', 'synthetic'), maxAbsDiff: num, tolerance: num }),
   }),
   'thumbnails/didRender': obj({ items: arrayOf(obj({ file: str, dataUri: str })) }),
   'augmentPreview/didRender': obj({ image: str, original: str, variants: arrayOf(obj({ dataUri: str, params: augmentParams })) }),

@@ -104,11 +104,31 @@ export interface EvaluateOptions {
   threads?: number;
 }
 
+/** Exactly one of `run` (its best checkpoint) and `model` (an export folder or an .onnx file). */
 export interface PredictOptions {
-  run: string;
+  run?: string;
+  model?: string;
   images: string[];
   tta: boolean;
   gradcam?: string;
+  /** Default auto. */
+  engine?: EngineChoice;
+  /** CPU threads for the wasm engine (default: every physical core). */
+  threads?: number;
+}
+
+export type ExportFormat = 'onnx' | 'tfjs' | 'keras';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['onnx', 'tfjs', 'keras'];
+export type ExportCheckpoint = 'best' | 'last';
+export const EXPORT_CHECKPOINTS: readonly ExportCheckpoint[] = ['best', 'last'];
+
+export interface ExportOptions {
+  run: string;
+  format: ExportFormat;
+  /** Default best. */
+  checkpoint?: ExportCheckpoint;
+  /** Default `<run>/exports/<format>`; replaced whole if it holds an earlier export. */
+  out?: string;
   /** Default auto. */
   engine?: EngineChoice;
   /** CPU threads for the wasm engine (default: every physical core). */
@@ -135,6 +155,7 @@ export type JobRequest =
   | { command: 'train'; options: TrainOptions }
   | { command: 'evaluate'; options: EvaluateOptions }
   | { command: 'predict'; options: PredictOptions }
+  | { command: 'export'; options: ExportOptions }
   /** Small JPEG thumbnails as data URIs, for the Samples and Evaluation panels. */
   | { command: 'thumbnails'; options: { files: string[]; size: number } }
   /** An image and augmented variants of it, each with its sampled parameters. */
@@ -191,7 +212,9 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   explicit: optional(arrayOf(nonEmpty)),
 };
 export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = { run: nonEmpty, data: optional(nonEmpty), engine: optional(engineChoice), threads };
-export const predictOptionChecks: FieldChecks<PredictOptions> = { run: nonEmpty, images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
+/** Exactly one of run and model: checked by the command itself (predict.ts), which says which to give. */
+export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
+export const exportOptionChecks: FieldChecks<ExportOptions> = { run: nonEmpty, format: literal(...EXPORT_FORMATS), checkpoint: optional(literal(...EXPORT_CHECKPOINTS)), out: optional(nonEmpty), engine: optional(engineChoice), threads };
 export const installEngineOptionChecks: FieldChecks<InstallEngineOptions> = { package: literal('tfjs-node-gpu', 'tfjs-node'), dir: nonEmpty, registry: optional(nonEmpty), spec: optional(nonEmpty) };
 
 type OptionsOf<C extends JobCommand> = Extract<JobRequest, { command: C }> extends { options: infer O } ? O : undefined;
@@ -207,6 +230,7 @@ const jobOptionChecks: { [C in JobCommand]: OptionsOf<C> extends undefined ? und
   train: trainOptionChecks,
   evaluate: evaluateOptionChecks,
   predict: predictOptionChecks,
+  export: exportOptionChecks,
   thumbnails: { files: arrayOf(nonEmpty), size: int(16, 512) },
   'augment-preview': {
     image: nonEmpty,

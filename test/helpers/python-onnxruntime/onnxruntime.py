@@ -5,7 +5,7 @@
 import json, os, subprocess, tempfile
 import numpy as np
 
-_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.cjs")
+_RUNNER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "run.mjs")
 
 
 class InferenceSession:

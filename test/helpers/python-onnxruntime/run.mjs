@@ -1,10 +1,10 @@
 // The Node half of the onnxruntime stand-in: runs MODEL on the float32 feeds in DIR, prints the outputs as JSON.
-const fs = require('node:fs');
-const path = require('node:path');
-const ort = require('onnxruntime-node');
+import fs from 'node:fs';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
 
 const [model, dir, specJson] = process.argv.slice(2);
-(async () => {
+try {
   const feeds = {};
   for (const [name, dims] of Object.entries(JSON.parse(specJson))) {
     const buf = fs.readFileSync(path.join(dir, `${name}.f32`));
@@ -15,7 +15,7 @@ const [model, dir, specJson] = process.argv.slice(2);
   const out = {};
   for (const name of session.outputNames) out[name] = { dims: results[name].dims, data: Array.from(results[name].data) };
   process.stdout.write(JSON.stringify(out));
-})().catch((err) => {
+} catch (err) {
   process.stderr.write(String(err.stack || err));
   process.exit(1);
-});
+}
