@@ -12,6 +12,7 @@ import { TrainingViewProvider } from './views/trainingView';
 import { detectEngines, registerEngineCommands } from './commands/engineCommands';
 import { refreshWorkspaceState, registerWorkflowCommands, startTraining } from './commands/workflowCommands';
 import { answer } from './webviewInbox';
+import { registerExportCommand } from './commands/exportCommand';
 import { listRuns, readEvaluation } from './runFolders';
 import { runsDir } from './workspacePaths';
 import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
@@ -160,6 +161,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     ...registerEngineCommands(lab),
     ...registerWorkflowCommands(lab, session, { samples, preview, prediction }),
+    registerExportCommand(lab),
   );
   client.events.on('crash', () => output.appendLine('The backend process exited; it restarts on the next request.'));
   // Datasets prepared and runs trained outside this window (the CLI in a terminal, another window)

@@ -59,7 +59,8 @@ function render(state: EvaluationPanelState): void {
     return;
   }
   replaceChildren(root,
-    h('header', { class: 'panel-header' }, h('h1', {}, 'Evaluation'), h('span', { class: 'muted' }, `${ev.split} · ${ev.count} images · ${state.run ?? ''}`)),
+    h('header', { class: 'panel-header' }, h('h1', {}, 'Evaluation'), h('span', { class: 'muted' }, `${ev.split} · ${ev.count} images · ${state.run ?? ''}`),
+      h('div', { class: 'actions' }, button('Export Model…', () => runCommand('lesionLab.exportModel', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Export this run as ONNX, TF.js or Keras, with its classes, preprocessing and model card' }))),
     h('div', { class: 'kpis' },
       h('div', { class: 'kpi' }, h('span', { class: 'kpi-value' }, formatPercent(ev.balancedAccuracy)), h('span', { class: 'kpi-label' }, 'balanced accuracy (mean per-class recall, the ISIC 2018 metric)')),
       h('div', { class: 'kpi' }, h('span', { class: 'kpi-value' }, formatPercent(ev.accuracy)), h('span', { class: 'kpi-label' }, 'accuracy (dominated by the largest class)'))),

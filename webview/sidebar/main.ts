@@ -193,8 +193,11 @@ function runsSection(s: SidebarState): HTMLElement {
     h('ul', { class: 'runs' },
       ...[...s.runs].reverse().slice(0, 12).map((r) =>
         h('li', {},
-          h('a', { href: '#', onclick: (ev: Event) => { ev.preventDefault(); post({ type: 'run/open', path: r.path }); } }, r.name),
-          h('span', { class: 'muted small' }, ` ${r.epochs} ep · ${r.status}${r.bestValBalancedAccuracy !== undefined ? ` · bal. acc ${formatPercent(r.bestValBalancedAccuracy)}` : ''}`)))),
+          h('a', { href: '#', class: 'run-name', title: r.path, onclick: (ev: Event) => { ev.preventDefault(); post({ type: 'run/open', path: r.path }); } }, r.name),
+          h('span', { class: 'muted small run-meta' }, ` ${r.epochs} ep · ${r.status}${r.bestValBalancedAccuracy !== undefined ? ` · bal. acc ${formatPercent(r.bestValBalancedAccuracy)}` : ''}`),
+          r.epochs > 0 && s.trusted
+            ? h('a', { href: '#', class: 'small run-action', title: `Export ${r.name} as ONNX, TF.js or Keras`, onclick: (ev: Event) => { ev.preventDefault(); runCommand('lesionLab.exportModel', r.path); } }, 'Export…')
+            : null))),
   );
 }
 
@@ -210,7 +213,7 @@ const SECTIONS: { name: SectionName; key(s: SidebarState): unknown; build(s: Sid
   { name: 'dataset', key: (s) => [s.dataset, s.trusted], build: datasetSection },
   { name: 'job', key: (s) => s.job, build: jobSection },
   { name: 'run', key: (s) => [!!s.job, s.trusted, !!s.dataset, s.runs.length, formError], build: runSection },
-  { name: 'runs', key: (s) => s.runs, build: runsSection },
+  { name: 'runs', key: (s) => [s.runs, s.trusted], build: runsSection },
   { name: 'disclaimer', key: () => 0, build: () => h('p', { class: 'muted small disclaimer' }, 'A research and education tool, not a medical device.') },
 ];
 const slots = new Map<SectionName, { container: HTMLElement; key?: string }>();

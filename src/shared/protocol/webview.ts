@@ -37,6 +37,7 @@ export const WEBVIEW_COMMANDS = [
   'lesionLab.stop',
   'lesionLab.resume',
   'lesionLab.evaluate',
+  'lesionLab.exportModel',
   'lesionLab.showDataset',
   'lesionLab.showSamples',
   'lesionLab.showTraining',
