@@ -155,6 +155,9 @@ export class JobRunner implements vscode.Disposable {
       case 'augmentPreview/didRender':
         this.output.appendLine(`${e.type}`);
         break;
+      case 'export/didFinish':
+        this.output.appendLine(`${e.type}: ${e.format} → ${e.out} (${e.files.join(', ')}); max |Δp| vs checkpoint ${e.verification.maxAbsDiff.toExponential(1)} on ${e.verification.images} ${e.verification.source} images`);
+        break;
       default:
         assertNever(e, 'event');
     }

@@ -63,6 +63,7 @@ export class TrainingSession implements vscode.Disposable {
       case 'train/didFinish':
       case 'evaluate/didFinish':
       case 'predict/didFinish':
+      case 'export/didFinish':
       case 'thumbnails/didRender':
       case 'augmentPreview/didRender':
       case 'job/didEnd':

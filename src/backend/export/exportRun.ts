@@ -12,6 +12,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { ExportVerification } from '../../shared/protocol/backend';
 import type { ExportCheckpoint, ExportFormat, ExportOptions } from '../../shared/protocol/jobs';
 import type { EpochMetrics, Evaluation } from '../../shared/protocol/results';
+import { assertNever } from '../../shared/assertNever';
 import { createRng } from '../../shared/random';
 import { UserError, throwIfCancelled } from '../errors';
 import { replaceDirAtomic } from '../fsAtomic';
@@ -168,6 +169,8 @@ async function writeExport(trained: TrainedModel, format: ExportFormat, metadata
       files.push(EXPORT_FILES.kerasModel, EXPORT_FILES.kerasWeights, EXPORT_FILES.labels);
       break;
     }
+    default:
+      assertNever(format, 'export format');
   }
   if (metadata.modelCard) {
     await fs.writeFile(path.join(dir, EXPORT_FILES.modelCard), metadata.modelCard);
@@ -196,6 +199,8 @@ async function predictWithExport(trained: TrainedModel, format: ExportFormat, di
       model = { predict: (t) => m.predict(t) as tf.Tensor, dispose: () => m.dispose() };
       break;
     }
+    default:
+      assertNever(format, 'export format');
   }
   try {
     const y = model.predict(x);
