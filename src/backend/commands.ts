@@ -17,6 +17,8 @@ export interface CommandSpec {
   summary: string;
   options: OptionSpec[];
   positional?: PositionalSpec;
+  /** Options of which exactly one must be given (predict: --run or --model). */
+  exactlyOne?: readonly string[];
   /** Diagnostics for tests; left out of the usage text. */
   hidden?: boolean;
   toRequest(args: ParsedArgs): JobRequest;
@@ -207,13 +209,11 @@ export const COMMANDS: readonly CommandSpec[] = [
       THREADS_OPTION,
     ],
     positional: { name: 'image', min: 1, help: 'image files' },
-    toRequest: ({ values: v, positionals }) => {
-      if ((v.run === undefined) === (v.model === undefined)) throw new UsageError('give either --run DIR or --model PATH (an export folder or .onnx file)', 'predict');
-      return {
-        command: 'predict',
-        options: { run: optS(v.run), model: optS(v.model), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
-      };
-    },
+    exactlyOne: ['run', 'model'],
+    toRequest: ({ values: v, positionals }) => ({
+      command: 'predict',
+      options: { run: optS(v.run), model: optS(v.model), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+    }),
   },
   {
     name: 'export',
@@ -287,6 +287,9 @@ export function findCommand(name: string): CommandSpec | undefined {
 
 export function requestFromArgv(command: CommandSpec, argv: readonly string[]): { request: JobRequest; json: boolean } {
   const parsed = parseOptions(command.name, argv, command.options, command.positional);
+  if (command.exactlyOne && command.exactlyOne.filter((name) => parsed.values[name] !== undefined).length !== 1) {
+    throw new UsageError(`give exactly one of ${command.exactlyOne.map((name) => `--${name}`).join(', ')}`, command.name);
+  }
   return { request: command.toRequest(parsed), json: parsed.json };
 }
 

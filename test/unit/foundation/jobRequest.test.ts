@@ -8,7 +8,7 @@ import { validateHostToBackend } from '../../../src/shared/protocol/backend';
 /** The smallest command line the CLI accepts: required options and positionals only. */
 function minimalArgv(c: CommandSpec): string[] {
   const argv: string[] = [];
-  for (const o of c.options.filter((o) => o.required || o.requiredUnless)) argv.push(`--${o.name}`, o.choices?.[0] ?? 'x');
+  for (const o of c.options.filter((o) => o.required || o.requiredUnless || o.name === c.exactlyOne?.[0])) argv.push(`--${o.name}`, o.choices?.[0] ?? 'x');
   for (let i = 0; i < (c.positional?.min ?? 0); i++) argv.push(`image${i}.jpg`);
   return argv;
 }
