@@ -54,6 +54,7 @@ const WRITING = [
   ['Lesion Lab: Augment…', 'Augmenting'],
   ['Lesion Lab: Train…', 'Training'],
   ['Lesion Lab: Evaluate', 'Evaluating'],
+  ['Lesion Lab: Export Model…', 'Exporting a model'],
   ['Lesion Lab: Install GPU Engine…', 'Installing an engine'],
 ];
 
@@ -75,6 +76,7 @@ export async function run(t) {
   // Acting: the Run form's Start and the dataset buttons are off.
   const disabled = async (label) => sidebar.locator('vscode-button', { hasText: new RegExp(`^\\s*${label}\\s*$`) }).first().evaluate((b) => b.hasAttribute('disabled') || b.disabled === true);
   for (const label of ['Start', 'Augment…', 'Prepare Again…']) assert.equal(await disabled(label), true, `"${label}" is disabled in Restricted Mode`);
+  assert.equal(await sidebar.locator('.runs a', { hasText: 'Export…' }).count(), 0, 'no Export… beside the runs in Restricted Mode');
   await t.screenshot(page, 'window');
   await t.screenshot(sidebar, 'training-view');
 
