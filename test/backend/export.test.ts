@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { assertBuilt, runCli } from '../helpers/cli';
 import { PYTHON, onnxCheck, runPython } from '../helpers/debianPython';
 import { predictWithPlainTfjs } from '../helpers/plainTfjs';
+import { requireSoftwareVulkan } from '../helpers/vulkan';
 
 // Tiny but real: demo JPEGs → prepare → one fine-tuning epoch (so batch-norm statistics move off their
 // initial values) of ResNet50 and MobileNetV2 at 32 px on wasm → evaluate → export.
@@ -207,5 +208,16 @@ describe('backend process: export (ONNX, TF.js, Keras) and predict --model', fun
     assert.deepEqual(Object.keys(python), Object.keys(expected));
     // Pillow's Lanczos resize is not sharp's: close, not equal.
     for (const [c, p] of Object.entries(expected)) assert.ok(Math.abs(python[c]! - p) <= 0.02, `python example, ${c}: ${python[c]} vs ${p}`);
+  });
+
+  it('predict --model runs an ONNX export on the webgpu engine (lavapipe) as on wasm', async () => {
+    const vulkan = requireSoftwareVulkan();
+    const { out } = await exportRun('MobileNetV2', 'onnx');
+    const r = await runCli(['predict', '--model', path.join(out, 'model.onnx'), ...images, '--engine', 'webgpu', '--json'], { env: vulkan.env });
+    assert.equal(r.code, 0, r.stderr);
+    const onGpu = finished(r.events, 'predict/didFinish').predictions;
+    const classes = Object.keys(reference.get('MobileNetV2')![0]!.probabilities);
+    const diff = maxAbs(rows(reference.get('MobileNetV2')!, classes), rows(onGpu, classes).flat());
+    assert.ok(diff <= 1e-4, `webgpu vs wasm: max |Δp| ${diff}`);
   });
 });

@@ -23,6 +23,8 @@ export const ONNX_RUNNER_OPS = ['Transpose', 'Conv', 'BatchNormalization', 'Relu
 
 export class OnnxRunner {
   private readonly constants = new Map<string, tf.Tensor>();
+  /** The same constants' values on the CPU, for operands read as numbers (Clip bounds, Pad sizes): webgpu has no synchronous read. */
+  private readonly constantValues = new Map<string, number[]>();
   /** Filters already in TF.js layout, by node name. */
   private readonly filters = new Map<string, tf.Tensor4D>();
   private readonly lastUse = new Map<string, number>();
@@ -38,7 +40,11 @@ export class OnnxRunner {
     if (model.graph.input.filter((i) => !model.graph.initializer.some((t) => t.name === i.name)).length !== 1 || model.graph.output.length !== 1) {
       throw new UserError(`${file} must have one input and one output, as Lesion Lab's exports do.`);
     }
-    for (const init of model.graph.initializer) this.constants.set(init.name, tensorFromProto(init, file));
+    for (const init of model.graph.initializer) {
+      const values = valuesFromProto(init, file);
+      this.constants.set(init.name, tf.tensor(values, init.dims, init.dataType === ONNX_DTYPE.float ? 'float32' : 'int32'));
+      if (values.length <= 16) this.constantValues.set(init.name, Array.from(values));
+    }
     model.graph.node.forEach((n, i) => n.input.forEach((name) => this.lastUse.set(name, i)));
     for (const node of model.graph.node) if (node.opType === 'Conv') this.filters.set(node.name, this.convFilter(node));
   }
@@ -147,8 +153,8 @@ export class OnnxRunner {
       case 'Tanh':
         return { t: tf.tanh(x(0).t), nchw: x(0).nchw };
       case 'Clip': {
-        const min = node.input[1] ? x(1).t.dataSync()[0]! : -Infinity;
-        const max = node.input[2] ? x(2).t.dataSync()[0]! : Infinity;
+        const min = node.input[1] ? this.scalarInput(node, 1) : -Infinity;
+        const max = node.input[2] ? this.scalarInput(node, 2) : Infinity;
         return { t: tf.clipByValue(x(0).t, min, max), nchw: x(0).nchw };
       }
       case 'MaxPool': {
@@ -192,8 +198,8 @@ export class OnnxRunner {
         const v = x(0);
         const mode = a.string('mode') ?? 'constant';
         if (mode !== 'constant') throw unsupported(this.file, node, `${mode} padding`);
-        const pads = Array.from(x(1).t.dataSync(), Number);
-        const fill = node.input[2] ? x(2).t.dataSync()[0]! : 0;
+        const pads = this.constantInput(node, 1);
+        const fill = node.input[2] ? this.scalarInput(node, 2) : 0;
         const rank = v.t.rank;
         let pairs = Array.from({ length: rank }, (_, i) => [pads[i]!, pads[i + rank]!] as [number, number]);
         if (v.nchw) pairs = [pairs[0]!, pairs[2]!, pairs[3]!, pairs[1]!];
@@ -202,6 +208,16 @@ export class OnnxRunner {
       default:
         throw unsupported(this.file, node, `the operator ${node.opType}`);
     }
+  }
+
+  private constantInput(node: OnnxNode, index: number): number[] {
+    const values = this.constantValues.get(node.input[index]!);
+    if (!values) throw unsupported(this.file, node, `a constant (initializer) as input ${index + 1}`);
+    return values;
+  }
+
+  private scalarInput(node: OnnxNode, index: number): number {
+    return this.constantInput(node, index)[0]!;
   }
 
   /** ONNX [out, in/group, kh, kw] → TF.js conv [kh, kw, in, out] or depthwise [kh, kw, in, multiplier]. */
@@ -226,14 +242,10 @@ function logical(v: RuntimeValue): tf.Tensor {
   return v.nchw ? tf.transpose(v.t, [0, 3, 1, 2]) : v.t;
 }
 
-function tensorFromProto(t: OnnxTensor, file: string): tf.Tensor {
-  if (t.dataType === ONNX_DTYPE.float) {
-    const values = t.rawData ? new Float32Array(Uint8Array.from(t.rawData).buffer) : Float32Array.from(t.floatData ?? []);
-    return tf.tensor(values, t.dims, 'float32');
-  }
+function valuesFromProto(t: OnnxTensor, file: string): Float32Array | Int32Array {
+  if (t.dataType === ONNX_DTYPE.float) return t.rawData ? new Float32Array(Uint8Array.from(t.rawData).buffer) : Float32Array.from(t.floatData ?? []);
   if (t.dataType === ONNX_DTYPE.int64) {
-    const values = t.rawData ? Array.from(new BigInt64Array(Uint8Array.from(t.rawData).buffer), Number) : (t.int64Data ?? []);
-    return tf.tensor(Int32Array.from(values), t.dims, 'int32');
+    return Int32Array.from(t.rawData ? Array.from(new BigInt64Array(Uint8Array.from(t.rawData).buffer), Number) : (t.int64Data ?? []));
   }
   throw new UserError(`${file}: the constant ${t.name} has ONNX data type ${t.dataType}; Lesion Lab runs float32 models.`);
 }
