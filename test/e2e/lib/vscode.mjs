@@ -58,24 +58,33 @@ export async function runCommand(page, title, timeout = DEFAULT_TIMEOUT) {
   const input = page.locator('.quick-input-widget input');
   // The palette's fuzzy filter can miss a typed trailing "…"; the exact row match below still checks it.
   const typed = `>${title.replace(/…$/, '')}`;
-  // Open it and type; while another quick input is still closing, the box can be briefly inert: try again.
-  await waitFor(async () => {
-    await page.keyboard.press('Escape');
-    await page.locator('.monaco-workbench').click({ position: { x: 1150, y: 10 } }); // empty title bar: focus without side effects
-    await page.keyboard.press('F1');
-    await input.waitFor({ state: 'visible', timeout: 3000 });
-    return input.fill(typed, { timeout: 3000 }).then(() => true, () => false);
-  }, 'the command palette', timeout);
   const row = page.locator('.quick-input-list .monaco-list-row').filter({
     has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(title)}\\s*$`, 'i') }),
   });
-  try {
-    await row.first().waitFor({ state: 'visible', timeout });
-  } catch {
-    const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
-    throw new Error(`command "${title}" is not in the command palette; it offered: ${rows.join(' | ') || 'nothing'}`);
+  // An editor that is still opening (e.g. from Go to File just before) can take the focus and close the palette
+  // between finding the row and clicking it (seen under load): then open it again.
+  for (let attempt = 1; ; attempt++) {
+    // Open it and type; while another quick input is still closing, the box can be briefly inert: try again.
+    await waitFor(async () => {
+      await page.keyboard.press('Escape');
+      await page.locator('.monaco-workbench').click({ position: { x: 1150, y: 10 } }); // empty title bar: focus without side effects
+      await page.keyboard.press('F1');
+      await input.waitFor({ state: 'visible', timeout: 3000 });
+      return input.fill(typed, { timeout: 3000 }).then(() => true, () => false);
+    }, 'the command palette', timeout);
+    try {
+      await row.first().waitFor({ state: 'visible', timeout });
+    } catch {
+      const rows = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts();
+      throw new Error(`command "${title}" is not in the command palette; it offered: ${rows.join(' | ') || 'nothing'}`);
+    }
+    try {
+      await row.first().click({ timeout: 5000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3 || (await input.isVisible())) throw err;
+    }
   }
-  await row.first().click();
   // Done when the palette closes, or when the command opened a quick pick of its own (the box then
   // no longer holds the ">command" text).
   await waitFor(async () => !(await input.isVisible()) || !(await input.inputValue()).startsWith('>'), `"${title}" to run`, timeout)
