@@ -3,9 +3,9 @@
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
 import type { EngineChoice } from '../shared/protocol/engines';
-import type { ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
+import type { DownloadDataset, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
 import { ENGINE_NAMES } from '../shared/protocol/engines';
-import { EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
+import { DOWNLOAD_DATASETS, EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
 import { UsageError, parseOptions } from './args';
@@ -74,40 +74,60 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'download',
-    summary: 'Download the ISIC 2018 Task 3 training set (CC BY-NC 4.0), resumable, each file size-checked.',
+    summary: 'Download the ISIC 2018 Task 3 (HAM10000) or ISIC 2019 Task 1 training set (CC BY-NC 4.0), resumable, each file size-checked.',
     options: [
       { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'folder to download into' },
-      { name: 'include-test', kind: 'boolean', help: 'also the test set (1,512 images, public ground truth)' },
+      { name: 'dataset', kind: 'string', choices: DOWNLOAD_DATASETS, default: 'isic2018', help: 'isic2018: 10,015 images, about 2.6 GB; isic2019: 25,331 images, about 9 GB' },
+      { name: 'include-test', kind: 'boolean', help: 'isic2018 only: also the test set (1,512 images, public ground truth)' },
       { name: 'base-url', kind: 'string', metavar: 'URL', help: 'a mirror to download from instead of the official bucket' },
       { name: 'accept-license', kind: 'boolean', help: 'accept CC BY-NC 4.0 (required; read it first)' },
     ],
     toRequest: ({ values: v }) => ({
       command: 'download',
-      options: { out: s(v.out), includeTest: b(v['include-test']), baseUrl: optS(v['base-url']), acceptLicense: b(v['accept-license']) },
+      options: { out: s(v.out), dataset: s(v.dataset) as DownloadDataset, includeTest: b(v['include-test']), baseUrl: optS(v['base-url']), acceptLicense: b(v['accept-license']) },
     }),
   },
   {
     name: 'prepare',
-    summary: 'Validate a HAM10000 / ISIC 2018 dataset and split it into train/ and val/ (by lesion by default).',
+    summary:
+      'Validate a dataset (a folder per class, a CSV, HAM10000, ISIC 2018 / 2019 / 2020) and split it into train/ and val/ (by lesion or patient where the data says).',
     options: [
       { name: 'data', kind: 'string', required: true, metavar: 'DIR', help: 'the dataset folder (never modified)' },
       { name: 'out', kind: 'string', required: true, metavar: 'DIR', help: 'where to write the prepared dataset' },
-      { name: 'split', kind: 'string', choices: ['lesion', 'image'], default: 'lesion', help: 'group by lesion_id, or the reference image-level split' },
+      { name: 'split', kind: 'string', choices: ['lesion', 'image'], default: 'lesion', help: 'keep each group (lesion_id, patient_id …) on one side, or the reference image-level split' },
       { name: 'val-fraction', kind: 'number', min: 0.01, max: 0.9, default: 0.2, help: 'share of each class held out' },
       seedOption(101),
       { name: 'link', kind: 'string', choices: ['hard', 'symlink', 'copy'], default: 'hard', help: 'how files are materialised' },
+      { name: 'table', kind: 'string', metavar: 'FILE', help: 'a CSV of your own (with --image-column, --label-column); default: the one that has those columns' },
+      { name: 'image-column', kind: 'string', metavar: 'NAME', help: "the table's column naming each image (file name, id or path)" },
+      { name: 'label-column', kind: 'string', metavar: 'NAME', help: "the table's column holding each image's class" },
+      { name: 'group-column', kind: 'string', metavar: 'NAME', help: "the table's column to keep together in the split (a lesion or patient id)" },
     ],
-    toRequest: ({ values: v }) => ({
-      command: 'prepare',
-      options: {
-        data: s(v.data),
-        out: s(v.out),
-        split: s(v.split) as 'lesion' | 'image',
-        valFraction: n(v['val-fraction']),
-        seed: n(v.seed),
-        link: s(v.link) as 'hard' | 'symlink' | 'copy',
-      },
-    }),
+    toRequest: ({ values: v }) => {
+      const table = optS(v.table);
+      const [image, label, group] = [optS(v['image-column']), optS(v['label-column']), optS(v['group-column'])];
+      if ((table || image || label || group) && !(image && label)) {
+        throw new UsageError('a table of your own needs both --image-column and --label-column (and optionally --group-column, --table)', 'prepare');
+      }
+      return {
+        command: 'prepare',
+        options: {
+          data: s(v.data),
+          out: s(v.out),
+          split: s(v.split) as 'lesion' | 'image',
+          valFraction: n(v['val-fraction']),
+          seed: n(v.seed),
+          link: s(v.link) as 'hard' | 'symlink' | 'copy',
+          ...(image && label ? { table: { ...(table ? { file: table } : {}), image, label, ...(group ? { group } : {}) } } : {}),
+        },
+      };
+    },
+  },
+  {
+    name: 'inspect-dataset',
+    summary: 'Say which layout a dataset folder holds; for tables Lesion Lab does not recognise, their columns and first rows.',
+    options: [{ name: 'data', kind: 'string', required: true, metavar: 'DIR', help: 'the dataset folder' }],
+    toRequest: ({ values: v }) => ({ command: 'inspect-dataset', options: { data: s(v.data) } }),
   },
   {
     name: 'augment',
@@ -115,7 +135,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     options: [
       { name: 'prepared', kind: 'string', required: true, metavar: 'DIR', help: 'a folder written by `prepare`' },
       { name: 'target', kind: 'int', min: 1, default: 6000, help: 'images per class after augmentation' },
-      { name: 'skip', kind: 'list', default: ['nv'], help: 'classes to leave as they are' },
+      { name: 'skip', kind: 'list', metavar: 'A,B', help: 'classes to leave as they are (default: nv, where the dataset has it)' },
       { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'output side in pixels' },
       { name: 'concurrency', kind: 'int', min: 1, max: 64, metavar: 'N', help: 'images in flight (default: 2 per core)' },
       seedOption(1),
@@ -125,7 +145,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       options: {
         prepared: s(v.prepared),
         target: n(v.target),
-        skip: v.skip as string[],
+        skip: v.skip as string[] | undefined,
         size: n(v.size),
         seed: n(v.seed),
         concurrency: optN(v.concurrency),
@@ -308,9 +328,11 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
     case 'demo-data':
       return (await import('./demo/demoData')).writeDemoData(request.options, ctx);
     case 'download':
-      return (await import('./dataset/download')).downloadIsic2018(request.options, ctx);
+      return (await import('./dataset/download')).downloadDataset(request.options, ctx);
     case 'prepare':
       return (await import('./dataset/prepare')).prepareDataset(request.options, ctx);
+    case 'inspect-dataset':
+      return (await import('./dataset/inspect')).inspectDataset(request.options.data, ctx);
     case 'augment':
       return (await import('./augment/augment')).augmentDataset(request.options, ctx);
     case 'train':

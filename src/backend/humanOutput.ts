@@ -62,19 +62,30 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         line(out, `downloaded ${e.files.length} file(s) to ${e.out}`);
         return;
       case 'prepare/didFinish': {
+        const width = Math.max(6, ...e.summary.classes.map((c) => c.name.length));
+        const groups = `${e.summary.grouping?.noun ?? 'group'}s`.padEnd(9);
         const rows = e.summary.classes.map(
-          (c) => `  ${c.name.padEnd(6)} ${String(c.all.images).padStart(6)} images ${String(c.all.lesions).padStart(6)} lesions   train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}`,
+          (c) => `  ${c.name.padEnd(width)} ${String(c.all.images).padStart(6)} images ${String(c.all.lesions).padStart(6)} ${groups} train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}`,
         );
         line(
           out,
           [
-            `prepared ${e.out} (${e.summary.layout}, split by ${e.summary.split}, val fraction ${e.summary.valFraction}, seed ${e.summary.seed})`,
+            `prepared ${e.out} (${e.summary.layout}, split by ${e.summary.split === 'image' || !e.summary.leakage || e.summary.grouping ? (e.summary.split === 'lesion' && e.summary.grouping && e.summary.grouping.column !== 'lesion_id' ? e.summary.grouping.column : e.summary.split) : 'image (no group column)'}, val fraction ${e.summary.valFraction}, seed ${e.summary.seed})`,
             ...rows,
             `excluded: ${e.summary.excludedCount} file(s)${e.summary.excludedCount ? ' — see manifest.json › excluded' : ''}`,
+            ...(e.summary.leakage ? [`note: ${e.summary.leakage}`] : []),
           ].join('\n'),
         );
         return;
       }
+      case 'dataset/didInspect':
+        if (e.layout) line(out, `${e.data}: ${e.layout}`);
+        else if (e.problem) line(out, `${e.data}: ${e.problem}`);
+        for (const t of e.tables) {
+          const guess = Object.entries(t.guess).map(([k, v]) => `${k}: ${v}`).join(', ');
+          line(out, [`${t.file}: columns ${t.columns.join(', ')}${guess ? ` (guess — ${guess})` : ''}`, ...t.rows.map((r) => `  ${r.join(' | ')}`)].join('\n'));
+        }
+        return;
       case 'augment/didFinish':
         line(out, `augmented ${e.prepared}: wrote ${e.written} images`);
         return;
@@ -106,7 +117,7 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
           out,
           [
             `${ev.split}: ${ev.count} images, accuracy ${pct(ev.accuracy)}, balanced accuracy ${pct(ev.balancedAccuracy)}`,
-            ...ev.perClass.map((c) => `  ${c.name.padEnd(6)} precision ${pct(c.precision).padStart(6)}  recall ${pct(c.recall).padStart(6)}  F1 ${pct(c.f1).padStart(6)}  n=${c.support}`),
+            ...ev.perClass.map((c) => `  ${c.name.padEnd(Math.max(6, ...ev.perClass.map((k) => k.name.length)))} precision ${pct(c.precision).padStart(6)}  recall ${pct(c.recall).padStart(6)}  F1 ${pct(c.f1).padStart(6)}  n=${c.support}`),
             `written to ${e.path}`,
           ].join('\n'),
         );

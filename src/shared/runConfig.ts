@@ -3,6 +3,7 @@
  * writes it when a run starts (and reads it on --resume, evaluate and predict); the extension reads it to
  * say what a run trains and where. One shape for both.
  */
+import type { ClassLabels } from './classes';
 import type { EngineName } from './protocol/engines';
 import type { Precision, TrainOptions } from './protocol/jobs';
 
@@ -71,7 +72,10 @@ export interface EpochEngine {
 export interface RunConfig {
   version: 1;
   options: ResolvedTrainOptions;
+  /** The prepared dataset's classes (manifest.json › classes), in the order of the model's outputs. */
   classes: string[];
+  /** Long names of the classes that have one; absent in runs from before classes came from the data. */
+  classLabels?: ClassLabels;
   createdAt: string;
   /** Lesion Lab's version when the run started (each session's is in `sessions`). */
   lesionLab: string;
@@ -80,7 +84,20 @@ export interface RunConfig {
   node: string;
   /** The engine of the latest session; written once the engine is up, absent in a config whose run failed before that. */
   engine?: EngineRunInfo & { reason: string };
-  dataset: { prepared: string; split: string; valFraction: number; seed: number; train: number; val: number; augmented: number; fingerprint?: DatasetFingerprint };
+  dataset: {
+    prepared: string;
+    split: string;
+    valFraction: number;
+    seed: number;
+    train: number;
+    val: number;
+    augmented: number;
+    fingerprint?: DatasetFingerprint;
+    /** The prepared dataset's layout (kaggle-ham10000, folder-per-class …) and what its split kept together. */
+    layout?: string;
+    groupedBy?: string;
+    leakage?: string;
+  };
   /** Where fine-tuning starts, by name (`options.unfreezeFrom` may be an index). */
   finetuneFrom?: string;
   sessions?: RunSession[];

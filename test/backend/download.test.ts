@@ -31,9 +31,11 @@ describe('download (CLI, against a local HTTP server)', function () {
   let server: TestHttpServer;
   let files: Record<string, Buffer>;
   let jpeg: Buffer;
+  let jpeg2019: Buffer;
 
   before(async () => {
     jpeg = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#a0522d' } }).jpeg().toBuffer();
+    jpeg2019 = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#5d3a9b' } }).jpeg().toBuffer();
     const padding = randomBytes(400 * 1024); // big enough to interrupt part way
     files = {
       '/2018/ISIC2018_Task3_Training_Input.zip': await zipOf({
@@ -49,6 +51,23 @@ describe('download (CLI, against a local HTTP server)', function () {
       '/2018/ISIC2018_Task3_Test_GroundTruth.zip': await zipOf({
         'ISIC2018_Task3_Test_GroundTruth/ISIC2018_Task3_Test_GroundTruth.csv': 'image,MEL,NV,BCC,AKIEC,BKL,DF,VASC\nISIC_0034524,0.0,1.0,0.0,0.0,0.0,0.0,0.0\n',
       }),
+      // ISIC 2019 Task 1 as served: the images' zip (one folder, with the licence files), two CSVs beside it.
+      '/2019/ISIC_2019_Training_Input.zip': await zipOf({
+        'ISIC_2019_Training_Input/ISIC_0000000.jpg': jpeg,
+        'ISIC_2019_Training_Input/ISIC_0000001.jpg': jpeg2019,
+        'ISIC_2019_Training_Input/ISIC_0000002_downsampled.jpg': jpeg,
+        'ISIC_2019_Training_Input/ISIC_0000003.jpg': jpeg2019,
+        'ISIC_2019_Training_Input/LICENSE.txt': 'CC BY-NC 4.0',
+        'ISIC_2019_Training_Input/ATTRIBUTION.txt': 'Anonymous',
+      }),
+      '/2019/ISIC_2019_Training_GroundTruth.csv': Buffer.from(
+        'image,MEL,NV,BCC,AK,BKL,DF,VASC,SCC,UNK\n' +
+          'ISIC_0000000,0.0,1.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\nISIC_0000001,0.0,1.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\n' +
+          'ISIC_0000002_downsampled,1.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0,0.0\nISIC_0000003,0.0,0.0,0.0,0.0,0.0,0.0,0.0,1.0,0.0\n',
+      ),
+      '/2019/ISIC_2019_Training_Metadata.csv': Buffer.from(
+        'image,age_approx,anatom_site_general,lesion_id,sex\nISIC_0000000,55,anterior torso,BCN_0001,female\nISIC_0000001,55,anterior torso,BCN_0001,female\nISIC_0000002_downsampled,30,,,male\nISIC_0000003,80,head/neck,MSK4_0002,male\n',
+      ),
     };
   });
 
@@ -128,6 +147,36 @@ describe('download (CLI, against a local HTTP server)', function () {
     assert.equal(r.events.find((e): e is Finish => e.type === 'download/didFinish')?.files.length, 5);
     assert.ok((await fs.readFile(path.join(out, 'ISIC2018_Task3_Test_Input', 'ISIC_0034524.jpg'))).equals(jpeg));
     assert.ok(await exists(path.join(out, 'ISIC2018_Task3_Test_GroundTruth', 'ISIC2018_Task3_Test_GroundTruth.csv')));
+  });
+
+  it('ISIC 2019: shows its licence first, then fetches images, ground truth and metadata, which prepare reads as ISIC 2019', async () => {
+    const out = path.join(tmp, 'isic2019');
+    const refused = await runCli(['download', '--dataset', 'isic2019', '--out', out, '--base-url', server.url('2019/')]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /ISIC 2019 Task 1 training data are licensed under CC BY-NC 4\.0/);
+    assert.match(refused.stderr, /BCN_20000: Combalia M\. et al\., arXiv:1908\.02288/);
+    assert.equal(server.requests.length, 0);
+    const noTest = await runCli(['download', '--dataset', 'isic2019', '--out', out, '--base-url', server.url('2019/'), '--accept-license', '--include-test']);
+    assert.equal(noTest.code, 1);
+    assert.match(noTest.stderr, /no test set for ISIC 2019 Task 1/);
+
+    const r = await runCli(['download', '--dataset', 'isic2019', '--out', out, '--base-url', server.url('2019/'), '--accept-license', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const finish = r.events.find((e): e is Finish => e.type === 'download/didFinish');
+    assert.deepEqual(finish?.files.map((f) => [f.name, f.bytes]), ['ISIC_2019_Training_Input.zip', 'ISIC_2019_Training_GroundTruth.csv', 'ISIC_2019_Training_Metadata.csv'].map((n) => [n, files[`/2019/${n}`]!.length]));
+    assert.ok((await fs.readFile(path.join(out, 'ISIC_2019_Training_Input', 'ISIC_0000001.jpg'))).equals(jpeg2019));
+    const again = await runCli(['download', '--dataset', 'isic2019', '--out', out, '--base-url', server.url('2019/'), '--accept-license']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(server.requests.filter((q) => q.method === 'GET').length, 3, 'a re-run fetches nothing');
+
+    const prepared = path.join(tmp, 'prepared');
+    const p = await runCli(['prepare', '--data', out, '--out', prepared, '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    const summary = p.events.find((e): e is Extract<BackendEvent, { type: 'prepare/didFinish' }> => e.type === 'prepare/didFinish')!.summary;
+    assert.equal(summary.layout, 'isic2019-task1-training');
+    assert.deepEqual(summary.classes.filter((c) => c.all.images > 0).map((c) => [c.name, c.all.images]), [['mel', 1], ['nv', 2], ['scc', 1]]);
+    assert.deepEqual(summary.grouping, { column: 'lesion_id', noun: 'lesion', ungrouped: 1 });
+    assert.equal(summary.excludedCount, 0);
   });
 
   it('names the URL and suggests a mirror on HTTP 404', async () => {

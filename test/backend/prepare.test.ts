@@ -59,14 +59,15 @@ describe('backend process: prepare', function () {
     assert.match(r.stderr, /image-level split: \d+ lesion\(s\) have images in both train and val/);
   });
 
-  it('exits 1 with the expected files named when the folder holds no dataset', async () => {
+  it('exits 1 naming the table it found and the flags that read it when the folder holds no known layout', async () => {
     await fs.mkdir(data, { recursive: true });
     await fs.writeFile(path.join(data, 'notes.csv'), 'a,b\n');
     const r = await runCli(['prepare', '--data', data, '--out', out, '--json']);
     assert.equal(r.code, 1);
     const error = r.events.find((e) => e.type === 'error');
     assert.ok(error && error.type === 'error');
-    assert.ok(error.message.startsWith(`No HAM10000_metadata.csv, HAM10000_metadata or ISIC2018_Task3_Training_GroundTruth.csv in ${data}`), error.message);
+    assert.ok(error.message.startsWith('notes.csv is not a layout Lesion Lab knows by itself (its columns: a, b)'), error.message);
+    assert.match(error.message, /--table "notes\.csv" --image-column <column> --label-column <column>/);
     assert.equal(error.detail, undefined, 'a user error carries no stack trace');
     assert.deepEqual(r.events.at(-1), { type: 'job/didEnd', status: 'failed', exitCode: 1 });
   });

@@ -1,7 +1,7 @@
 /**
  * `lesion-lab augment`: writes Keras-style augmented variants of the train images into
- * `<prepared>/aug/<dx>/<imageId>_aug<k>.jpg` until each class (but the skipped ones) has `target`
- * images, train + augmented. Val is never touched.
+ * `<prepared>/aug/<class folder>/<imageId>_aug<k>.jpg` until each class (but the skipped ones) has
+ * `target` images, train + augmented. Val is never touched. The classes are the prepared dataset's.
  *
  * As the Keras generator does, each source is resized to size×size first and transformed at that
  * size, then saved as JPEG quality 75 (baseline, 4:2:0, as PIL writes it). The resize is sharp's
@@ -17,7 +17,6 @@ import path from 'node:path';
 import sharp from 'sharp';
 import type { FillMode } from '../../shared/protocol/augmentation';
 import type { AugmentOptions } from '../../shared/protocol/jobs';
-import { LESION_CLASSES } from '../../shared/classes';
 import { createRng } from '../../shared/random';
 import { UserError, throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
@@ -29,7 +28,7 @@ import { planClass } from './augmentPlan';
 import type { AffineRanges, FillOptions } from './kerasAffine';
 import { KERAS_REFERENCE_RANGES, kerasContrastStretch, sampleAffineParams } from './kerasAffine';
 import type { PreparedManifest } from '../dataset/manifest';
-import { readManifest, recordAugmentation } from '../dataset/manifest';
+import { manifestClasses, readManifest, recordAugmentation } from '../dataset/manifest';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 
 // Temp + rename without fsync: a killed run leaves a complete file or none; a file a power loss
@@ -61,29 +60,32 @@ export function defaultAffineWorkers(): number {
 }
 
 export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext): Promise<void> {
-  const settings = checkOptions(options);
   const prepared = path.resolve(options.prepared);
   const manifest = await readManifest(prepared);
+  const classes = manifestClasses(manifest);
+  const settings = checkOptions(options, classes.map((c) => c.name));
   const plans = planClasses(manifest, prepared, settings);
   const augRoot = path.join(prepared, AUG_DIR);
+  const folderOf = new Map(classes.map((c) => [c.name, c.folder]));
+  const classDir = (dx: string): string => path.join(augRoot, folderOf.get(dx) ?? dx);
   throwIfCancelled(ctx.signal);
 
   // Files written with other generation parameters are not the ones this run would write: start over.
   const params = { version: 1, seed: settings.seed, size: settings.size, quality: settings.quality, fill: settings.fill, ranges: settings.ranges, contrastStretch: settings.contrastStretch };
   const previous = await readJson(path.join(augRoot, PARAMS_FILE));
   if (JSON.stringify(previous) !== JSON.stringify(params)) {
-    const cleared = await clearClassDirs(augRoot, plans);
+    const cleared = await clearClassDirs(plans.map((p) => classDir(p.dx)));
     if (cleared > 0) {
       ctx.emit({ type: 'log', level: 'info', message: `Removed ${cleared} augmented images made with different settings (seed, size, quality or transform).` });
     }
     await writeJsonAtomic(path.join(augRoot, PARAMS_FILE), params);
   }
 
-  const jobs: { dx: string; output: PlannedOutput }[] = [];
+  const jobs: { dir: string; output: PlannedOutput }[] = [];
   for (const plan of plans) {
-    const { existing, removed } = await reconcileClassDir(path.join(augRoot, plan.dx), plan);
+    const { existing, removed } = await reconcileClassDir(classDir(plan.dx), plan);
     const missing = plan.outputs.filter((o) => !existing.has(o.name));
-    for (const output of missing) jobs.push({ dx: plan.dx, output });
+    for (const output of missing) jobs.push({ dir: classDir(plan.dx), output });
     const have = plan.before + existing.size;
     const parts = [`${plan.dx}: ${plan.before} train images`];
     if (plan.skipped) parts.push('skipped');
@@ -94,7 +96,7 @@ export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext
     throwIfCancelled(ctx.signal);
   }
 
-  const written = await writeOutputs(jobs, augRoot, settings, ctx);
+  const written = await writeOutputs(jobs, settings, ctx);
 
   const perClass: Record<string, { before: number; after: number }> = {};
   for (const plan of plans) perClass[plan.dx] = { before: plan.before, after: plan.before + plan.outputs.length };
@@ -125,7 +127,7 @@ interface Settings {
   contrastStretch: boolean;
 }
 
-function checkOptions(o: AugmentRunOptions): Settings {
+function checkOptions(o: AugmentRunOptions, classes: readonly string[]): Settings {
   const int = (name: string, v: number, lo: number, hi: number): number => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new UserError(`--${name} must be a whole number from ${lo} to ${hi}, got ${v}.`);
     return v;
@@ -133,7 +135,7 @@ function checkOptions(o: AugmentRunOptions): Settings {
   const fill = typeof o.fill === 'string' ? { mode: o.fill } : (o.fill ?? { mode: 'nearest' as const });
   return {
     target: int('target', o.target, 1, 1_000_000),
-    skip: [...new Set(o.skip)],
+    skip: skippedClasses(o.skip, classes),
     size: int('size', o.size, 8, 4096),
     seed: int('seed', o.seed, 0, 2 ** 32 - 1),
     quality: int('quality', o.quality ?? 75, 1, 100),
@@ -145,18 +147,32 @@ function checkOptions(o: AugmentRunOptions): Settings {
   };
 }
 
-function planClasses(manifest: PreparedManifest, prepared: string, settings: Settings): ClassPlan[] {
-  const classes = manifest.summary.classes.map((c) => c.name);
-  for (const image of manifest.images) if (!classes.includes(image.dx)) classes.push(image.dx);
-  const known = new Set<string>([...classes, ...LESION_CLASSES]);
-  const unknown = settings.skip.filter((s) => !known.has(s));
+/**
+ * The classes `--skip` names, as the dataset spells them (letter case may differ where that is unambiguous).
+ * Without `--skip`, nv where there is one: the reference workflow leaves HAM10000's largest class alone.
+ */
+export function skippedClasses(skip: readonly string[] | undefined, classes: readonly string[]): string[] {
+  if (skip === undefined) return classes.includes('nv') ? ['nv'] : [];
+  const unknown: string[] = [];
+  const resolved = skip.map((name) => {
+    if (classes.includes(name)) return name;
+    const folded = classes.filter((c) => c.toLowerCase() === name.toLowerCase());
+    if (folded.length === 1) return folded[0]!;
+    unknown.push(name);
+    return name;
+  });
   if (unknown.length > 0) {
+    const example = classes.find((c) => !/[\s,"']/.test(c)) ?? classes[0] ?? 'nv';
     throw new UserError(
       `--skip names ${unknown.map((s) => `"${s}"`).join(', ')}, which ${unknown.length === 1 ? 'is not a class' : 'are not classes'} of this dataset. ` +
-        `Its classes are ${classes.join(', ')}; e.g. --skip nv.`,
+        `Its classes are ${classes.join(', ')}; e.g. --skip ${/[\s]/.test(example) ? JSON.stringify(example) : example}.`,
     );
   }
-  return classes.map((dx) => {
+  return [...new Set(resolved)];
+}
+
+function planClasses(manifest: PreparedManifest, prepared: string, settings: Settings): ClassPlan[] {
+  return manifestClasses(manifest).map(({ name: dx }) => {
     const sources: AugmentSource[] = manifest.images
       .filter((i) => i.split === 'train' && i.dx === dx)
       .map((i) => ({ imageId: i.imageId, path: path.join(prepared, i.file) }));
@@ -181,10 +197,9 @@ async function listFiles(dir: string): Promise<string[]> {
   }
 }
 
-async function clearClassDirs(augRoot: string, plans: readonly ClassPlan[]): Promise<number> {
+async function clearClassDirs(dirs: readonly string[]): Promise<number> {
   let removed = 0;
-  for (const plan of plans) {
-    const dir = path.join(augRoot, plan.dx);
+  for (const dir of dirs) {
     for (const name of await listFiles(dir)) {
       await fs.rm(path.join(dir, name), { force: true });
       removed++;
@@ -246,15 +261,14 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
  * about `concurrency` sources, never a whole class.
  */
 async function writeOutputs(
-  jobs: readonly { dx: string; output: PlannedOutput }[],
-  augRoot: string,
+  jobs: readonly { dir: string; output: PlannedOutput }[],
   settings: Settings,
   ctx: JobContext,
 ): Promise<number> {
   const progress = new ProgressReporter(ctx.emit, 'augment', jobs.length, 'image');
   progress.update(0, true);
   if (jobs.length === 0) return 0;
-  for (const dx of new Set(jobs.map((j) => j.dx))) await fs.mkdir(path.join(augRoot, dx), { recursive: true });
+  for (const dir of new Set(jobs.map((j) => j.dir))) await fs.mkdir(dir, { recursive: true });
 
   const runner = createAffineRunner(settings.workers);
   const sources = new SourceCache(runner, settings.size, jobs.map((j) => j.output.source));
@@ -263,7 +277,7 @@ async function writeOutputs(
   let failure: unknown;
   const lane = async (): Promise<void> => {
     while (failure === undefined && !ctx.signal.aborted && next < jobs.length) {
-      const { dx, output } = jobs[next++]!;
+      const { dir, output } = jobs[next++]!;
       try {
         const pixels = await sources.acquire(output.source);
         const params = sampleAffineParams(createRng(output.seed), settings.ranges);
@@ -271,7 +285,7 @@ async function writeOutputs(
         sources.release(output.source);
         if (settings.contrastStretch) kerasContrastStretch(out);
         const jpeg = await encodeJpeg(out, settings.size, settings.quality);
-        await writeBulkOutput(path.join(augRoot, dx, output.name), jpeg);
+        await writeBulkOutput(path.join(dir, output.name), jpeg);
       } catch (err) {
         failure ??= err;
         return;

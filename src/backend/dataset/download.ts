@@ -1,6 +1,7 @@
 /**
- * `download`: fetches the ISIC 2018 Task 3 training set (HAM10000 under its ISIC names) and,
- * on request, the test set; resumable, size-checked, then extracted next to the zips.
+ * `download`: fetches a public dataset — the ISIC 2018 Task 3 training set (HAM10000 under its ISIC names)
+ * and, on request, its test set; or the ISIC 2019 Task 1 training set (images, ground truth, metadata) —
+ * resumable, size-checked, then extracted next to the zips. The licence is shown before anything is fetched.
  *
  * A first download is checked against the size the server announces (Content-Length), which catches a
  * cut-off transfer. There are no published reference checksums to compare with, so no claim is made
@@ -10,7 +11,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { DownloadOptions } from '../../shared/protocol/jobs';
+import type { DownloadDataset, DownloadOptions } from '../../shared/protocol/jobs';
 import { throwIfCancelled, UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
@@ -20,6 +21,7 @@ import { downloadFile } from '../net/httpDownload';
 import { extractZipSafely } from './zipExtract';
 
 export const ISIC2018_BASE_URL = 'https://isic-challenge-data.s3.amazonaws.com/2018/';
+export const ISIC2019_BASE_URL = 'https://isic-challenge-data.s3.amazonaws.com/2019/';
 
 export const ISIC2018_LICENSE = [
   'The ISIC 2018 Task 3 data (HAM10000) are licensed under CC BY-NC 4.0',
@@ -31,7 +33,18 @@ export const ISIC2018_LICENSE = [
   '  - and indicate if you changed them.',
 ].join('\n');
 
-export interface Isic2018File {
+export const ISIC2019_LICENSE = [
+  'The ISIC 2019 Task 1 training data are licensed under CC BY-NC 4.0',
+  '(Creative Commons Attribution-NonCommercial 4.0 International, https://creativecommons.org/licenses/by-nc/4.0/):',
+  '  - you may copy, share and adapt them for NON-COMMERCIAL purposes only;',
+  '  - you must give appropriate credit:',
+  '      HAM10000: Tschandl P., Rosendahl C. & Kittler H., Sci. Data 5, 180161 (2018);',
+  '      BCN_20000: Combalia M. et al., arXiv:1908.02288;',
+  '      MSK: Codella N. et al., ISBI 2018, arXiv:1710.05006;',
+  '  - and indicate if you changed them.',
+].join('\n');
+
+export interface DatasetFile {
   name: string;
   /** Bytes, when known for certain; otherwise the server's Content-Length is what is checked. */
   size?: number;
@@ -41,13 +54,31 @@ export interface Isic2018File {
 }
 
 /** Sizes are left undefined on purpose: no figure here that was not measured on the real files. */
-export const ISIC2018_FILES: readonly Isic2018File[] = [
+export const ISIC2018_FILES: readonly DatasetFile[] = [
   { name: 'ISIC2018_Task3_Training_Input.zip', size: undefined, zip: true, test: false },
   { name: 'ISIC2018_Task3_Training_GroundTruth.zip', size: undefined, zip: true, test: false },
   { name: 'ISIC2018_Task3_Training_LesionGroupings.csv', size: undefined, zip: false, test: false },
   { name: 'ISIC2018_Task3_Test_Input.zip', size: undefined, zip: true, test: true },
   { name: 'ISIC2018_Task3_Test_GroundTruth.zip', size: undefined, zip: true, test: true },
 ];
+
+export const ISIC2019_FILES: readonly DatasetFile[] = [
+  { name: 'ISIC_2019_Training_Input.zip', size: undefined, zip: true, test: false },
+  { name: 'ISIC_2019_Training_GroundTruth.csv', size: undefined, zip: false, test: false },
+  { name: 'ISIC_2019_Training_Metadata.csv', size: undefined, zip: false, test: false },
+];
+
+export interface DownloadableDataset {
+  title: string;
+  baseUrl: string;
+  license: string;
+  files: readonly DatasetFile[];
+}
+
+export const DOWNLOADABLE: Readonly<Record<DownloadDataset, DownloadableDataset>> = {
+  isic2018: { title: 'ISIC 2018 Task 3', baseUrl: ISIC2018_BASE_URL, license: ISIC2018_LICENSE, files: ISIC2018_FILES },
+  isic2019: { title: 'ISIC 2019 Task 1', baseUrl: ISIC2019_BASE_URL, license: ISIC2019_LICENSE, files: ISIC2019_FILES },
+};
 
 export const DOWNLOAD_RECORD = '.lesion-lab-download.json';
 const MIRROR_HINT = 'use --base-url with a mirror';
@@ -56,18 +87,22 @@ interface DownloadRecord {
   files: Record<string, { url: string; bytes: number; sha256: string; extracted?: string[] }>;
 }
 
-export async function downloadIsic2018(options: DownloadOptions, ctx: JobContext): Promise<void> {
+export async function downloadDataset(options: DownloadOptions, ctx: JobContext): Promise<void> {
+  const dataset = DOWNLOADABLE[options.dataset ?? 'isic2018'];
   if (!options.acceptLicense) {
-    throw new UserError(`${ISIC2018_LICENSE}\nRead the licence above, then re-run with --accept-license to accept it and download.`);
+    throw new UserError(`${dataset.license}\nRead the licence above, then re-run with --accept-license to accept it and download.`);
   }
-  const base = baseUrlOf(options.baseUrl);
+  if (options.includeTest && !dataset.files.some((f) => f.test)) {
+    throw new UserError(`--include-test: Lesion Lab downloads no test set for ${dataset.title} (its ground truth is not public). Leave --include-test out.`);
+  }
+  const base = baseUrlOf(options.baseUrl, dataset.baseUrl);
   const out = path.resolve(options.out);
   await fs.mkdir(out, { recursive: true });
-  ctx.emit({ type: 'log', level: 'info', message: `Downloading ISIC 2018 Task 3 from ${base} (CC BY-NC 4.0, non-commercial use; cite HAM10000 and ISIC 2018).` });
+  ctx.emit({ type: 'log', level: 'info', message: `Downloading ${dataset.title} from ${base} (CC BY-NC 4.0, non-commercial use; cite the sources in the licence).` });
 
   const recordPath = path.join(out, DOWNLOAD_RECORD);
   const record = await readRecord(recordPath);
-  const wanted = ISIC2018_FILES.filter((f) => options.includeTest || !f.test);
+  const wanted = dataset.files.filter((f) => options.includeTest || !f.test);
   const finished: { name: string; bytes: number }[] = [];
   for (const file of wanted) {
     throwIfCancelled(ctx.signal);
@@ -95,7 +130,7 @@ export async function downloadIsic2018(options: DownloadOptions, ctx: JobContext
     await writeJsonAtomic(recordPath, record);
 
     if (file.zip && !(await stillExtracted(out, entry.extracted))) {
-      entry.extracted = await extractInto(out, file.name, ctx);
+      entry.extracted = await extractInto(out, file.name, dataset.files, ctx);
       await writeJsonAtomic(recordPath, record);
     }
     finished.push({ name: file.name, bytes: result.bytes });
@@ -103,13 +138,13 @@ export async function downloadIsic2018(options: DownloadOptions, ctx: JobContext
   ctx.emit({ type: 'download/didFinish', out, files: finished });
 }
 
-function baseUrlOf(given: string | undefined): string {
-  const raw = given ?? ISIC2018_BASE_URL;
+function baseUrlOf(given: string | undefined, official: string): string {
+  const raw = given ?? official;
   let url: URL;
   try {
     url = new URL(raw.endsWith('/') ? raw : `${raw}/`);
   } catch {
-    throw new UserError(`--base-url "${raw}" is not a URL. Give the address of a folder holding the ISIC 2018 files, e.g. ${ISIC2018_BASE_URL}`);
+    throw new UserError(`--base-url "${raw}" is not a URL. Give the address of a folder holding the dataset's files, e.g. ${official}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new UserError(`--base-url "${raw}" must start with http:// or https://.`);
@@ -140,7 +175,7 @@ async function stillExtracted(out: string, entries: string[] | undefined): Promi
  * they are unpacked into a staging folder first and each top-level entry then moved into place,
  * replacing an earlier extraction of the same name. Returns the top-level names.
  */
-async function extractInto(out: string, zipName: string, ctx: JobContext): Promise<string[]> {
+async function extractInto(out: string, zipName: string, files: readonly DatasetFile[], ctx: JobContext): Promise<string[]> {
   const staging = path.join(out, `.${path.basename(zipName, '.zip')}.extracting`);
   await fs.rm(staging, { recursive: true, force: true });
   let progress: ProgressReporter | undefined;
@@ -155,7 +190,7 @@ async function extractInto(out: string, zipName: string, ctx: JobContext): Promi
     ctx.emit({ type: 'log', level: 'warn', message: `${zipName}: ${result.excluded.length} entr${result.excluded.length === 1 ? 'y was' : 'ies were'} not extracted: ${examples.join('; ')}` });
   }
   const names = await fs.readdir(staging);
-  const clash = names.find((name) => name === DOWNLOAD_RECORD || ISIC2018_FILES.some((f) => f.name === name));
+  const clash = names.find((name) => name === DOWNLOAD_RECORD || files.some((f) => f.name === name));
   if (clash) {
     await fs.rm(staging, { recursive: true, force: true });
     throw new UserError(`${zipName} contains ${clash}, which would overwrite a downloaded file. The zip is not the expected one: delete it and download again.`);

@@ -15,7 +15,15 @@ export const REASON = {
   undecodable: (sharpMessage: string): string => `not a decodable image: ${sharpMessage}`,
   truncated: 'not a decodable image: damaged or truncated image data',
   unknownDiagnosis: (label: string): string => `unknown diagnosis '${label}' (expected one of ${LESION_CLASSES.join(', ')})`,
+  /** A label outside the values a layout defines (ISIC 2020's target is 0 or 1). */
+  unknownLabel: (label: string, expected: readonly string[]): string => `unknown label '${label}' (expected one of ${expected.join(', ')})`,
   noDiagnosis: (columns: readonly string[]): string => `no diagnosis: none of ${columns.join(', ')} is 1`,
+  /** A table row whose label column is empty. */
+  noLabel: (column: string): string => `no label: the ${column} column is empty`,
+  /** A table row whose image name fits several files (the same name in different folders). */
+  ambiguousImage: (files: readonly string[]): string => `names ${files.length} image files (${files.slice(0, 3).join(', ')}${files.length > 3 ? ' …' : ''}): give its path to tell them apart`,
+  /** An image beside the class folders of a folder-per-class dataset instead of inside one. */
+  noClassFolder: 'image not inside a class folder',
   ambiguousDiagnosis: (columns: readonly string[]): string => `ambiguous diagnosis: ${columns.join(' and ')} are all 1`,
   /** The same image id found as a second file; `usedPath` is the copy that was used. */
   duplicateFile: (usedPath: string): string => `duplicate image id: also at ${usedPath}`,

@@ -27,10 +27,19 @@ export const METADATA_NAMES = {
   isicTrain: ['ISIC2018_Task3_Training_GroundTruth.csv'],
   isicGroupings: ['ISIC2018_Task3_Training_LesionGroupings.csv'],
   isicTest: ['ISIC2018_Task3_Test_GroundTruth.csv'],
+  isic2019Train: ['ISIC_2019_Training_GroundTruth.csv'],
+  isic2019Metadata: ['ISIC_2019_Training_Metadata.csv'],
+  // The official ground truth comes as ISIC_2020_Training_GroundTruth.csv and _v2.csv; Kaggle's copy is train.csv.
+  isic2020: ['ISIC_2020_Training_GroundTruth_v2.csv', 'ISIC_2020_Training_GroundTruth.csv', 'train.csv'],
 } as const;
+
+/** Other tables near the top of a dataset folder: a generic CSV layout, or a folder-per-class sidecar. */
+const TABLE_EXTENSIONS = ['.csv', '.tsv', '.tab'];
+const TABLE_DEPTH = 1;
 
 export const ISIC_TRAIN_INPUT: ImageSourceKind = { key: 'isic-train', folderName: 'ISIC2018_Task3_Training_Input' };
 export const ISIC_TEST_INPUT: ImageSourceKind = { key: 'isic-test', folderName: 'ISIC2018_Task3_Test_Input' };
+export const ISIC2019_TRAIN_INPUT: ImageSourceKind = { key: 'isic2019-train', folderName: 'ISIC_2019_Training_Input' };
 const HAM_PART = /^ham10000_images_part_(\d+)$/i;
 
 export function hamPart(n: string): ImageSourceKind {
@@ -44,6 +53,7 @@ export function imageSourceKind(name: string): ImageSourceKind | undefined {
   const lower = name.toLowerCase();
   if (lower === ISIC_TRAIN_INPUT.folderName.toLowerCase()) return ISIC_TRAIN_INPUT;
   if (lower === ISIC_TEST_INPUT.folderName.toLowerCase()) return ISIC_TEST_INPUT;
+  if (lower === ISIC2019_TRAIN_INPUT.folderName.toLowerCase()) return ISIC2019_TRAIN_INPUT;
   return undefined;
 }
 
@@ -59,8 +69,10 @@ export interface ImageFolder {
 
 export interface FolderScan {
   root: string;
-  /** Metadata files by role, shallowest first. */
-  metadata: { ham: string[]; isicTrain: string[]; isicGroupings: string[]; isicTest: string[] };
+  /** Metadata files by role, shallowest first (isic2020: in the order of METADATA_NAMES.isic2020 at one depth). */
+  metadata: Record<keyof typeof METADATA_NAMES, string[]>;
+  /** Every other table (.csv, .tsv, .tab) in the folder or one level down, shallowest first. */
+  tables: string[];
   folders: ImageFolder[];
   /** Zip files of image sources, by kind key, shallowest first. */
   zips: Map<string, { kind: ImageSourceKind; path: string }[]>;
@@ -80,10 +92,11 @@ export function displayPath(root: string, file: string): string {
 
 /** Breadth-first, so lists come out shallowest first. Hidden folders are skipped. */
 export async function scanDataFolder(root: string, signal: AbortSignal): Promise<FolderScan> {
-  const scan: FolderScan = { root, metadata: { ham: [], isicTrain: [], isicGroupings: [], isicTest: [] }, folders: [], zips: new Map() };
+  const metadata = Object.fromEntries(Object.keys(METADATA_NAMES).map((role) => [role, [] as string[]])) as FolderScan['metadata'];
+  const scan: FolderScan = { root, metadata, tables: [], folders: [], zips: new Map() };
   const roles = Object.entries(METADATA_NAMES).map(([role, names]) => ({
     role: role as keyof FolderScan['metadata'],
-    names: new Set(names.map((n) => n.toLowerCase())),
+    names: (names as readonly string[]).map((n) => n.toLowerCase()),
   }));
   let level: string[] = [root];
   for (let depth = 0; depth <= MAX_DEPTH && level.length > 0; depth++) {
@@ -113,8 +126,9 @@ export async function scanDataFolder(root: string, signal: AbortSignal): Promise
           if (depth < MAX_DEPTH) next.push(full);
           continue;
         }
-        const role = roles.find((r) => r.names.has(lower));
+        const role = roles.find((r) => r.names.includes(lower));
         if (role) scan.metadata[role.role].push(full);
+        else if (depth <= TABLE_DEPTH && TABLE_EXTENSIONS.includes(path.extname(lower))) scan.tables.push(full);
         if (lower.endsWith('.zip')) {
           const kind = imageSourceKind(e.name.slice(0, -4));
           if (kind) {
@@ -127,8 +141,10 @@ export async function scanDataFolder(root: string, signal: AbortSignal): Promise
     }
     level = next.sort();
   }
-  // Shallowest first: the copy at the top of the dataset folder is the one meant.
-  for (const role of roles) scan.metadata[role.role].sort((a, b) => depthOf(root, a) - depthOf(root, b) || a.localeCompare(b));
+  // Shallowest first: the copy at the top of the dataset folder is the one meant; then by preference of name.
+  const preference = (role: (typeof roles)[number], file: string): number => (role.role === 'isic2020' ? role.names.indexOf(path.basename(file).toLowerCase()) : 0);
+  for (const role of roles) scan.metadata[role.role].sort((a, b) => depthOf(root, a) - depthOf(root, b) || preference(role, a) - preference(role, b) || a.localeCompare(b));
+  scan.tables.sort((a, b) => depthOf(root, a) - depthOf(root, b) || a.localeCompare(b));
   return scan;
 }
 

@@ -3,7 +3,10 @@
  *
  *   { version: 1,
  *     summary: DatasetSummary            (protocol.ts; its `excluded` holds the first 50),
- *     images: [{ imageId, lesionId, dx, split: train|val|test, source: absolute original, file: "train/nv/ISIC_0024306.jpg" }],
+ *     classes: [{ name, folder, label? }] (the model's outputs, in order; absent in manifests written
+ *                                          before classes came from the data: then the summary's names),
+ *     images: [{ imageId, lesionId (the image's group: lesion, patient …), dx (a class name), split: train|val|test,
+ *                source: absolute original, file: "train/nv/ISIC_0024306.jpg" }],
  *     excluded: [{ file, reason }]       (all of them; reasons in exclusionReasons.ts),
  *     testSet?: { path, groundTruth, input?, images }   (an ISIC 2018 test set found beside training data),
  *     materialisedWith: hard|symlink|copy,
@@ -12,8 +15,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LESION_CLASSES } from '../../shared/classes';
-import type { LesionClass } from '../../shared/classes';
+import type { PreparedClass } from '../../shared/classes';
+import { preparedClasses } from '../../shared/classes';
 import type { LinkMode } from '../../shared/protocol/jobs';
 import type { DatasetSummary, ExcludedFile } from '../../shared/protocol/results';
 import type { Check } from '../../shared/validate';
@@ -28,10 +31,14 @@ export const SUMMARY_EXCLUDED_LIMIT = 50;
 
 export type ManifestSplit = 'train' | 'val' | 'test';
 
+export type ManifestClass = PreparedClass;
+
 export interface ManifestImage {
   imageId: string;
+  /** The group the split keeps together: a lesion, a patient, or the image itself where the data has no group. */
   lesionId: string;
-  dx: LesionClass;
+  /** The class name. */
+  dx: string;
   split: ManifestSplit;
   /** Absolute path of the original (inside the dataset folder, or extracted from its zip into `<out>/.extracted/`). */
   source: string;
@@ -63,6 +70,7 @@ export interface AugmentationRecord {
 export interface PreparedManifest {
   version: typeof MANIFEST_VERSION;
   summary: DatasetSummary;
+  classes?: ManifestClass[];
   images: ManifestImage[];
   excluded: ExcludedFile[];
   testSet?: ManifestTestSet;
@@ -81,7 +89,9 @@ const summaryCheck = obj({
   seed: num,
   link: linkMode,
   straddlingLesions: optional(num),
-  classes: arrayOf(obj({ name: str, all: classCount, train: classCount, val: classCount, augmented: optional(num) })),
+  grouping: optional(obj({ column: str, noun: literal('lesion', 'patient', 'group'), ungrouped: num })),
+  leakage: optional(str),
+  classes: arrayOf(obj({ name: str, label: optional(str), all: classCount, train: classCount, val: classCount, augmented: optional(num) })),
   excludedCount: num,
   excluded: arrayOf(obj({ file: str, reason: str })),
   preparedAt: str,
@@ -89,9 +99,8 @@ const summaryCheck = obj({
 const manifestCheck: Check = obj({
   version: literal(MANIFEST_VERSION),
   summary: summaryCheck,
-  images: arrayOf(
-    obj({ imageId: str, lesionId: str, dx: literal(...LESION_CLASSES), split: literal('train', 'val', 'test'), source: str, file: str }),
-  ),
+  classes: optional(arrayOf(obj({ name: str, folder: str, label: optional(str) }))),
+  images: arrayOf(obj({ imageId: str, lesionId: str, dx: str, split: literal('train', 'val', 'test'), source: str, file: str })),
   excluded: arrayOf(obj({ file: str, reason: str })),
   testSet: optional(obj({ path: str, groundTruth: str, input: optional(str), images: num })),
   materialisedWith: linkMode,
@@ -139,10 +148,23 @@ export async function readManifest(preparedDir: string): Promise<PreparedManifes
   const problem = validateManifest(value);
   if (problem) throw new UserError(`${file} is not a valid Lesion Lab manifest (${problem}). ${rerun}`);
   const manifest = value as PreparedManifest;
+  const classes = manifestClasses(manifest);
+  const names = new Set(classes.map((c) => c.name));
+  for (const c of classes) {
+    if (!insidePreparedFolder(c.folder) || c.folder.includes('/') || c.folder.includes('\\') || c.folder === '.' || c.folder === '') {
+      throw new UserError(`${file} gives class ${JSON.stringify(c.name)} the folder ${JSON.stringify(c.folder)}, which is not a folder name. ${rerun}`);
+    }
+  }
   for (const image of manifest.images) {
     if (!insidePreparedFolder(image.file)) throw new UserError(`${file} lists ${JSON.stringify(image.file)}, which is outside the prepared folder. ${rerun}`);
+    if (!names.has(image.dx)) throw new UserError(`${file} lists ${image.file} as class ${JSON.stringify(image.dx)}, which is not one of its classes. ${rerun}`);
   }
   return manifest;
+}
+
+/** The prepared dataset's classes, in the model's output order (see preparedClasses). */
+export function manifestClasses(manifest: Pick<PreparedManifest, 'classes' | 'summary'>): ManifestClass[] {
+  return preparedClasses(manifest);
 }
 
 /** A manifest path is relative and never climbs out (`..` with either separator; a drive letter counts as absolute). */

@@ -8,23 +8,26 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { LESION_CLASSES } from '../../shared/classes';
+import type { ClassInfo } from '../../shared/classes';
+import { compareClassNames, knownClassLabel } from '../../shared/classes';
 import type { PrepareOptions } from '../../shared/protocol/jobs';
-import type { DatasetClassSummary, DatasetSummary, ExcludedFile } from '../../shared/protocol/results';
+import type { DatasetClassSummary, DatasetSummary, ExcludedFile, SplitGrouping } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import type { DatasetIndex } from './datasetIndex';
 import { EXTRACTED_DIR, indexDataset } from './layouts';
-import type { ManifestImage, ManifestSplit, PreparedManifest } from './manifest';
+import { classFolders } from './classFolders';
+import type { ManifestClass, ManifestImage, ManifestSplit, PreparedManifest } from './manifest';
 import { MANIFEST_FILE, MANIFEST_VERSION, SUMMARY_EXCLUDED_LIMIT, manifestPath, readManifest } from './manifest';
 import type { Placement } from './materialise';
 import { materialise } from './materialise';
 import { resolvePrepareFolders } from './outFolder';
 import type { Candidate } from './validate';
 import { DecodeCache, checkDecodable, excludeConflictingLesions, matchMetadataToFiles } from './validate';
-import { countStraddlingLesions, imageStratifiedSplit, lesionGroupedSplit } from './split';
+import { REASON } from './exclusionReasons';
+import { countStraddlingLesions, groupedSplit, imageStratifiedSplit } from './split';
 
 /** Folders of a prepared dataset that a new split replaces. */
 const SPLIT_DIRS = ['train', 'val', 'test'] as const;
@@ -49,19 +52,22 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
   const index = await phase('index', async () => {
     const progress = new ProgressReporter(ctx.emit, 'index', 1, 'dataset');
     progress.update(0, true);
-    const result = await indexDataset(data, out, ctx);
+    const result = await indexDataset(data, out, ctx, options.table);
     progress.update(1, true);
     return result;
   });
   ctx.emit({ type: 'log', level: 'info', message: `${index.layout}: ${index.rows.length} metadata rows, ${index.files.length} image files in ${data}` });
   for (const note of index.notes) ctx.emit({ type: 'log', level: 'info', message: note });
 
-  const { images, excluded } = await phase('validate', () => validateIndex(index, out, ctx));
+  const validated = await phase('validate', () => validateIndex(index, out, ctx));
+  const { images, excluded } = validated;
   if (images.length === 0) {
     throw new UserError(
       `None of the images in ${data} can be used: ${excluded.length} file(s) excluded (${describeExclusions(excluded)}). Fix the dataset, or point --data at another copy.`,
     );
   }
+  const classes = datasetClasses(index.classes, images);
+  const folderOf = new Map(classes.map((c) => [c.name, c.folder]));
 
   const sides = await phase('split', async () => {
     const progress = new ProgressReporter(ctx.emit, 'split', 1, 'step');
@@ -70,8 +76,8 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
       index.purpose === 'test'
         ? images.map(() => 'test')
         : options.split === 'lesion'
-          ? lesionGroupedSplit(images, options.valFraction, options.seed)
-          : imageStratifiedSplit(images, options.valFraction, options.seed);
+          ? groupedSplit(images, options.valFraction, options.seed)
+          : imageStratifiedSplit(images, options.valFraction, options.seed, classes.map((c) => c.name));
     progress.update(1, true);
     return result;
   });
@@ -84,7 +90,7 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
     dx: c.dx,
     split: sides[i]!,
     source: c.source,
-    file: `${sides[i]}/${c.dx}/${c.imageId}${path.extname(c.source).toLowerCase() || '.jpg'}`,
+    file: `${sides[i]}/${folderOf.get(c.dx)!}/${c.imageId}${path.extname(c.source).toLowerCase() || '.jpg'}`,
   }));
   manifestImages.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 
@@ -96,7 +102,9 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
   try {
     const placements: Placement[] = manifestImages.map((m) => ({ source: m.source, file: m.file }));
     const linked = await phase('link', () => materialise(placements, staging, options.link, ctx));
-    const notes = [...index.notes];
+    const grouping: SplitGrouping | undefined = index.grouping && { ...index.grouping, ungrouped: images.filter((c) => c.ungrouped).length };
+    const leakage = leakageStatement(grouping, images.length);
+    const notes = [...index.notes, ...(leakage ? [leakage] : [])];
     if (linked.copiedInsteadOfLinked > 0) {
       notes.push(`${linked.copiedInsteadOfLinked} file(s) were copied, not hard-linked: the dataset and ${out} are on different file systems.`);
     }
@@ -113,8 +121,12 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
         seed: options.seed,
         link: linked.materialisedWith,
         straddlingLesions: straddling,
+        grouping,
+        leakage,
+        classes,
         previousAugmented: keepAug ? previous?.summary : undefined,
       }),
+      classes,
       images: manifestImages,
       excluded,
       ...(index.testSet ? { testSet: index.testSet } : {}),
@@ -147,6 +159,7 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
 
 async function validateIndex(index: DatasetIndex, out: string, ctx: JobContext): Promise<{ images: Candidate[]; excluded: ExcludedFile[] }> {
   const matched = matchMetadataToFiles(index);
+  matched.excluded.push(...excludeSameNameInClass(matched.candidates));
   const cache = await new DecodeCache(path.join(out, DECODE_CACHE_FILE)).load();
   let decoded;
   try {
@@ -154,7 +167,8 @@ async function validateIndex(index: DatasetIndex, out: string, ctx: JobContext):
   } finally {
     await cache.save();
   }
-  const consistent = excludeConflictingLesions(decoded.candidates);
+  // A lesion is one diagnosis; a patient (or a group of the user's) may well have several.
+  const consistent = !index.grouping || index.grouping.noun === 'lesion' ? excludeConflictingLesions(decoded.candidates) : { candidates: decoded.candidates, excluded: [] };
   const excluded = [...index.excluded, ...matched.excluded, ...decoded.excluded, ...consistent.excluded].sort(
     (a, b) => compare(a.file, b.file) || compare(a.reason, b.reason),
   );
@@ -169,6 +183,10 @@ interface SummaryContext {
   seed: number;
   link: PrepareOptions['link'];
   straddlingLesions?: number;
+  grouping?: SplitGrouping;
+  leakage?: string;
+  /** In order; a class with no images still gets its row. */
+  classes: readonly ClassInfo[];
   /** When aug/ survives, its per-class counts still hold. */
   previousAugmented?: DatasetSummary;
 }
@@ -178,9 +196,9 @@ export function summarise(images: readonly ManifestImage[], excluded: readonly E
     const subset = images.filter((m) => m.dx === dx && (split === undefined || m.split === split));
     return { images: subset.length, lesions: new Set(subset.map((m) => m.lesionId)).size };
   };
-  const classes: DatasetClassSummary[] = LESION_CLASSES.map((dx) => {
+  const classes: DatasetClassSummary[] = c.classes.map(({ name: dx, label }) => {
     const augmented = c.previousAugmented?.classes.find((k) => k.name === dx)?.augmented;
-    return { name: dx, all: count(dx), train: count(dx, 'train'), val: count(dx, 'val'), ...(augmented !== undefined ? { augmented } : {}) };
+    return { name: dx, ...(label ? { label } : {}), all: count(dx), train: count(dx, 'train'), val: count(dx, 'val'), ...(augmented !== undefined ? { augmented } : {}) };
   });
   return {
     sourcePath: c.sourcePath,
@@ -190,11 +208,57 @@ export function summarise(images: readonly ManifestImage[], excluded: readonly E
     seed: c.seed,
     link: c.link,
     ...(c.straddlingLesions !== undefined ? { straddlingLesions: c.straddlingLesions } : {}),
+    ...(c.grouping ? { grouping: c.grouping } : {}),
+    ...(c.leakage ? { leakage: c.leakage } : {}),
     classes,
     excludedCount: excluded.length,
     excluded: excluded.slice(0, SUMMARY_EXCLUDED_LIMIT),
     preparedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * The classes in the model's order: the layout's own list (HAM10000's seven, even one with no images), or
+ * every class an image has, by code point. Each gets its folder, and its long name where one is known.
+ */
+export function datasetClasses(declared: readonly ClassInfo[] | undefined, images: readonly { dx: string }[]): ManifestClass[] {
+  const names = declared ? declared.map((c) => c.name) : [...new Set(images.map((i) => i.dx))].sort(compareClassNames);
+  const labels = new Map(declared?.map((c) => [c.name, c.label]));
+  const folders = classFolders(names);
+  return names.map((name, k) => {
+    const label = labels.get(name) ?? knownClassLabel(name);
+    return { name, folder: folders[k]!, ...(label ? { label } : {}) };
+  });
+}
+
+/** What a person must know when the split cannot keep every lesion or patient on one side. */
+export function leakageStatement(grouping: SplitGrouping | undefined, images: number): string | undefined {
+  if (!grouping) {
+    return 'The data names no lesion or patient for its images, so each image is split on its own: images of the same lesion or patient may be in both train and val, and leakage cannot be ruled out.';
+  }
+  if (grouping.ungrouped === 0) return undefined;
+  return `${grouping.ungrouped} of ${images} images have no ${grouping.column}: each is split on its own, so leakage among them cannot be ruled out.`;
+}
+
+/**
+ * Two files of one class with the same name (from different subfolders, or `x.jpg` beside `x.png`) would
+ * meet in one prepared folder: the first keeps its place, the second is left out as a duplicate.
+ */
+function excludeSameNameInClass(candidates: Candidate[]): ExcludedFile[] {
+  const seen = new Map<string, Candidate>();
+  const excluded: ExcludedFile[] = [];
+  const kept = candidates.filter((c) => {
+    const key = `${c.dx}\0${c.imageId.toLowerCase()}`;
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, c);
+      return true;
+    }
+    excluded.push({ file: c.display, reason: REASON.duplicateFile(first.display) });
+    return false;
+  });
+  candidates.splice(0, candidates.length, ...kept);
+  return excluded;
 }
 
 /** aug/ was made from the previous train split; it stays valid only if that split is the same. */

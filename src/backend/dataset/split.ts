@@ -6,6 +6,10 @@
  * validation accuracy. Per class, lesions are shuffled and packed first-fit into val until the class's
  * share of images reaches valFraction, so each class keeps its proportion.
  *
+ * `groupedSplit` is the same for any group column: where a group can hold several classes (a patient with
+ * a melanoma and a nevus, in ISIC 2020), groups go to val whole, in a seeded order, whenever that brings
+ * every class's val count closer to its share.
+ *
  * `imageStratifiedSplit` reproduces the reference workflow's
  * `train_test_split(test_size=0.2, stratify=dx, random_state=101)`: the same count of val images in all
  * (ceil(fraction · n)) and the same per-class allocation (sklearn's `_approximate_mode`: floor of the
@@ -13,14 +17,14 @@
  * sklearn permutes with numpy's MT19937, this uses mulberry32 — so exact parity with sklearn is NOT
  * attempted, only the semantics.
  */
-import { LESION_CLASSES } from '../../shared/classes';
-import type { LesionClass } from '../../shared/classes';
+import { compareClassNames } from '../../shared/classes';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';
 
 export interface SplitItem {
   imageId: string;
+  /** The group kept on one side: a lesion, a patient, or the image's own key. */
   lesionId: string;
-  dx: LesionClass;
+  dx: string;
 }
 
 export type SplitSide = 'train' | 'val';
@@ -28,10 +32,15 @@ export type SplitSide = 'train' | 'val';
 /** One side per item, in the items' order. Does not depend on the items' order, only on their content. */
 export type SplitAssignment = SplitSide[];
 
-function indicesByClass(items: readonly SplitItem[]): Map<LesionClass, number[]> {
-  const byClass = new Map<LesionClass, number[]>();
-  for (const dx of LESION_CLASSES) byClass.set(dx, []);
-  items.forEach((item, i) => byClass.get(item.dx)!.push(i));
+/** `classes` fixes the order (and includes classes with no items); by default the items' classes, sorted. */
+function indicesByClass(items: readonly SplitItem[], classes?: readonly string[]): Map<string, number[]> {
+  const byClass = new Map<string, number[]>();
+  for (const dx of classes ?? [...new Set(items.map((i) => i.dx))].sort(compareClassNames)) byClass.set(dx, []);
+  items.forEach((item, i) => {
+    const list = byClass.get(item.dx);
+    if (list) list.push(i);
+    else byClass.set(item.dx, [i]);
+  });
   for (const list of byClass.values()) list.sort((a, b) => compare(items[a]!.imageId, items[b]!.imageId));
   return byClass;
 }
@@ -69,15 +78,66 @@ export function lesionGroupedSplit(items: readonly SplitItem[], valFraction: num
   return sides;
 }
 
-export function imageStratifiedSplit(items: readonly SplitItem[], valFraction: number, seed: number): SplitAssignment {
+/**
+ * Keeps every group on one side. Groups of one class each (lesions) are split class by class, as
+ * lesionGroupedSplit does; groups that hold several classes (patients) go by stratifiedGroupSplit.
+ */
+export function groupedSplit(items: readonly SplitItem[], valFraction: number, seed: number): SplitAssignment {
+  const classOf = new Map<string, string>();
+  for (const item of items) {
+    const dx = classOf.get(item.lesionId);
+    if (dx !== undefined && dx !== item.dx) return stratifiedGroupSplit(items, valFraction, seed);
+    classOf.set(item.lesionId, item.dx);
+  }
+  return lesionGroupedSplit(items, valFraction, seed);
+}
+
+/**
+ * Whole groups to val, largest first among equals in a seeded order, each one only if it brings the val
+ * counts closer to valFraction of every class (squared error summed over classes) — a greedy form of
+ * sklearn's StratifiedGroupKFold for one fold.
+ */
+export function stratifiedGroupSplit(items: readonly SplitItem[], valFraction: number, seed: number): SplitAssignment {
   const sides: SplitAssignment = items.map(() => 'train');
-  const byClass = indicesByClass(items);
+  const classes = [...new Set(items.map((i) => i.dx))].sort(compareClassNames);
+  const classIndex = new Map(classes.map((c, k) => [c, k]));
+  const groups = new Map<string, { members: number[]; counts: number[] }>();
+  items.forEach((item, i) => {
+    let g = groups.get(item.lesionId);
+    if (!g) groups.set(item.lesionId, (g = { members: [], counts: classes.map(() => 0) }));
+    g.members.push(i);
+    g.counts[classIndex.get(item.dx)!]! += 1;
+  });
+  const totals = classes.map(() => 0);
+  for (const item of items) totals[classIndex.get(item.dx)!]! += 1;
+  const target = totals.map((n) => valFraction * n);
+  const val = classes.map(() => 0);
+  // Rare classes weigh as much as common ones: the error is counted in shares of each class.
+  const cost = (counts: readonly number[]): number => counts.reduce((sum, v, k) => sum + ((v - target[k]!) / Math.max(1, totals[k]!)) ** 2, 0);
+  const ordered = shuffle(createRng(deriveSeed(seed, 'group-split')), [...groups.keys()].sort(compare)).map((k) => groups.get(k)!);
+  ordered.sort((a, b) => b.members.length - a.members.length);
+  if (groups.size < 2) return sides;
+  for (const g of ordered) {
+    const withG = val.map((v, k) => v + g.counts[k]!);
+    if (cost(withG) < cost(val)) {
+      withG.forEach((v, k) => (val[k] = v));
+      for (const i of g.members) sides[i] = 'val';
+    }
+  }
+  return sides;
+}
+
+/** `classes`: the dataset's classes in order (the allocation's tie-breaking depends on it). */
+export function imageStratifiedSplit(items: readonly SplitItem[], valFraction: number, seed: number, classes?: readonly string[]): SplitAssignment {
+  const sides: SplitAssignment = items.map(() => 'train');
+  const byClass = indicesByClass(items, classes);
+  const order = [...byClass.keys()];
   const allocation = allocateProportionally(
-    LESION_CLASSES.map((dx) => byClass.get(dx)!.length),
+    order.map((dx) => byClass.get(dx)!.length),
     Math.ceil(valFraction * items.length),
     createRng(deriveSeed(seed, 'image-split-allocation')),
   );
-  LESION_CLASSES.forEach((dx, c) => {
+  order.forEach((dx, c) => {
     const indices = shuffle(createRng(deriveSeed(seed, 'image-split', dx)), [...byClass.get(dx)!]);
     for (const i of indices.slice(0, allocation[c])) sides[i] = 'val';
   });

@@ -9,7 +9,6 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import type { LesionClass } from '../../shared/classes';
 import type { ExcludedFile } from '../../shared/protocol/results';
 import { throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
@@ -21,7 +20,9 @@ import { REASON } from './exclusionReasons';
 export interface Candidate {
   imageId: string;
   lesionId: string;
-  dx: LesionClass;
+  /** The data gave it no group (see MetadataRow). */
+  ungrouped?: boolean;
+  dx: string;
   /** Absolute path of the file. */
   source: string;
   display: string;
@@ -32,11 +33,16 @@ export interface Checked {
   excluded: ExcludedFile[];
 }
 
-/** Pairs metadata rows with image files (ids compared case-insensitively). */
+/**
+ * Pairs metadata rows with image files: by image id (compared case-insensitively), or, for a row that
+ * names its file (a folder per class, a CSV of paths), by that file.
+ */
 export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>): Checked {
   const excluded: ExcludedFile[] = [];
   const filesById = new Map<string, ImageFile>();
+  const named = new Set(index.rows.flatMap((r) => (r.file ? [r.file.path] : [])));
   for (const f of index.files) {
+    if (named.has(f.path)) continue;
     const key = f.imageId.toLowerCase();
     const first = filesById.get(key);
     if (first) excluded.push({ file: f.display, reason: REASON.duplicateFile(first.display) });
@@ -44,14 +50,14 @@ export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>
   }
   const rowsById = new Map<string, MetadataRow[]>();
   for (const row of index.rows) {
-    const key = row.imageId.toLowerCase();
+    const key = row.file ? `\0${row.file.path}` : row.imageId.toLowerCase();
     const list = rowsById.get(key);
     if (list) list.push(row);
     else rowsById.set(key, [row]);
   }
   const candidates: Candidate[] = [];
   for (const [key, rows] of rowsById) {
-    const file = filesById.get(key);
+    const file = rows[0]!.file ?? filesById.get(key);
     filesById.delete(key);
     const first = rows[0]!;
     const name = file?.display ?? first.imageId;
@@ -66,7 +72,7 @@ export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>
     }
     if (!first.diagnosis.ok) excluded.push({ file: name, reason: first.diagnosis.reason });
     else if (!file) excluded.push({ file: first.imageId, reason: REASON.missingImage });
-    else candidates.push({ imageId: file.imageId, lesionId: first.lesionId, dx: first.diagnosis.dx, source: file.path, display: file.display });
+    else candidates.push({ imageId: file.imageId, lesionId: first.lesionId, ...(first.ungrouped ? { ungrouped: true } : {}), dx: first.diagnosis.dx, source: file.path, display: file.display });
   }
   for (const f of filesById.values()) excluded.push({ file: f.display, reason: REASON.unlistedImage });
   return { candidates, excluded };
@@ -179,9 +185,9 @@ async function problemOf(file: string, cache: DecodeCache | undefined): Promise<
 
 /** A lesion is one diagnosis; one whose images disagree is left out whole rather than guessed. */
 export function excludeConflictingLesions(candidates: Candidate[]): Checked {
-  const dxByLesion = new Map<string, Set<LesionClass>>();
+  const dxByLesion = new Map<string, Set<string>>();
   for (const c of candidates) {
-    const set = dxByLesion.get(c.lesionId) ?? new Set<LesionClass>();
+    const set = dxByLesion.get(c.lesionId) ?? new Set<string>();
     set.add(c.dx);
     dxByLesion.set(c.lesionId, set);
   }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EvaluateOptions } from '../../shared/protocol/jobs';
-import type { Evaluation } from '../../shared/protocol/results';
+import type { DatasetSummary, Evaluation } from '../../shared/protocol/results';
 import { UserError } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
@@ -21,6 +21,13 @@ import { renderModelCard } from './modelCard';
 import { RunFolder } from '../training/runFolder';
 
 const TOP_LOSSES = 24;
+
+/** What the validation split kept apart: lesions (HAM10000), patients (ISIC 2020) … or only images. */
+function splitLevel(s: DatasetSummary): string {
+  if (s.split === 'image') return 'image';
+  if (s.grouping) return s.grouping.noun;
+  return s.leakage ? 'image' : 'lesion'; // a summary from before groupings were recorded was split by lesion_id
+}
 
 export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Promise<void> {
   const runDir = path.resolve(options.run);
@@ -54,8 +61,9 @@ export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Pr
       .slice(0, TOP_LOSSES)
       .map((i) => ({ image: images[i]!.file, trueClass: config.classes[labels[i]!]!, predicted: config.classes[predicted[i]!]!, loss: perSample[i]! }));
     const evaluation: Evaluation = {
-      split: splitName === 'val' ? `validation (${manifest.summary.split}-level split)` : 'test',
+      split: splitName === 'val' ? `validation (${splitLevel(manifest.summary)}-level split)` : 'test',
       classes: config.classes,
+      ...(config.classLabels ? { classLabels: config.classLabels } : {}),
       confusion,
       perClass: perClassMetrics(confusion, config.classes),
       accuracy: accuracyOf(confusion),

@@ -1,13 +1,19 @@
 /** model-card.md: what the model is, what it was trained on, how well it does per class, and what it is not for. */
 import type { EpochMetrics, Evaluation } from '../../shared/protocol/results';
-import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
+import { classLabel } from '../../shared/classes';
 import { formatPercent } from '../../shared/format';
 import type { RunConfig } from '../../shared/runConfig';
 import { describeEpochEngines } from '../../shared/runConfig';
 
+/** Layouts of HAM10000's images (and runs from before the layout was recorded). */
+const HAM_LAYOUTS = new Set([undefined, 'kaggle-ham10000', 'dataverse-ham10000', 'isic2018-task3-training', 'isic2018-task3-test']);
+
 export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: EpochMetrics[], checkpointEpoch: number): string {
   const o = config.options;
-  const rows = ev.perClass.map((c) => `| ${c.name} | ${isLesionClass(c.name) ? LESION_CLASS_INFO[c.name].label : ''} | ${formatPercent(c.precision)} | ${formatPercent(c.recall)} | ${formatPercent(c.f1)} | ${c.support} |`);
+  const d = config.dataset;
+  const ham = HAM_LAYOUTS.has(d.layout);
+  const splitBy = d.split === 'lesion' && d.groupedBy ? d.groupedBy : d.split === 'lesion' && !ham ? 'image (the data has no group column)' : d.split;
+  const rows = ev.perClass.map((c) => `| ${c.name} | ${classLabel(c.name, config.classLabels) ?? ''} | ${formatPercent(c.precision)} | ${formatPercent(c.recall)} | ${formatPercent(c.f1)} | ${c.support} |`);
   // By name: `unfreezeFrom` may be an index ("1" when training from scratch).
   const from = config.finetuneFrom ?? o.unfreezeFrom;
   const phases = o.phase === 'both' ? `head (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr}) then fine-tuning from \`${from}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})` : o.phase === 'head' ? `head only (${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr})` : `fine-tuning from \`${from}\` (${o.finetuneEpochs} epochs, ${o.finetuneOptimizer} lr ${o.finetuneLr})`;
@@ -25,9 +31,10 @@ export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: Epoc
 ${config.engine?.threads !== undefined ? `- CPU threads: ${config.engine.threads} (a seeded run repeats exactly at the same thread count)\n` : ''}- Checkpoint: best validation accuracy, epoch ${checkpointEpoch} of ${metrics.length}
 
 ## Data
-- Prepared dataset: \`${config.dataset.prepared}\`
-- Split: by ${config.dataset.split} (validation fraction ${config.dataset.valFraction}, seed ${config.dataset.seed})${config.dataset.split === 'image' ? ' — an image-level split lets images of the same lesion appear in train and validation, so these figures are optimistic' : ''}
-- ${config.dataset.train} training images${config.dataset.augmented ? ` (including ${config.dataset.augmented} augmented)` : ''}, ${config.dataset.val} validation images
+- Prepared dataset: \`${config.dataset.prepared}\`${d.layout ? ` (${d.layout})` : ''}
+- Classes, in the model's output order: ${config.classes.join(', ')}
+- Split: by ${splitBy} (validation fraction ${config.dataset.valFraction}, seed ${config.dataset.seed})${config.dataset.split === 'image' ? ' — an image-level split lets images of the same lesion appear in train and validation, so these figures are optimistic' : ''}
+${d.leakage ? `- ${d.leakage} These figures may be optimistic.\n` : ''}- ${config.dataset.train} training images${config.dataset.augmented ? ` (including ${config.dataset.augmented} augmented)` : ''}, ${config.dataset.val} validation images
 
 ## Results on ${ev.split} (${ev.count} images)
 - **Balanced accuracy (mean per-class recall, the ISIC 2018 metric): ${formatPercent(ev.balancedAccuracy)}**
@@ -39,10 +46,10 @@ ${rows.join('\n')}
 
 ## Intended use
 Teaching and research on dermatoscopic image classification: reproducing and comparing training
-recipes on HAM10000 / ISIC 2018. Not for clinical use.
+recipes on ${ham ? 'HAM10000 / ISIC 2018' : 'the dataset above'}. Not for clinical use.
 
 ## Limitations
-- HAM10000 comes from two sites and mostly fair skin; performance elsewhere is unknown.
+- ${ham ? 'HAM10000 comes from two sites and mostly fair skin; performance elsewhere is unknown.' : 'Where the training images come from (sites, devices, skin types) bounds where this model can work; performance elsewhere is unknown.'}
 - Validation figures come from a split of the same collection, not an external test set.
 `;
 }

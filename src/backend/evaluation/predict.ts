@@ -92,13 +92,15 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
   } finally {
     classifier.dispose();
   }
-  ctx.emit({ type: 'predict/didFinish', run: classifier.source, predictions });
+  ctx.emit({ type: 'predict/didFinish', run: classifier.source, classes: [...classifier.classes], ...(classifier.classLabels ? { classLabels: classifier.classLabels } : {}), predictions });
 }
 
 /** What predict needs of a model, whether it comes from a run or an export. */
 interface Classifier {
   source: string;
   classes: readonly string[];
+  /** Long names of the classes that have one (a run records them; absent for runs from before). */
+  classLabels?: Record<string, string>;
   size: number;
   preprocess: PreprocessSpec;
   /** Grad-CAM needs the layers; ONNX exports have none. */
@@ -118,6 +120,7 @@ async function loadClassifier(options: PredictOptions, debug: (message: string) 
   return {
     source: trained.run.dir,
     classes: trained.config.classes,
+    ...(trained.config.classLabels ? { classLabels: trained.config.classLabels } : {}),
     size: trained.config.options.size,
     preprocess: trained.preprocess,
     layersModel: model,

@@ -8,7 +8,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineSelection } from '../../shared/protocol/engines';
 import type { TrainOptions } from '../../shared/protocol/jobs';
-import { LESION_CLASSES } from '../../shared/classes';
+import { classLabelsOf } from '../../shared/classes';
 import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
 import { CancelledError, UserError, isCancellation } from '../errors';
 import type { JobContext } from '../job';
@@ -18,7 +18,7 @@ import { detectEngines } from '../engines/detect';
 import { engineInfoForRun, initEngine, usePrecision } from '../engines/load';
 import { GpuFailure } from '../engines/webgpu/deviceHealth';
 import { selectEngine } from '../engines/select';
-import { readManifest } from '../dataset/manifest';
+import { manifestClasses, readManifest } from '../dataset/manifest';
 import { buildBackbone, buildClassifier, defaultUnfreezeLayer } from '../models/backbone';
 import { defaultWeightsCacheDir, resolveImagenetWeights } from '../models/imagenetWeights';
 import { loadWeightsFile } from '../models/weights';
@@ -131,10 +131,13 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
 async function newRunConfig(run: RunFolder, options: TrainOptions): Promise<RunConfig> {
   if (await run.exists()) throw new UserError(`${run.dir} already holds a run. Use --resume to continue it, or give a new --run folder.`);
   const opts = resolveTrainOptions(options);
+  // The model's outputs are the prepared dataset's classes, in its order.
+  const classes = manifestClasses(await readManifest(opts.prepared));
   return {
     version: 1,
     options: opts,
-    classes: [...LESION_CLASSES],
+    classes: classes.map((c) => c.name),
+    classLabels: classLabelsOf(classes),
     createdAt: new Date().toISOString(),
     lesionLab: BACKEND_VERSION,
     ...(sourceRevision() ? { revision: sourceRevision() } : {}),
@@ -185,9 +188,16 @@ async function resumedRunConfig(run: RunFolder, request: TrainOptions): Promise<
 async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledImage[]; valImages: LabeledImage[] }> {
   const o = config.options;
   const manifest = await readManifest(o.prepared);
+  const prepared = manifestClasses(manifest).map((c) => c.name);
+  if (prepared.join('\n') !== config.classes.join('\n')) {
+    throw new UserError(
+      `${o.prepared} now has the classes ${prepared.join(', ')}, but this run's model was built for ${config.classes.join(', ')}. ` +
+        'Start a new run (without --resume) for this dataset, or prepare the dataset the run was trained on again.',
+    );
+  }
   const { train: trainImages, val: valImages } = splitImages(manifest, o.prepared, config.classes);
   if (o.augment === 'disk') {
-    const augmented = await listAugmentedImages(o.prepared, config.classes);
+    const augmented = await listAugmentedImages(o.prepared, manifest, config.classes);
     if (augmented.length === 0) throw new UserError(`--augment disk needs augmented images in ${path.join(o.prepared, 'aug')}; run \`lesion-lab augment --prepared ${o.prepared}\` first, or use --augment online.`);
     trainImages.push(...augmented);
     config.dataset.augmented = augmented.length;
@@ -203,7 +213,19 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
         'Start a new run (another --run folder), or put the prepared folder back as it was.',
     );
   }
-  config.dataset = { ...config.dataset, split: manifest.summary.split, valFraction: manifest.summary.valFraction, seed: manifest.summary.seed, train: trainImages.length, val: valImages.length, fingerprint: then ?? fingerprint };
+  const s = manifest.summary;
+  config.dataset = {
+    ...config.dataset,
+    split: s.split,
+    valFraction: s.valFraction,
+    seed: s.seed,
+    train: trainImages.length,
+    val: valImages.length,
+    fingerprint: then ?? fingerprint,
+    layout: s.layout,
+    ...(s.grouping ? { groupedBy: s.grouping.column } : {}),
+    ...(s.leakage ? { leakage: s.leakage } : {}),
+  };
   return { trainImages, valImages };
 }
 
@@ -229,7 +251,7 @@ async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phas
     await run.truncateMetrics(0);
     config.epochEngines = [];
   }
-  return { model: await buildModel(o, ctx), state: initialState(firstPhase) };
+  return { model: await buildModel(o, config.classes.length, ctx), state: initialState(firstPhase) };
 }
 
 function initialState(phase: Phase): TrainState {
@@ -253,7 +275,7 @@ async function readConfig(run: RunFolder): Promise<RunConfig | undefined> {
   }
 }
 
-async function buildModel(o: ResolvedTrainOptions, ctx: JobContext): Promise<tfl.LayersModel> {
+async function buildModel(o: ResolvedTrainOptions, classCount: number, ctx: JobContext): Promise<tfl.LayersModel> {
   const backbone = buildBackbone(o.model, { inputSize: o.size, alpha: o.alpha });
   if (o.weights === 'imagenet') {
     let reporter: ProgressReporter | undefined;
@@ -270,7 +292,7 @@ async function buildModel(o: ResolvedTrainOptions, ctx: JobContext): Promise<tfl
     ctx.emit({ type: 'log', level: 'warn', message: 'training from random weights (--weights none): expect far lower accuracy than with ImageNet weights' });
     useFastBatchNormStatistics(backbone);
   }
-  return buildClassifier(backbone, LESION_CLASSES.length);
+  return buildClassifier(backbone, classCount);
 }
 
 /**

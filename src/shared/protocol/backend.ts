@@ -38,6 +38,8 @@ export type BackendEvent =
   | { type: 'demoData/didFinish'; out: string; images: number; lesions: number; perClass: Record<string, number> }
   | { type: 'download/didFinish'; out: string; files: { name: string; bytes: number }[] }
   | { type: 'prepare/didFinish'; out: string; manifest: string; summary: DatasetSummary }
+  /** `layout`: what prepare would read (absent when it recognises nothing); `tables`: the tables it could read with columns named. */
+  | { type: 'dataset/didInspect'; data: string; layout?: string; problem?: string; tables: InspectedTable[] }
   | { type: 'augment/didFinish'; prepared: string; written: number; perClass: Record<string, { before: number; after: number }> }
   | { type: 'train/didStart'; run: string; engine: EngineSelection; model: ModelName; phases: ('head' | 'finetune')[] }
   | {
@@ -58,7 +60,8 @@ export type BackendEvent =
   | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
   /** `run`: the run folder, or the export (folder or .onnx) given with --model. */
-  | { type: 'predict/didFinish'; run: string; predictions: Prediction[] }
+  /** `classes`: the model's classes in output order; `classLabels`: long names of those that have one. */
+  | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; predictions: Prediction[] }
   /** The export is complete and was read back: `verification` compares its probabilities with the checkpoint's. */
   | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification }
   | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
@@ -76,6 +79,16 @@ export interface ExportVerification {
   maxAbsDiff: number;
   tolerance: number;
 }
+
+/** A table in a dataset folder: its columns, its first rows, and a guess at which column holds what. */
+export interface InspectedTable {
+  file: string;
+  columns: string[];
+  rows: string[][];
+  guess: { image?: string; label?: string; group?: string };
+}
+
+const inspectedTable = obj({ file: str, columns: arrayOf(str), rows: arrayOf(arrayOf(str)), guess: obj({ image: optional(str), label: optional(str), group: optional(str) }) });
 
 /** Host → backend, over IPC. */
 export type HostToBackend =
@@ -97,6 +110,7 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
   'demoData/didFinish': obj({ out: str, images: num, lesions: num, perClass: recordOf(num) }),
   'download/didFinish': obj({ out: str, files: arrayOf(obj({ name: str, bytes: num })) }),
   'prepare/didFinish': obj({ out: str, manifest: str, summary: datasetSummary }),
+  'dataset/didInspect': obj({ data: str, layout: optional(str), problem: optional(str), tables: arrayOf(inspectedTable) }),
   'augment/didFinish': obj({ prepared: str, written: num, perClass: recordOf(obj({ before: num, after: num })) }),
   'train/didStart': obj({ run: str, engine: engineSelection, model: str, phases: arrayOf(trainPhase) }),
   'train/didBatch': obj({
@@ -116,6 +130,8 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
   'evaluate/didFinish': obj({ run: str, evaluation, path: str }),
   'predict/didFinish': obj({
     run: str,
+    classes: optional(arrayOf(str)),
+    classLabels: optional(recordOf(str)),
     predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str) })),
   }),
   'export/didFinish': obj({

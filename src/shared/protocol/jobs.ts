@@ -32,6 +32,15 @@ export interface DemoDataOptions {
   seed: number;
 }
 
+/** A table of the user's: which columns hold the image (file name, id or path), the label and, optionally, the group. */
+export interface TableSpec {
+  /** The table file; by default the one table in the dataset folder that has these columns. */
+  file?: string;
+  image: string;
+  label: string;
+  group?: string;
+}
+
 export interface PrepareOptions {
   data: string;
   out: string;
@@ -39,22 +48,31 @@ export interface PrepareOptions {
   valFraction: number;
   seed: number;
   link: LinkMode;
+  /** Read the dataset as this table says (any layout Lesion Lab does not recognise by itself). */
+  table?: TableSpec;
 }
+
+/** The datasets `download` fetches. */
+export type DownloadDataset = 'isic2018' | 'isic2019';
+export const DOWNLOAD_DATASETS: readonly DownloadDataset[] = ['isic2018', 'isic2019'];
 
 export interface DownloadOptions {
   out: string;
+  /** Default isic2018 (HAM10000 under its ISIC names). */
+  dataset?: DownloadDataset;
   /** Also the ISIC 2018 Task 3 test set (1,512 images, public ground truth). */
   includeTest: boolean;
   /** Where the files are served; the official bucket unless a mirror or a test server is given. */
   baseUrl?: string;
-  /** The user has seen and accepted CC BY-NC 4.0. */
+  /** The user has seen and accepted the licence (CC BY-NC 4.0 for both). */
   acceptLicense: boolean;
 }
 
 export interface AugmentOptions {
   prepared: string;
   target: number;
-  skip: string[];
+  /** Classes to leave as they are; by default nv where the dataset has it (the reference workflow's). */
+  skip?: string[];
   size: number;
   seed: number;
   /** Images in flight at once. */
@@ -150,6 +168,8 @@ export type JobRequest =
   | { command: 'install-engine'; options: InstallEngineOptions }
   | { command: 'demo-data'; options: DemoDataOptions }
   | { command: 'prepare'; options: PrepareOptions }
+  /** Which layout a dataset folder holds, and the tables in it (for the extension to ask about their columns). */
+  | { command: 'inspect-dataset'; options: { data: string } }
   | { command: 'download'; options: DownloadOptions }
   | { command: 'augment'; options: AugmentOptions }
   | { command: 'train'; options: TrainOptions }

@@ -1,5 +1,5 @@
 /** What finished work reports: dataset summaries, epoch metrics, evaluations, predictions (carried by events, shown by views). */
-import { arrayOf, literal, num, obj, optional, str, unknownValue } from '../validate';
+import { arrayOf, literal, num, obj, optional, recordOf, str, unknownValue } from '../validate';
 import type { LinkMode, SplitMode } from './jobs';
 
 export interface ClassCount {
@@ -9,6 +9,8 @@ export interface ClassCount {
 
 export interface DatasetClassSummary {
   name: string;
+  /** The long name, where the data names a known diagnosis by its abbreviation (HAM10000, ISIC). */
+  label?: string;
   all: ClassCount;
   train: ClassCount;
   val: ClassCount;
@@ -16,6 +18,14 @@ export interface DatasetClassSummary {
   test?: ClassCount;
   /** Augmented images written for the train split (present once `augment` ran). */
   augmented?: number;
+}
+
+export interface SplitGrouping {
+  column: string;
+  /** What one group is, for people: "lesion", "patient", or "group" for a column of the user's. */
+  noun: 'lesion' | 'patient' | 'group';
+  /** Images with no value in the column: each is a group of its own. */
+  ungrouped: number;
 }
 
 export interface ExcludedFile {
@@ -32,6 +42,13 @@ export interface DatasetSummary {
   link: LinkMode;
   /** Image-level split only: lesions with images on both sides (leakage). */
   straddlingLesions?: number;
+  /**
+   * What the split kept together: the column (lesion_id, patient_id or the user's) and what one group is.
+   * Absent when the data has no group column: then every image is a group of its own.
+   */
+  grouping?: SplitGrouping;
+  /** Said plainly when the split cannot rule out that one lesion or patient has images on both sides. */
+  leakage?: string;
   classes: DatasetClassSummary[];
   excludedCount: number;
   /** First excluded files (the full list is in manifest.json). */
@@ -64,6 +81,8 @@ export interface ClassMetrics {
 export interface Evaluation {
   split: string;
   classes: string[];
+  /** Long names of the classes that have one (absent in evaluations written before classes came from the data). */
+  classLabels?: Record<string, string>;
   /** confusion[true][predicted] */
   confusion: number[][];
   perClass: ClassMetrics[];
@@ -75,6 +94,7 @@ export interface Evaluation {
 
 export interface Prediction {
   image: string;
+  /** By class name; the model's class order is the run's (predict/didFinish › classes). */
   probabilities: Record<string, number>;
   predicted: string;
   gradcam?: string;
@@ -87,7 +107,9 @@ export const datasetSummary = obj({
   split: literal('lesion', 'image'),
   valFraction: num,
   seed: num,
-  classes: arrayOf(obj({ name: str, all: classCount, train: classCount, val: classCount, test: optional(classCount), augmented: optional(num) })),
+  grouping: optional(obj({ column: str, noun: literal('lesion', 'patient', 'group'), ungrouped: num })),
+  leakage: optional(str),
+  classes: arrayOf(obj({ name: str, label: optional(str), all: classCount, train: classCount, val: classCount, test: optional(classCount), augmented: optional(num) })),
   excludedCount: num,
   excluded: arrayOf(obj({ file: str, reason: str })),
 });
@@ -106,6 +128,7 @@ export const epochMetrics = obj({
 export const evaluation = obj({
   split: str,
   classes: arrayOf(str),
+  classLabels: optional(recordOf(str)),
   confusion: arrayOf(arrayOf(num)),
   perClass: arrayOf(obj({ name: str, precision: num, recall: num, f1: num, support: num })),
   accuracy: num,

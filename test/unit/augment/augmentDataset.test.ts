@@ -9,6 +9,9 @@ import { augmentDataset } from '../../../src/backend/augment/augment';
 import { CancelledError, UserError } from '../../../src/backend/errors';
 import type { JobContext } from '../../../src/backend/job';
 import type { BackendEvent } from '../../../src/shared/protocol/backend';
+import { readManifest } from '../../../src/backend/dataset/manifest';
+import { prepareDataset } from '../../../src/backend/dataset/prepare';
+import { recordingContext, writeJpeg } from '../dataset/fixtures';
 import { listTree, makePreparedFolder } from './preparedFixture';
 
 const SIZE = 48;
@@ -222,5 +225,53 @@ describe('augmentDataset (in process, real JPEGs)', function () {
     );
     const left = await listTree(path.join(dir, 'aug'));
     assert.deepEqual(left.filter((f) => path.basename(f).startsWith('.')), [], 'no temp files after a failure');
+  });
+
+  describe('the classes a dataset defines', () => {
+    /** A CSV-labelled dataset whose classes are not HAM10000's, one of them needing a folder name of its own. */
+    async function prepareOwnClasses(): Promise<string> {
+      const data = path.join(tmp, 'data');
+      const rows = ['image,label'];
+      const labels = { benign: 6, 'unsure – review': 3, 'atypical/dysplastic': 2 };
+      let n = 0;
+      for (const [label, count] of Object.entries(labels)) {
+        for (let i = 0; i < count; i++) {
+          rows.push(`img${n}.jpg,${label}`);
+          await writeJpeg(path.join(data, 'photos', `img${n}.jpg`), n++);
+        }
+      }
+      await fs.writeFile(path.join(data, 'labels.csv'), rows.join('\n') + '\n');
+      const prepared = path.join(tmp, 'prepared');
+      await prepareDataset({ data, out: prepared, split: 'lesion', valFraction: 0.2, seed: 101, link: 'copy', table: { image: 'image', label: 'label' } }, recordingContext());
+      return prepared;
+    }
+
+    it('balances every class to the target in its own folder; without --skip nothing is skipped when there is no nv', async () => {
+      const prepared = await prepareOwnClasses();
+      const manifest = await readManifest(prepared);
+      assert.deepEqual(manifest.classes?.map((c) => [c.name, c.folder]), [['atypical/dysplastic', 'atypical_dysplastic'], ['benign', 'benign'], ['unsure – review', 'unsure – review']]);
+      await augmentDataset(base(prepared, { target: 8, skip: undefined }), collect().ctx);
+      const after = await readManifest(prepared);
+      assert.deepEqual(after.augmentation?.skip, []);
+      for (const c of after.classes!) {
+        const train = after.images.filter((i) => i.dx === c.name && i.split === 'train').length;
+        assert.equal((await augFiles(prepared, c.folder)).length, 8 - train, c.name);
+        assert.equal(after.summary.classes.find((k) => k.name === c.name)?.augmented, 8 - train);
+      }
+      assert.deepEqual((await fs.readdir(path.join(prepared, 'aug'))).filter((f) => !f.endsWith('.json')).sort(), ['atypical_dysplastic', 'benign', 'unsure – review']);
+    });
+
+    it('--skip takes any class name (spaces, dashes, letter case aside) and lists the classes when one is wrong', async () => {
+      const prepared = await prepareOwnClasses();
+      await augmentDataset(base(prepared, { target: 8, skip: ['Unsure – Review'] }), collect().ctx);
+      assert.deepEqual((await readManifest(prepared)).augmentation?.skip, ['unsure – review']);
+      assert.deepEqual(await augFiles(prepared, 'unsure – review'), []);
+      assert.ok((await augFiles(prepared, 'benign')).length > 0);
+      await assert.rejects(augmentDataset(base(prepared, { skip: ['nv'] }), collect().ctx), (e: unknown) => {
+        assert.ok(e instanceof UserError);
+        assert.equal(e.message, '--skip names "nv", which is not a class of this dataset. Its classes are atypical/dysplastic, benign, unsure – review; e.g. --skip atypical/dysplastic.');
+        return true;
+      });
+    });
   });
 });

@@ -293,13 +293,20 @@ describe('prepareDataset', function () {
     assert.equal(await treeFingerprint(data), before);
   });
 
-  it('says which files it expected when the folder holds no known layout', async () => {
+  it('says what it reads when the folder holds no known layout, and that one folder of images is one class', async () => {
+    await fs.mkdir(data, { recursive: true });
+    await fs.writeFile(path.join(data, 'readme.txt'), 'nothing here');
+    await assert.rejects(prepareDataset(opts(), recordingContext()), (err: Error) => {
+      assert.ok(err instanceof UserError);
+      assert.ok(err.message.startsWith(`No dataset found in ${data}`), err.message);
+      assert.match(err.message, /a folder per class .*a CSV naming each image and its label.*HAM10000.*ISIC 2018 Task 3, ISIC 2019 Task 1 or ISIC 2020/);
+      return true;
+    });
     await fs.mkdir(path.join(data, 'images'), { recursive: true });
     await writeJpeg(path.join(data, 'images', 'a.jpg'), 1);
     await assert.rejects(prepareDataset(opts(), recordingContext()), (err: Error) => {
       assert.ok(err instanceof UserError);
-      assert.ok(err.message.startsWith(`No HAM10000_metadata.csv, HAM10000_metadata or ISIC2018_Task3_Training_GroundTruth.csv in ${data}`), err.message);
-      assert.match(err.message, /HAM10000_images_part_1\/ and HAM10000_images_part_2\//);
+      assert.match(err.message, /^images\/ is the only folder of images in .*: a folder per class needs at least two class folders/);
       return true;
     });
   });

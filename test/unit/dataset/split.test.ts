@@ -3,7 +3,7 @@ import { LESION_CLASSES, LESION_CLASS_INFO } from '../../../src/shared/classes';
 import type { LesionClass } from '../../../src/shared/classes';
 import { createRng, shuffle } from '../../../src/shared/random';
 import type { SplitAssignment, SplitItem } from '../../../src/backend/dataset/split';
-import { allocateProportionally, countStraddlingLesions, imageStratifiedSplit, lesionGroupedSplit } from '../../../src/backend/dataset/split';
+import { allocateProportionally, countStraddlingLesions, groupedSplit, imageStratifiedSplit, lesionGroupedSplit, stratifiedGroupSplit } from '../../../src/backend/dataset/split';
 
 /** HAM10000's lesions per class (7,470 in all); image counts come from LESION_CLASS_INFO (10,015). */
 const HAM_LESIONS: Record<LesionClass, number> = { akiec: 228, bcc: 327, bkl: 727, df: 73, mel: 614, nv: 5403, vasc: 98 };
@@ -115,6 +115,43 @@ describe('dataset split', () => {
     it('is deterministic for a seed', () => {
       assert.deepEqual(imageStratifiedSplit(items, 0.2, 101), sides);
       assert.notDeepEqual(imageStratifiedSplit(items, 0.2, 7), sides);
+    });
+  });
+
+  describe('groupedSplit: any group column', () => {
+    /** ISIC 2020-like: 2,000 patients with 1 to 30 images each, 2% malignant, a malignant patient's other lesions benign. */
+    function patients(): SplitItem[] {
+      const rng = createRng(11);
+      const out: SplitItem[] = [];
+      for (let p = 0; p < 2000; p++) {
+        const n = 1 + Math.floor(rng() * rng() * 30);
+        for (let i = 0; i < n; i++) out.push({ imageId: `ISIC_${p}_${i}`, lesionId: `IP_${p}`, dx: rng() < 0.02 ? 'malignant' : 'benign' });
+      }
+      return out;
+    }
+    const byPatient = patients();
+
+    it('is the lesion split, image for image, where every group has one class (HAM10000 unchanged)', () => {
+      assert.deepEqual(groupedSplit(items, 0.2, 101), lesionGroupedSplit(items, 0.2, 101));
+    });
+
+    it('keeps every patient on one side even when a patient has several classes, with each class near its share', () => {
+      const sides = groupedSplit(byPatient, 0.2, 101);
+      assert.deepEqual(sides, stratifiedGroupSplit(byPatient, 0.2, 101));
+      assert.equal(countStraddlingLesions(byPatient, sides), 0);
+      for (const dx of ['benign', 'malignant']) {
+        const idx = byPatient.map((it, i) => (it.dx === dx ? i : -1)).filter((i) => i >= 0);
+        const share = idx.filter((i) => sides[i] === 'val').length / idx.length;
+        assert.ok(Math.abs(share - 0.2) < 0.02, `${dx}: ${(100 * share).toFixed(1)}% of ${idx.length} in val`);
+      }
+    });
+
+    it('is deterministic for a seed and independent of the items’ order', () => {
+      const sides = stratifiedGroupSplit(byPatient, 0.2, 101);
+      const order = shuffle(createRng(3), byPatient.map((_, i) => i));
+      const again = stratifiedGroupSplit(order.map((i) => byPatient[i]!), 0.2, 101);
+      order.forEach((i, k) => assert.equal(again[k], sides[i]));
+      assert.notDeepEqual(stratifiedGroupSplit(byPatient, 0.2, 102), sides);
     });
   });
 

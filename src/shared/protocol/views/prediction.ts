@@ -9,6 +9,9 @@ export interface PredictionPanelState {
   run?: string;
   tta: boolean;
   prediction?: Prediction;
+  /** The run's classes in the model's order (their colours follow it) and their long names, where known. */
+  classes?: string[];
+  classLabels?: Record<string, string>;
   gradcamUri?: string;
   loading: boolean;
   error?: string;

@@ -7,7 +7,7 @@ export type SampleSource = 'train' | 'aug' | 'val';
 export interface SamplesPanelState {
   preparedPath?: string;
   /** Images per class in each source. */
-  classes: { name: string; train: number; aug: number; val: number }[];
+  classes: { name: string; label?: string; train: number; aug: number; val: number }[];
   dx: string;
   source: SampleSource;
   page: number;

@@ -1,0 +1,60 @@
+/**
+ * `lesion-lab inspect-dataset`: which layout prepare would read in a folder, decided the way prepare
+ * decides it, without reading any image. Where it recognises nothing but tables, it lists their columns
+ * and first rows so that the extension can ask which column holds what.
+ */
+import path from 'node:path';
+import type { InspectedTable } from '../../shared/protocol/backend';
+import { UserError } from '../errors';
+import type { JobContext } from '../job';
+import { displayPath, scanDataFolder } from './folderScan';
+import type { DetectedLayout } from './layouts';
+import { detectLayout } from './layouts';
+import { guessColumns, previewRows } from './tableLayout';
+
+const PREVIEW_ROWS = 5;
+
+export async function inspectDataset(data: string, ctx: JobContext): Promise<void> {
+  const root = path.resolve(data);
+  const scan = await scanDataFolder(root, ctx.signal);
+  let detected: DetectedLayout;
+  try {
+    detected = await detectLayout(scan, ctx.signal);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    ctx.emit({ type: 'dataset/didInspect', data: root, problem: err.message, tables: [] });
+    return;
+  }
+  if (detected.kind !== 'none') {
+    ctx.emit({ type: 'dataset/didInspect', data: root, layout: describeLayout(root, detected), tables: [] });
+    return;
+  }
+  const tables: InspectedTable[] = detected.tables
+    .filter((t) => t.table.header.length >= 2)
+    .map((t) => ({ file: t.file, columns: t.table.header, rows: previewRows(t.table, PREVIEW_ROWS), guess: guessColumns(t.table) }));
+  ctx.emit({
+    type: 'dataset/didInspect',
+    data: root,
+    ...(tables.length === 0 ? { problem: `No dataset found in ${root}: no class folders with images, no table with at least two columns, no HAM10000 or ISIC file.` } : {}),
+    tables,
+  });
+}
+
+function describeLayout(root: string, d: Exclude<DetectedLayout, { kind: 'none' }>): string {
+  switch (d.kind) {
+    case 'ham':
+      return `HAM10000 (${displayPath(root, d.metadata)})`;
+    case 'isic2019':
+      return `ISIC 2019 Task 1 (${displayPath(root, d.groundTruth)})`;
+    case 'isic2018':
+      return `ISIC 2018 Task 3 (${displayPath(root, d.groundTruth)})`;
+    case 'isic2018-test':
+      return `ISIC 2018 Task 3 test set (${displayPath(root, d.groundTruth)})`;
+    case 'isic2020':
+      return `ISIC 2020 (${displayPath(root, d.groundTruth)})`;
+    case 'folders':
+      return `a folder per class: ${[...d.tree.classes.keys()].join(', ')}`;
+    case 'table':
+      return `a table (${displayPath(root, d.file)})`;
+  }
+}
