@@ -4,6 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { PreparedClass } from '../shared/classes';
+import { preparedClasses } from '../shared/classes';
 import type { DatasetSummary, EpochMetrics, Evaluation } from '../shared/protocol/results';
 import type { TrainingMarker } from '../shared/protocol/views/training';
 import type { RunSummary } from './state';
@@ -74,6 +76,12 @@ export async function listRuns(runsDir: string): Promise<RunSummary[]> {
 export async function readDatasetSummary(prepared: string): Promise<DatasetSummary | undefined> {
   const manifest = await readJson<{ summary?: DatasetSummary }>(path.join(prepared, 'manifest.json'));
   return manifest?.summary;
+}
+
+/** The prepared dataset's classes (names, long names, folders), in the model's order; empty without a manifest. */
+export async function readDatasetClasses(prepared: string): Promise<PreparedClass[]> {
+  const manifest = await readJson<{ summary?: DatasetSummary; classes?: PreparedClass[] }>(path.join(prepared, 'manifest.json'));
+  return manifest?.summary ? preparedClasses({ classes: manifest.classes, summary: manifest.summary }) : [];
 }
 
 /** Checkpoint-improved and early-stop events from events.jsonl, for the chart markers. */

@@ -39,3 +39,8 @@ export function themeColor(variable: string, fallback: string): string {
   const value = getComputedStyle(document.body).getPropertyValue(variable).trim();
   return value || fallback;
 }
+
+/** A small square in a class's colour, before its name wherever classes are listed. */
+export function swatch(color: string): HTMLElement {
+  return h('span', { class: 'swatch', style: `background:${color}`, 'aria-hidden': 'true' });
+}

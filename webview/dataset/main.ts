@@ -1,16 +1,23 @@
 import '../common/elements';
 import type { DatasetSummary } from '../../src/shared/protocol/results';
 import type { DatasetPanelState } from '../../src/shared/protocol/views/dataset';
-import { LESION_CLASS_INFO, isLesionClass } from '../../src/shared/classes';
+import { describeClass, summaryClassLabels } from '../../src/shared/classes';
 import { connect, runCommand } from '../common/host';
-import { appRoot, emptyState, h, replaceChildren } from '../common/dom';
+import { appRoot, emptyState, h, replaceChildren, swatch } from '../common/dom';
 import { button } from '../common/elements';
-import { Chart, applyThemeDefaults, seriesColors } from '../common/charts';
+import { Chart, applyThemeDefaults, classColorAt, seriesColors } from '../common/charts';
 
 const root = appRoot();
 let chart: Chart | undefined;
 
-const label = (name: string): string => (isLesionClass(name) ? `${name} — ${LESION_CLASS_INFO[name].label}` : name);
+/**
+ * What one group of the split is ("lesion", "patient", "group"), or undefined where the data has no group
+ * column. A summary from before groupings were recorded was grouped by HAM10000's lesion_id.
+ */
+function groupNoun(s: DatasetSummary): string | undefined {
+  if (s.grouping) return s.grouping.noun;
+  return s.leakage ? undefined : 'lesion';
+}
 
 function distributionChart(summary: DatasetSummary): HTMLElement {
   const canvas = h('canvas', { role: 'img', 'aria-label': 'Images per class: train, validation and augmented' });
@@ -37,26 +44,44 @@ function distributionChart(summary: DatasetSummary): HTMLElement {
 
 function classTable(summary: DatasetSummary): HTMLElement {
   const hasAug = summary.classes.some((c) => (c.augmented ?? 0) > 0);
+  const noun = groupNoun(summary);
+  const labels = summaryClassLabels(summary.classes);
   const sum = (f: (c: DatasetSummary['classes'][number]) => number): number => summary.classes.reduce((a, c) => a + f(c), 0);
-  const row = (cells: (string | number)[], cls = ''): HTMLElement => h('tr', { class: cls }, ...cells.map((c, i) => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : undefined }, String(c))));
+  const cell = (c: Node | string | number, i: number): HTMLElement => h(i === 0 ? 'th' : 'td', { scope: i === 0 ? 'row' : undefined }, typeof c === 'number' ? String(c) : c);
+  const row = (cells: (Node | string | number)[], cls = ''): HTMLElement => h('tr', { class: cls }, ...cells.map(cell));
+  const name = (className: string, k: number): HTMLElement => h('span', { class: 'class-name' }, swatch(classColorAt(k)), describeClass(className, labels));
+  // Without a group column every image is its own group: group counts would only repeat the image counts.
+  const groups = (n: { images: number; lesions: number }): string => (noun ? ` (${n.lesions} ${noun.slice(0, 3)}.)` : '');
+  const head = ['class', 'images', ...(noun ? [`${noun}s`, `images/${noun}`] : []), 'train', 'val', 'val share', ...(hasAug ? ['augmented'] : [])];
   return h('table', { class: 'data' },
-    h('thead', {}, h('tr', {}, ...['class', 'images', 'lesions', 'images/lesion', 'train', 'val', 'val share', ...(hasAug ? ['augmented'] : [])].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...summary.classes.map((c) =>
-      row([label(c.name), c.all.images, c.all.lesions, c.all.lesions ? (c.all.images / c.all.lesions).toFixed(2) : '–', `${c.train.images} (${c.train.lesions} les.)`, `${c.val.images} (${c.val.lesions} les.)`, c.all.images ? `${((100 * c.val.images) / c.all.images).toFixed(1)}%` : '–', ...(hasAug ? [c.augmented ?? 0] : [])]))),
-    h('tfoot', {}, row(['all', sum((c) => c.all.images), sum((c) => c.all.lesions), '', sum((c) => c.train.images), sum((c) => c.val.images), '', ...(hasAug ? [sum((c) => c.augmented ?? 0)] : [])], 'total')));
+    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, ...summary.classes.map((c, k) =>
+      row([name(c.name, k), c.all.images, ...(noun ? [c.all.lesions, c.all.lesions ? (c.all.images / c.all.lesions).toFixed(2) : '–'] : []), `${c.train.images}${groups(c.train)}`, `${c.val.images}${groups(c.val)}`, c.all.images ? `${((100 * c.val.images) / c.all.images).toFixed(1)}%` : '–', ...(hasAug ? [c.augmented ?? 0] : [])]))),
+    h('tfoot', {}, row(['all', sum((c) => c.all.images), ...(noun ? [sum((c) => c.all.lesions), ''] : []), sum((c) => c.train.images), sum((c) => c.val.images), '', ...(hasAug ? [sum((c) => c.augmented ?? 0)] : [])], 'total')));
+}
+
+/** What the split kept apart, in a sentence; a warning where it cannot rule out leakage. */
+function splitStatement(s: DatasetSummary): HTMLElement[] {
+  if (s.split === 'image') {
+    return [h('p', { class: 'warning' }, `Image-level split (the reference workflow's): ${s.straddlingLesions ?? '?'} lesions have images in both train and val, so validation accuracy is optimistic.`)];
+  }
+  const noun = groupNoun(s);
+  const kept = !noun ? [] : !s.grouping || s.grouping.column === 'lesion_id' && noun === 'lesion'
+    ? [h('p', {}, `Split by ${noun}: no ${noun} has images in both train and val.`)]
+    : [h('p', {}, `Split by ${noun} (${s.grouping.column}): no ${noun} has images in both train and val.`)];
+  return [...kept, ...(s.leakage ? [h('p', { class: 'warning', 'data-testid': 'leakage' }, s.leakage)] : [])];
 }
 
 function splitInfo(s: DatasetSummary): HTMLElement {
-  const leak = s.split === 'image'
-    ? h('p', { class: 'warning' }, `Image-level split (the reference workflow's): ${s.straddlingLesions ?? '?'} lesions have images in both train and val, so validation accuracy is optimistic.`)
-    : h('p', {}, 'Split by lesion: no lesion has images in both train and val.');
+  const noun = groupNoun(s);
+  const by = s.split === 'image' ? 'image' : noun ? (s.grouping && s.grouping.column !== 'lesion_id' ? `${noun} (${s.grouping.column})` : noun) : 'image (no group column)';
   return h('div', { class: 'facts' },
     h('dl', {},
       h('dt', {}, 'Source'), h('dd', {}, `${s.sourcePath} (${s.layout})`),
-      h('dt', {}, 'Split'), h('dd', {}, `${s.split}, val fraction ${s.valFraction}, seed ${s.seed}`),
+      h('dt', {}, 'Split'), h('dd', {}, `${by}, val fraction ${s.valFraction}, seed ${s.seed}`),
       h('dt', {}, 'Files'), h('dd', {}, `${s.link === 'hard' ? 'hard links' : s.link === 'symlink' ? 'symbolic links' : 'copies'} — the source is never modified`),
       h('dt', {}, 'Prepared'), h('dd', {}, new Date(s.preparedAt).toLocaleString())),
-    leak);
+    ...splitStatement(s));
 }
 
 function excludedTable(s: DatasetSummary): HTMLElement {

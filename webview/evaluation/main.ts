@@ -1,9 +1,11 @@
 import '../common/elements';
 import type { Evaluation } from '../../src/shared/protocol/results';
 import type { EvaluationPanelState } from '../../src/shared/protocol/views/evaluation';
+import { describeClass } from '../../src/shared/classes';
 import { formatPercent } from '../../src/shared/format';
 import { connect, post, runCommand } from '../common/host';
-import { appRoot, emptyState, h, replaceChildren } from '../common/dom';
+import { appRoot, emptyState, h, replaceChildren, swatch } from '../common/dom';
+import { classColorAt } from '../common/charts';
 import { button } from '../common/elements';
 
 const root = appRoot();
@@ -13,7 +15,7 @@ let last: EvaluationPanelState | undefined;
 function confusionMatrix(ev: Evaluation): HTMLElement {
   const rows = ev.confusion.map((r) => r.reduce((a, b) => a + b, 0));
   return h('table', { class: 'confusion', 'aria-label': 'Confusion matrix: rows are true classes, columns predicted' },
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'true ╲ predicted'), ...ev.classes.map((c) => h('th', { scope: 'col' }, c)))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'true ╲ predicted'), ...ev.classes.map((c) => h('th', { scope: 'col', title: describeClass(c, ev.classLabels) }, c)))),
     h('tbody', {}, ...ev.confusion.map((r, i) => h('tr', {},
       h('th', { scope: 'row' }, `${ev.classes[i]} (${rows[i]})`),
       ...r.map((count, j) => {
@@ -28,7 +30,7 @@ function confusionMatrix(ev: Evaluation): HTMLElement {
 function perClassTable(ev: Evaluation): HTMLElement {
   return h('table', { class: 'data' },
     h('thead', {}, h('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...ev.perClass.map((c) => h('tr', {}, h('th', { scope: 'row' }, c.name), h('td', {}, formatPercent(c.precision)), h('td', {}, formatPercent(c.recall)), h('td', {}, formatPercent(c.f1)), h('td', {}, String(c.support))))));
+    h('tbody', {}, ...ev.perClass.map((c, k) => h('tr', {}, h('th', { scope: 'row', title: describeClass(c.name, ev.classLabels) }, swatch(classColorAt(k)), c.name), h('td', {}, formatPercent(c.precision)), h('td', {}, formatPercent(c.recall)), h('td', {}, formatPercent(c.f1)), h('td', {}, String(c.support))))));
 }
 
 function mostConfused(ev: Evaluation): HTMLElement {

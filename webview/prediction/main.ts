@@ -1,19 +1,22 @@
 import '../common/elements';
 import type { PredictionPanelState } from '../../src/shared/protocol/views/prediction';
-import { LESION_CLASS_INFO, isLesionClass } from '../../src/shared/classes';
+import { describeClass } from '../../src/shared/classes';
 import { formatPercent } from '../../src/shared/format';
 import { connect, post } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren } from '../common/dom';
+import { classColorAt } from '../common/charts';
 
 const root = appRoot();
 
-function bars(p: NonNullable<PredictionPanelState['prediction']>): HTMLElement {
+function bars(s: PredictionPanelState, p: NonNullable<PredictionPanelState['prediction']>): HTMLElement {
+  const order = s.classes ?? Object.keys(p.probabilities);
   const rows = Object.entries(p.probabilities).sort((a, b) => b[1] - a[1]);
-  return h('div', { class: 'bars', role: 'list', 'aria-label': 'Class probabilities' },
+  const longest = Math.max(...rows.map(([name]) => [...name].length));
+  return h('div', { class: 'bars', role: 'list', 'aria-label': 'Class probabilities', style: `--label-ch:${longest}` },
     ...rows.map(([name, prob]) =>
       h('div', { class: `bar-row${name === p.predicted ? ' top' : ''}`, role: 'listitem' },
-        h('span', { class: 'bar-label', title: isLesionClass(name) ? LESION_CLASS_INFO[name].label : name }, name),
-        h('span', { class: 'bar-track' }, h('span', { class: 'bar-fill', style: `width:${(prob * 100).toFixed(1)}%` })),
+        h('span', { class: 'bar-label', title: describeClass(name, s.classLabels) }, name),
+        h('span', { class: 'bar-track' }, h('span', { class: 'bar-fill', style: `width:${(prob * 100).toFixed(1)}%;background:${classColorAt(Math.max(0, order.indexOf(name)))}` })),
         h('span', { class: 'bar-value' }, formatPercent(prob)))));
 }
 
@@ -31,12 +34,12 @@ function render(s: PredictionPanelState): void {
     h('label', { class: 'check' }, tta, ' Test-time augmentation (average over 8 flips and rotations)'),
     s.error ? h('p', { class: 'error' }, s.error) : null,
     s.loading ? h('p', { class: 'muted' }, 'Classifying…') : null,
-    p ? h('p', { class: 'verdict' }, 'Most likely: ', h('strong', {}, `${p.predicted}${isLesionClass(p.predicted) ? ` — ${LESION_CLASS_INFO[p.predicted].label}` : ''}`), ` (${formatPercent(p.probabilities[p.predicted] ?? 0)})`) : null,
+    p ? h('p', { class: 'verdict' }, 'Most likely: ', h('strong', {}, describeClass(p.predicted, s.classLabels)), ` (${formatPercent(p.probabilities[p.predicted] ?? 0)})`) : null,
     h('div', { class: 'prediction' },
       h('div', { class: 'images' },
         s.imageUri ? h('figure', { class: 'tile' }, h('img', { src: s.imageUri, alt: 'image' }), h('figcaption', {}, 'image')) : null,
         s.gradcamUri ? h('figure', { class: 'tile' }, h('img', { src: s.gradcamUri, alt: 'Grad-CAM overlay' }), h('figcaption', {}, `Grad-CAM for ${p?.predicted ?? ''}: where the evidence lies`)) : null),
-      p ? bars(p) : null),
+      p ? bars(s, p) : null),
     h('p', { class: 'warning' }, 'A research and education tool, not a medical device: do not use this to diagnose or triage anyone.'));
 }
 

@@ -100,9 +100,11 @@ function datasetSection(s: SidebarState): HTMLElement {
   const sum = s.dataset.summary;
   const total = (k: 'train' | 'val'): number => sum.classes.reduce((a, c) => a + c[k].images, 0);
   const aug = sum.classes.reduce((a, c) => a + (c.augmented ?? 0), 0);
+  // Without a group column a grouped split is an image-level one (and the Dataset panel says so).
+  const splitBy = sum.split === 'image' ? 'image' : sum.grouping ? sum.grouping.noun : sum.leakage ? 'image' : sum.split;
   return section(
     'Dataset',
-    h('p', {}, h('strong', {}, `${total('train')} train · ${total('val')} val`), aug ? ` · ${aug} augmented` : '', h('br'), h('span', { class: 'muted small' }, `${sum.layout}, split by ${sum.split} (val ${sum.valFraction}, seed ${sum.seed})${sum.excludedCount ? ` · ${sum.excludedCount} excluded` : ''}`)),
+    h('p', {}, h('strong', {}, `${total('train')} train · ${total('val')} val`), aug ? ` · ${aug} augmented` : '', h('br'), h('span', { class: 'muted small' }, `${sum.classes.length} classes · ${sum.layout}, split by ${splitBy} (val ${sum.valFraction}, seed ${sum.seed})${sum.excludedCount ? ` · ${sum.excludedCount} excluded` : ''}`)),
     h('div', { class: 'actions' },
       button('Show Dataset', () => runCommand('lesionLab.showDataset'), { secondary: true }),
       button('Augment…', () => runCommand('lesionLab.augment'), { secondary: true, disabled: !s.trusted }),

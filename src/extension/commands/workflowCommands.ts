@@ -3,7 +3,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { BackendEvent } from '../../shared/protocol/backend';
 import type { EngineChoice } from '../../shared/protocol/engines';
-import type { ModelName, Precision, TrainOptions, TrainPhase } from '../../shared/protocol/jobs';
+import type { DownloadDataset, ModelName, Precision, TableSpec, TrainOptions, TrainPhase } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
 import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
@@ -12,6 +12,7 @@ import type { AugmentPreviewController } from '../panels/augmentPreviewControlle
 import type { PredictionController } from '../panels/predictionController';
 import type { SamplesController } from '../panels/samplesController';
 import { RequestRefused } from '../webviewInbox';
+import { askTableColumns } from './tablePicker';
 
 export interface ImagePanels {
   samples: SamplesController;
@@ -39,6 +40,28 @@ async function pickFolder(title: string, defaultPath?: string): Promise<string |
     openLabel: 'Select',
   });
   return picked?.[0]?.fsPath;
+}
+
+/**
+ * What prepare needs beyond the folder: nothing for a layout the backend recognises; for a folder that
+ * holds only tables it does not, which columns to read (asked); 'cancelled' when the person stops, or when
+ * there is nothing to read (said in a short message).
+ */
+async function tableToRead(lab: LabContext, data: string): Promise<TableSpec | undefined | 'cancelled'> {
+  let inspected: Extract<BackendEvent, { type: 'dataset/didInspect' }> | undefined;
+  await lab.jobs.run({ command: 'inspect-dataset', options: { data } }, {
+    title: 'Inspect dataset',
+    onEvent: (e) => {
+      if (e.type === 'dataset/didInspect') inspected = e;
+    },
+  });
+  if (!inspected || inspected.layout) return undefined; // recognised, or the inspection failed: prepare says why
+  if (inspected.tables.length === 0) {
+    const choice = await vscode.window.showWarningMessage(inspected.problem ?? `Nothing to prepare in ${data}.`, 'Choose Another Folder…');
+    if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
+    return 'cancelled';
+  }
+  return (await askTableColumns(data, inspected.tables)) ?? 'cancelled';
 }
 
 export async function refreshWorkspaceState(lab: LabContext): Promise<void> {
@@ -160,17 +183,37 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
     register('lesionLab.downloadDataset', async () => {
       const root = workspaceRoot();
       if (!root || !requireTrust('Downloading')) return;
-      const accept = await vscode.window.showInformationMessage(
-        'ISIC 2018 Task 3 / HAM10000 is licensed CC BY-NC 4.0: non-commercial use, with attribution (Tschandl et al., Sci. Data 2018; Codella et al., arXiv:1902.03368). Download about 2.6 GB?',
-        { modal: true },
-        'Accept and Download',
-        'Include Test Set',
-      );
+      const choices: (vscode.QuickPickItem & { dataset: DownloadDataset; includeTest: boolean; folder: string; license: string })[] = [
+        {
+          label: 'HAM10000 / ISIC 2018 Task 3',
+          description: '10,015 images, 7 classes · about 2.6 GB',
+          detail: 'Training set, with lesion groupings (split by lesion).',
+          dataset: 'isic2018', includeTest: false, folder: 'isic2018',
+          license: 'HAM10000 / ISIC 2018 Task 3 is licensed CC BY-NC 4.0: non-commercial use, with attribution (Tschandl et al., Sci. Data 2018; Codella et al., arXiv:1902.03368).',
+        },
+        {
+          label: 'HAM10000 / ISIC 2018 Task 3 with its test set',
+          description: '10,015 + 1,512 images · about 2.6 GB plus the test set',
+          detail: 'The test set has public ground truth: a held-out evaluation.',
+          dataset: 'isic2018', includeTest: true, folder: 'isic2018',
+          license: 'HAM10000 / ISIC 2018 Task 3 is licensed CC BY-NC 4.0: non-commercial use, with attribution (Tschandl et al., Sci. Data 2018; Codella et al., arXiv:1902.03368).',
+        },
+        {
+          label: 'ISIC 2019 Task 1',
+          description: '25,331 images, 8 classes (adds squamous cell carcinoma) · about 9 GB',
+          detail: 'Training images + ground truth + metadata (lesion_id for the split where known).',
+          dataset: 'isic2019', includeTest: false, folder: 'isic2019',
+          license: 'ISIC 2019 is licensed CC BY-NC 4.0: non-commercial use, with attribution (HAM10000: Tschandl et al. 2018; BCN_20000: Combalia et al., arXiv:1908.02288; MSK: Codella et al., arXiv:1710.05006).',
+        },
+      ];
+      const pick = await vscode.window.showQuickPick(choices, { title: 'Lesion Lab: download which dataset?' });
+      if (!pick) return;
+      const accept = await vscode.window.showInformationMessage(`${pick.license} Download ${pick.description?.split(' · ')[1] ?? ''}?`, { modal: true }, 'Accept and Download');
       if (!accept) return;
-      const out = path.join(root, 'isic2018');
+      const out = path.join(root, pick.folder);
       const result = await lab.jobs.run(
-        { command: 'download', options: { out, includeTest: accept === 'Include Test Set', acceptLicense: true } },
-        { title: 'Download ISIC 2018', notify: true },
+        { command: 'download', options: { out, dataset: pick.dataset, includeTest: pick.includeTest, acceptLicense: true } },
+        { title: `Download ${pick.label}`, notify: true },
       );
       if (result?.status === 'done') {
         await lab.extension.workspaceState.update(LAST_DATA_KEY, out);
@@ -183,12 +226,14 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       if (!root || !requireTrust('Preparing a dataset')) return;
       const given = arg instanceof vscode.Uri ? arg.fsPath : typeof arg === 'string' ? arg : undefined;
       const remembered = lab.extension.workspaceState.get<string>(LAST_DATA_KEY) ?? settingPath('dataFolder', root);
-      const data = given ?? (await pickFolder('Dataset folder (HAM10000, ISIC 2018 or Lesion Lab demo data)', remembered ?? root));
+      const data = given ?? (await pickFolder('Dataset folder (a folder per class, a CSV and its images, HAM10000, ISIC 2018 / 2019 / 2020)', remembered ?? root));
       if (!data) return;
       await lab.extension.workspaceState.update(LAST_DATA_KEY, data);
+      const table = await tableToRead(lab, data);
+      if (table === 'cancelled') return;
       const out = preparedDir(root);
       const result = await lab.jobs.run(
-        { command: 'prepare', options: { data, out, split: 'lesion', valFraction: 0.2, seed: 101, link: 'hard' } },
+        { command: 'prepare', options: { data, out, split: 'lesion', valFraction: 0.2, seed: 101, link: 'hard', ...(table ? { table } : {}) } },
         {
           title: 'Prepare dataset',
           notify: true,
@@ -202,15 +247,16 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
     register('lesionLab.augment', async () => {
       const root = workspaceRoot();
       if (!root || !requireTrust('Augmenting')) return;
+      const hasNv = lab.state.dataset?.summary.classes.some((c) => c.name === 'nv') ?? false;
       const target = await vscode.window.showInputBox({
         title: 'Lesion Lab: augment the training split',
-        prompt: 'Images per class after augmentation (nv is left as it is; validation is never augmented)',
+        prompt: `Images per class after augmentation (${hasNv ? 'nv is left as it is' : 'classes already that large are left as they are'}; validation is never augmented)`,
         value: '6000',
         validateInput: (v) => (/^\d+$/.test(v) && Number(v) > 0 ? undefined : 'a whole number above 0'),
       });
       if (!target) return;
       const result = await lab.jobs.run(
-        { command: 'augment', options: { prepared: preparedDir(root), target: Number(target), skip: ['nv'], size: vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), seed: 1 } },
+        { command: 'augment', options: { prepared: preparedDir(root), target: Number(target), size: vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), seed: 1 } },
         { title: 'Augment', notify: true },
       );
       if (result?.status === 'done') {

@@ -23,15 +23,21 @@ export class PredictionController {
     this.onChange();
     const out = path.join(this.gradcamRoot, createHash('sha1').update(`${run}\0${image}`).digest('hex').slice(0, 16));
     let prediction: PredictionPanelState['prediction'];
+    let classes: PredictionPanelState['classes'];
+    let classLabels: PredictionPanelState['classLabels'];
     const result = await this.jobs.run({ command: 'predict', options: { run, images: [image], tta, gradcam: out, engine: this.engine() } }, {
       title: 'Classify lesion',
       notify: true,
       onEvent: (e) => {
-        if (e.type === 'predict/didFinish') prediction = e.predictions[0];
+        if (e.type === 'predict/didFinish') {
+          prediction = e.predictions[0];
+          classes = e.classes;
+          classLabels = e.classLabels;
+        }
       },
     });
     const gradcamUri = prediction?.gradcam ? await dataUri(prediction.gradcam).catch(() => undefined) : undefined;
-    this.state = { ...this.state, prediction, gradcamUri, loading: false, error: prediction ? undefined : (result?.error?.message ?? 'Classification did not finish.') };
+    this.state = { ...this.state, prediction, classes, classLabels, gradcamUri, loading: false, error: prediction ? undefined : (result?.error?.message ?? 'Classification did not finish.') };
     this.onChange();
   }
 

@@ -1,9 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SampleSource, SamplesPanelState } from '../../shared/protocol/views/samples';
-import { LESION_CLASSES } from '../../shared/classes';
+import type { PreparedClass } from '../../shared/classes';
 import { createRng, shuffle } from '../../shared/random';
 import type { JobRunner } from '../jobRunner';
+import { readDatasetClasses } from '../runFolders';
 
 const PAGE_SIZE = 24;
 const THUMB_PX = 160;
@@ -18,8 +19,9 @@ async function listImages(dir: string): Promise<string[]> {
  * seeded random order (re-roll draws a new order), as thumbnails made by the backend.
  */
 export class SamplesController {
-  state: SamplesPanelState = { classes: [], dx: 'mel', source: 'train', page: 0, pageSize: PAGE_SIZE, seed: 1, total: 0, items: [], loading: false };
+  state: SamplesPanelState = { classes: [], dx: '', source: 'train', page: 0, pageSize: PAGE_SIZE, seed: 1, total: 0, items: [], loading: false };
   private request = 0;
+  private folders = new Map<string, string>();
 
   constructor(
     private readonly jobs: JobRunner,
@@ -32,23 +34,32 @@ export class SamplesController {
       this.onChange();
       return;
     }
+    const found = await readDatasetClasses(prepared);
+    this.folders = new Map(found.map((c: PreparedClass) => [c.name, c.folder]));
     const classes = await Promise.all(
-      LESION_CLASSES.map(async (name) => ({
+      found.map(async ({ name, label, folder }) => ({
         name,
-        train: (await listImages(path.join(prepared, 'train', name))).length,
-        aug: (await listImages(path.join(prepared, 'aug', name))).length,
-        val: (await listImages(path.join(prepared, 'val', name))).length,
+        ...(label ? { label } : {}),
+        train: (await listImages(path.join(prepared, 'train', folder))).length,
+        aug: (await listImages(path.join(prepared, 'aug', folder))).length,
+        val: (await listImages(path.join(prepared, 'val', folder))).length,
       })),
     );
-    this.state = { ...this.state, classes };
-    await this.show(this.state.dx, this.state.source, 0, this.state.seed);
+    // Melanoma first where there is one (the class people look at first in HAM10000), else the first class.
+    const dx = classes.some((c) => c.name === this.state.dx) ? this.state.dx : (classes.find((c) => c.name === 'mel') ?? classes[0])?.name ?? '';
+    this.state = { ...this.state, classes, dx };
+    await this.show(dx, this.state.source, 0, this.state.seed);
   }
 
   async show(dx: string, source: SampleSource, page: number, seed: number): Promise<void> {
     const prepared = this.state.preparedPath;
-    if (!prepared || !(LESION_CLASSES as readonly string[]).includes(dx)) return;
+    const folder = this.folders.get(dx);
+    if (!prepared || folder === undefined) {
+      this.onChange();
+      return;
+    }
     const id = ++this.request;
-    const files = shuffle(createRng(seed), await listImages(path.join(prepared, source, dx)));
+    const files = shuffle(createRng(seed), await listImages(path.join(prepared, source, folder)));
     const pages = Math.max(1, Math.ceil(files.length / PAGE_SIZE));
     const p = Math.min(Math.max(0, page), pages - 1);
     const slice = files.slice(p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
