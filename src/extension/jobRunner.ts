@@ -143,6 +143,7 @@ export class JobRunner implements vscode.Disposable {
       case 'demoData/didFinish':
       case 'download/didFinish':
       case 'prepare/didFinish':
+      case 'dataset/didInspect':
       case 'augment/didFinish':
       case 'train/didStart':
       case 'train/didEpoch':

@@ -59,6 +59,7 @@ export class TrainingSession implements vscode.Disposable {
       case 'demoData/didFinish':
       case 'download/didFinish':
       case 'prepare/didFinish':
+      case 'dataset/didInspect':
       case 'augment/didFinish':
       case 'train/didFinish':
       case 'evaluate/didFinish':

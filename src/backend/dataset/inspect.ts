@@ -4,6 +4,7 @@
  * and first rows so that the extension can ask which column holds what.
  */
 import path from 'node:path';
+import { assertNever } from '../../shared/assertNever';
 import type { InspectedTable } from '../../shared/protocol/backend';
 import { UserError } from '../errors';
 import type { JobContext } from '../job';
@@ -56,5 +57,7 @@ function describeLayout(root: string, d: Exclude<DetectedLayout, { kind: 'none' 
       return `a folder per class: ${[...d.tree.classes.keys()].join(', ')}`;
     case 'table':
       return `a table (${displayPath(root, d.file)})`;
+    default:
+      return assertNever(d, 'layout');
   }
 }

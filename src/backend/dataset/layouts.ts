@@ -12,6 +12,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { assertNever } from '../../shared/assertNever';
 import { LESION_CLASSES, LESION_CLASS_INFO } from '../../shared/classes';
 import type { ClassInfo } from '../../shared/classes';
 import type { TableSpec } from '../../shared/protocol/jobs';
@@ -150,6 +151,8 @@ export async function indexDataset(root: string, out: string, ctx: JobContext, s
     }
     case 'none':
       throw noLayoutError(root, detected.tables);
+    default:
+      return assertNever(detected, 'layout');
   }
 }
 
