@@ -5,7 +5,7 @@ import { describeClass, summaryClassLabels } from '../../src/shared/classes';
 import { connect, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren, swatch } from '../common/dom';
 import { button } from '../common/elements';
-import { Chart, applyThemeDefaults, classColorAt, seriesColors } from '../common/charts';
+import { Chart, applyThemeDefaults, classColorAt } from '../common/charts';
 
 const root = appRoot();
 let chart: Chart | undefined;
@@ -19,27 +19,59 @@ function groupNoun(s: DatasetSummary): string | undefined {
   return s.leakage ? undefined : 'lesion';
 }
 
+/**
+ * Each class's bars in the class's colour (the colour its swatch has in the tables, and its bar in
+ * Classify): train solid, augmented (stacked on train) lighter, val as an outline with a light fill. The
+ * legend explains those three fills in the text colour, since no one class colour stands for a series.
+ */
 function distributionChart(summary: DatasetSummary): HTMLElement {
   const canvas = h('canvas', { role: 'img', 'aria-label': 'Images per class: train, validation and augmented' });
-  const colors = seriesColors();
+  const colors = summary.classes.map((_, k) => classColorAt(k));
   const hasAug = summary.classes.some((c) => (c.augmented ?? 0) > 0);
+  const fills = { train: 1, augmented: 0.55, val: 0.22 } as const;
   chart?.destroy();
   chart = new Chart(canvas, {
     type: 'bar',
     data: {
       labels: summary.classes.map((c) => c.name),
       datasets: [
-        { label: 'train', data: summary.classes.map((c) => c.train.images), backgroundColor: colors[0], stack: 'train' },
-        ...(hasAug ? [{ label: 'augmented', data: summary.classes.map((c) => c.augmented ?? 0), backgroundColor: colors[2], stack: 'train' }] : []),
-        { label: 'val', data: summary.classes.map((c) => c.val.images), backgroundColor: colors[1], stack: 'val' },
+        { label: 'train', data: summary.classes.map((c) => c.train.images), backgroundColor: colors, stack: 'train' },
+        ...(hasAug ? [{ label: 'augmented', data: summary.classes.map((c) => c.augmented ?? 0), backgroundColor: colors.map((c) => withAlpha(c, fills.augmented)), stack: 'train' }] : []),
+        { label: 'val', data: summary.classes.map((c) => c.val.images), backgroundColor: colors.map((c) => withAlpha(c, fills.val)), borderColor: colors, borderWidth: 2, stack: 'val' },
       ],
     },
     options: {
-      plugins: { title: { display: true, text: hasAug ? 'Images per class (train bars include augmented images)' : 'Images per class' }, legend: { position: 'bottom' } },
+      plugins: {
+        title: { display: true, text: hasAug ? 'Images per class (train bars include augmented images)' : 'Images per class' },
+        legend: {
+          position: 'bottom',
+          labels: {
+            generateLabels: (c) => {
+              const text = String(Chart.defaults.color);
+              return c.data.datasets.map((d, i) => {
+                const alpha = fills[d.label as keyof typeof fills] ?? 1;
+                return { text: d.label ?? '', datasetIndex: i, hidden: !c.isDatasetVisible(i), fontColor: text, fillStyle: alpha < 1 ? withAlpha(text, alpha) : text, strokeStyle: text, lineWidth: d.label === 'val' ? 2 : 0 };
+              });
+            },
+          },
+        },
+      },
       scales: { y: { beginAtZero: true, title: { display: true, text: 'images' } } },
     },
   });
   return h('div', { class: 'chart tall' }, canvas);
+}
+
+/** A CSS colour (#rgb, #rrggbb or rgb()) at opacity `alpha`; other forms are returned as they are. */
+function withAlpha(color: string, alpha: number): string {
+  const hex = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(color.trim());
+  if (hex) {
+    const full = hex[1]!.length === 3 ? hex[1]!.replace(/./g, (x) => x + x) : hex[1]!;
+    const [r, g, b] = [0, 2, 4].map((i) => parseInt(full.slice(i, i + 2), 16));
+    return `rgba(${r}, ${g}, ${b}, ${alpha})`;
+  }
+  const rgb = /^rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(color.trim());
+  return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : color;
 }
 
 function classTable(summary: DatasetSummary): HTMLElement {
@@ -69,7 +101,7 @@ function splitStatement(s: DatasetSummary): HTMLElement[] {
   const kept = !noun ? [] : !s.grouping || s.grouping.column === 'lesion_id' && noun === 'lesion'
     ? [h('p', {}, `Split by ${noun}: no ${noun} has images in both train and val.`)]
     : [h('p', {}, `Split by ${noun} (${s.grouping.column}): no ${noun} has images in both train and val.`)];
-  return [...kept, ...(s.leakage ? [h('p', { class: 'warning', 'data-testid': 'leakage' }, s.leakage)] : [])];
+  return kept;
 }
 
 function splitInfo(s: DatasetSummary): HTMLElement {
@@ -108,6 +140,7 @@ function render(state: DatasetPanelState): void {
   replaceChildren(root,
     h('header', { class: 'panel-header' }, h('h1', {}, 'Dataset'), h('span', { class: 'muted' }, `${total} images · ${state.preparedPath ?? ''}`),
       h('div', { class: 'actions' }, button('Augment…', () => runCommand('lesionLab.augment'), { secondary: true }), button('Samples', () => runCommand('lesionLab.showSamples'), { secondary: true }))),
+    s.leakage ? h('p', { class: 'warning', 'data-testid': 'leakage' }, s.leakage) : null,
     distributionChart(s),
     h('h2', {}, 'Per class'), h('div', { class: 'table-wrap' }, classTable(s)),
     h('h2', {}, 'Split'), splitInfo(s),

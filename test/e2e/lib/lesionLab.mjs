@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { node24Bin } from './paths.mjs';
-import { findWebviewFrame } from './vscode.mjs';
+import { findWebviewFrame, waitFor } from './vscode.mjs';
 
 export const LESION_CLASSES = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
 
@@ -46,7 +46,7 @@ export const totals = (summary) => ({
  * images, then checks that the Training view and the manifest count the augmented images.
  */
 export async function augmentThroughUi(page, workspace, target, timeout = 180_000) {
-  const { runCommand, waitFor, waitForText } = await import('./vscode.mjs');
+  const { runCommand, waitForText } = await import('./vscode.mjs');
   await runCommand(page, 'Lesion Lab: Augment…');
   const box = page.locator('.quick-input-widget input');
   await box.waitFor({ state: 'visible', timeout: 15_000 });
@@ -67,4 +67,38 @@ export async function augmentThroughUi(page, workspace, target, timeout = 180_00
   const written = summary.classes.reduce((a, c) => a + (c.augmented ?? 0), 0);
   await waitForText(await sidebarFrame(page), `· ${written} augmented`, 60_000);
   return written;
+}
+
+const field = (sidebar, label) => sidebar.locator('section[aria-label="Run"] label.field').filter({ has: sidebar.locator(`span:text-is("${label}")`) });
+
+/**
+ * Fills the Run form the way a person does: open each drop-down and click, type into each box. The
+ * view re-renders from its own form state whenever the host sends a snapshot, and a box replaced
+ * between typing and leaving it loses what was typed: so each field is checked and, if lost, set again.
+ */
+export async function fillRunForm(sidebar, values) {
+  const shown = (label) => field(sidebar, label).locator('vscode-single-select, vscode-textfield').evaluate((el) => el.value);
+  for (const [label, value] of Object.entries(values)) {
+    await waitFor(async () => {
+      if (!(await field(sidebar, label).isVisible())) {
+        // A field under "More options": open that section by its title.
+        await sidebar.locator('section[aria-label="Run"] vscode-collapsible').click({ position: { x: 24, y: 10 } });
+        await field(sidebar, label).waitFor({ state: 'visible', timeout: 5000 });
+      }
+      if ((await shown(label)) === value) return true;
+      const select = field(sidebar, label).locator('vscode-single-select');
+      if ((await select.count()) > 0) {
+        await select.click();
+        await select.locator('li[role="option"]', { hasText: new RegExp(`^\\s*${value}\\s*$`) }).click({ timeout: 5000 });
+      } else {
+        const input = field(sidebar, label).locator('vscode-textfield input');
+        await input.fill(value);
+        await input.press('Tab'); // the form reads the value on change, which fires on blur
+      }
+      await sidebar.page().waitForTimeout(300); // a snapshot arriving now would re-render the field
+      return (await shown(label)) === value;
+    }, `the Run form's ${label} to be ${value}`, 30_000);
+  }
+  // What the view shows now is what Start sends.
+  for (const [label, value] of Object.entries(values)) assert.equal(await shown(label), value, `the Run form's ${label}`);
 }

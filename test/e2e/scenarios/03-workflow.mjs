@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LESION_CLASSES, augmentThroughUi, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { LESION_CLASSES, augmentThroughUi, fillRunForm, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { repoRoot, softwareVulkanEnv } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
@@ -30,40 +30,6 @@ const TRAINING_TIMEOUT = 360_000;
 /** Demo data written by the real backend CLI; the scenario prepares it through the UI. */
 export async function setupWorkspace(dir) {
   runCli(repoRoot, ['demo-data', '--out', join(dir, 'demo-data'), '--per-class', '20', '--size', '160'], dir);
-}
-
-const field = (sidebar, label) => sidebar.locator('section[aria-label="Run"] label.field').filter({ has: sidebar.locator(`span:text-is("${label}")`) });
-
-/**
- * Fills the Run form the way a person does: open each drop-down and click, type into each box. The
- * view re-renders from its own form state whenever the host sends a snapshot, and a box replaced
- * between typing and leaving it loses what was typed: so each field is checked and, if lost, set again.
- */
-async function fillRunForm(sidebar, values) {
-  const shown = (label) => field(sidebar, label).locator('vscode-single-select, vscode-textfield').evaluate((el) => el.value);
-  for (const [label, value] of Object.entries(values)) {
-    await waitFor(async () => {
-      if (!(await field(sidebar, label).isVisible())) {
-        // A field under "More options": open that section by its title.
-        await sidebar.locator('section[aria-label="Run"] vscode-collapsible').click({ position: { x: 24, y: 10 } });
-        await field(sidebar, label).waitFor({ state: 'visible', timeout: 5000 });
-      }
-      if ((await shown(label)) === value) return true;
-      const select = field(sidebar, label).locator('vscode-single-select');
-      if ((await select.count()) > 0) {
-        await select.click();
-        await select.locator('li[role="option"]', { hasText: new RegExp(`^\\s*${value}\\s*$`) }).click({ timeout: 5000 });
-      } else {
-        const input = field(sidebar, label).locator('vscode-textfield input');
-        await input.fill(value);
-        await input.press('Tab'); // the form reads the value on change, which fires on blur
-      }
-      await sidebar.page().waitForTimeout(300); // a snapshot arriving now would re-render the field
-      return (await shown(label)) === value;
-    }, `the Run form's ${label} to be ${value}`, 30_000);
-  }
-  // What the view shows now is what Start sends.
-  for (const [label, value] of Object.entries(values)) assert.equal(await shown(label), value, `the Run form's ${label}`);
 }
 
 function newestRun(workspace) {
