@@ -204,9 +204,10 @@ export const prepareOptionChecks: FieldChecks<PrepareOptions> = {
   valFraction: numberIn(0.01, 0.9),
   seed,
   link: literal('hard', 'symlink', 'copy'),
+  table: optional(exact({ file: optional(nonEmpty), image: nonEmpty, label: nonEmpty, group: optional(nonEmpty) } satisfies FieldChecks<TableSpec>)),
 };
-export const downloadOptionChecks: FieldChecks<DownloadOptions> = { out: nonEmpty, includeTest: bool, baseUrl: optional(nonEmpty), acceptLicense: bool };
-export const augmentOptionChecks: FieldChecks<AugmentOptions> = { prepared: nonEmpty, target: int(1), skip: arrayOf(str), size: imageSize, seed, concurrency: optional(int(1, 64)) };
+export const downloadOptionChecks: FieldChecks<DownloadOptions> = { out: nonEmpty, dataset: optional(literal(...DOWNLOAD_DATASETS)), includeTest: bool, baseUrl: optional(nonEmpty), acceptLicense: bool };
+export const augmentOptionChecks: FieldChecks<AugmentOptions> = { prepared: nonEmpty, target: int(1), skip: optional(arrayOf(str)), size: imageSize, seed, concurrency: optional(int(1, 64)) };
 export const trainOptionChecks: FieldChecks<TrainOptions> = {
   prepared: optional(nonEmpty),
   run: nonEmpty,
@@ -245,6 +246,7 @@ const jobOptionChecks: { [C in JobCommand]: OptionsOf<C> extends undefined ? und
   'install-engine': installEngineOptionChecks,
   'demo-data': demoDataOptionChecks,
   prepare: prepareOptionChecks,
+  'inspect-dataset': { data: nonEmpty },
   download: downloadOptionChecks,
   augment: augmentOptionChecks,
   train: trainOptionChecks,
