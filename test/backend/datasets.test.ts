@@ -65,7 +65,7 @@ describe('backend process: datasets beyond HAM10000', function () {
     assert.match(finished(wrong.events, 'error').message, /"nv", which is not a class of this dataset\. Its classes are benign, malignant, unsure – review/);
 
     const run = path.join(dir, 'run');
-    const t = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'finetune', '--epochs', '1', '--augment', 'disk', ...TRAIN, '--json']);
+    const t = await runCli(['train', '--prepared', prepared, '--run', run, '--phase', 'finetune', '--epochs', '1', '--augment', 'disk', '--class-weights', ...TRAIN, '--json']);
     assert.equal(t.code, 0, t.stderr);
     const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { classes: string[]; classLabels: object; dataset: { train: number; augmented: number; layout: string } };
     assert.deepEqual(config.classes, CLASSES, 'the run copies the classes, in order');
@@ -82,6 +82,7 @@ describe('backend process: datasets beyond HAM10000', function () {
     assert.equal(evaluation.confusion.length, 3);
     const card = await fs.readFile(path.join(run, 'model-card.md'), 'utf8');
     assert.match(card, /Dense\(3, softmax\)/);
+    assert.match(card, /class weights: balanced/);
     assert.match(card, /Classes, in the model's output order: benign, malignant, unsure – review/);
     const rows = card.split('\n').filter((l) => /^\| (benign|malignant|unsure – review) \|/.test(l)).map((l) => l.split('|')[1]!.trim());
     assert.deepEqual(rows, CLASSES, 'the per-class table in class order');

@@ -88,9 +88,14 @@ export async function readIsicGroundTruth(file: string, display: string): Promis
 }
 
 /** ISIC2018_Task3_Training_LesionGroupings.csv: image → lesion_id. */
-export async function readIsicLesionGroupings(file: string): Promise<Map<string, string>> {
+export function readIsicLesionGroupings(file: string): Promise<Map<string, string>> {
+  return readLesionIds(file, 'the ISIC 2018 Task 3 lesion groupings file');
+}
+
+/** A table's `image` → `lesion_id`, for the images that have one (keys lower case). */
+async function readLesionIds(file: string, what: string): Promise<Map<string, string>> {
   const table = await readTable(file);
-  requireColumns(table, ['image', 'lesion_id'], file, 'the ISIC 2018 Task 3 lesion groupings file');
+  requireColumns(table, ['image', 'lesion_id'], file, what);
   const lesions = new Map<string, string>();
   for (const r of table.rows) {
     const image = r.get('image') ?? '';
@@ -135,16 +140,8 @@ export async function readIsic2019GroundTruth(file: string, display: string): Pr
 }
 
 /** ISIC_2019_Training_Metadata.csv: image → lesion_id, for the images that have one. */
-export async function readIsic2019Lesions(file: string): Promise<Map<string, string>> {
-  const table = await readTable(file);
-  requireColumns(table, ['image', 'lesion_id'], file, 'the ISIC 2019 Task 1 metadata file');
-  const lesions = new Map<string, string>();
-  for (const r of table.rows) {
-    const image = r.get('image') ?? '';
-    const lesion = r.get('lesion_id') ?? '';
-    if (image !== '' && lesion !== '') lesions.set(image.toLowerCase(), lesion);
-  }
-  return lesions;
+export function readIsic2019Lesions(file: string): Promise<Map<string, string>> {
+  return readLesionIds(file, 'the ISIC 2019 Task 1 metadata file');
 }
 
 export const ISIC2020_CLASSES: ClassInfo[] = [{ name: 'benign' }, { name: 'malignant' }];

@@ -12,7 +12,8 @@ export function renderModelCard(config: RunConfig, ev: Evaluation, metrics: Epoc
   const o = config.options;
   const d = config.dataset;
   const ham = HAM_LAYOUTS.has(d.layout);
-  const splitBy = d.split === 'lesion' && d.groupedBy ? d.groupedBy : d.split === 'lesion' && !ham ? 'image (the data has no group column)' : d.split;
+  // HAM10000's lesion split reads as it always has; another group column is named.
+  const splitBy = d.split !== 'lesion' ? d.split : d.groupedBy && d.groupedBy !== 'lesion_id' ? d.groupedBy : d.groupedBy || ham ? 'lesion' : 'image (the data has no group column)';
   const rows = ev.perClass.map((c) => `| ${c.name} | ${classLabel(c.name, config.classLabels) ?? ''} | ${formatPercent(c.precision)} | ${formatPercent(c.recall)} | ${formatPercent(c.f1)} | ${c.support} |`);
   // By name: `unfreezeFrom` may be an index ("1" when training from scratch).
   const from = config.finetuneFrom ?? o.unfreezeFrom;

@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { node24Bin } from './paths.mjs';
-import { findWebviewFrame, waitFor } from './vscode.mjs';
+import { findWebviewFrame, openViewContainer, runCommand, waitFor, waitForText } from './vscode.mjs';
+import { chooseFolderInDialog } from './workbench.mjs';
 
 export const LESION_CLASSES = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
 
@@ -46,7 +47,6 @@ export const totals = (summary) => ({
  * images, then checks that the Training view and the manifest count the augmented images.
  */
 export async function augmentThroughUi(page, workspace, target, timeout = 180_000) {
-  const { runCommand, waitForText } = await import('./vscode.mjs');
   await runCommand(page, 'Lesion Lab: Augment…');
   const box = page.locator('.quick-input-widget input');
   await box.waitFor({ state: 'visible', timeout: 15_000 });
@@ -101,4 +101,16 @@ export async function fillRunForm(sidebar, values) {
   }
   // What the view shows now is what Start sends.
   for (const [label, value] of Object.entries(values)) assert.equal(await shown(label), value, `the Run form's ${label}`);
+}
+
+/**
+ * A person's first step: open the Lesion Lab side bar (no dataset yet), run *Prepare Dataset…* from the
+ * palette and choose `folder` in the file dialog. Returns the Dataset panel prepare opens when it is done.
+ */
+export async function prepareThroughUi(page, folder, timeout = 120_000) {
+  await openViewContainer(page, 'Lesion Lab');
+  await waitForText(await sidebarFrame(page), /No prepared dataset/, 60_000);
+  await runCommand(page, 'Lesion Lab: Prepare Dataset…');
+  await chooseFolderInDialog(page, folder);
+  return panelFrame(page, 'Dataset', timeout);
 }

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LESION_CLASSES, augmentThroughUi, fillRunForm, panelFrame, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { LESION_CLASSES, augmentThroughUi, fillRunForm, panelFrame, prepareThroughUi, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { repoRoot, softwareVulkanEnv } from '../lib/paths.mjs';
-import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
-import { canvasPaint, chooseFolderInDialog, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
+import { notifications, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
+import { canvasPaint, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
 
 export const title = 'Prepare → Augment → train 2 epochs from the Training view → Evaluate: panels show the run and a 7×7 confusion matrix';
 export const timeoutMs = 480_000;
@@ -170,14 +170,9 @@ async function classifyLesion(t, image) {
 
 export async function run(t) {
   const { page, workspace } = t;
-  await openViewContainer(page, 'Lesion Lab');
-  let sidebar = await sidebarFrame(page);
-  await waitForText(sidebar, /No prepared dataset/, 60_000);
-
   // 1. Prepare through the palette: the folder comes from the (simple) file dialog.
-  await runCommand(page, 'Lesion Lab: Prepare Dataset…');
-  await chooseFolderInDialog(page, join(workspace, 'demo-data'));
-  await panelFrame(page, 'Dataset', 120_000);
+  await prepareThroughUi(page, join(workspace, 'demo-data'));
+  let sidebar = await sidebarFrame(page);
   const dataset = totals(preparedSummary(workspace));
   assert.equal(dataset.all, 140, '20 demo images per class');
   sidebar = await sidebarFrame(page);

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { fillRunForm, panelFrame, preparedSummary, sidebarFrame } from '../lib/lesionLab.mjs';
-import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
+import { fillRunForm, panelFrame, prepareThroughUi, preparedSummary, sidebarFrame } from '../lib/lesionLab.mjs';
+import { notifications, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import {
-  canvasPaint, chooseFolderInDialog, clearNotifications, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme,
+  canvasPaint, clearNotifications, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme,
 } from '../lib/workbench.mjs';
 
 export const title = 'A folder per class (benign, malignant, "unsure – review"): Prepare, the Dataset panel, a 1-epoch run, Evaluate and Classify show its own class names, dark and light';
@@ -80,23 +80,30 @@ async function classify(t, name) {
 
 export async function run(t) {
   const { page, workspace } = t;
-  await openViewContainer(page, 'Lesion Lab');
-  let sidebar = await sidebarFrame(page);
-  await waitForText(sidebar, /No prepared dataset/, 60_000);
-
   // 1. Prepare through the palette and the folder dialog: no question asked, the folders are the classes.
-  await runCommand(page, 'Lesion Lab: Prepare Dataset…');
-  await chooseFolderInDialog(page, join(workspace, 'clinic'));
-  const dataset = await panelFrame(page, 'Dataset', 120_000);
+  const dataset = await prepareThroughUi(page, join(workspace, 'clinic'));
   const summary = preparedSummary(workspace);
   assert.equal(summary.layout, 'folder-per-class');
   assert.deepEqual(summary.classes.map((c) => [c.name, c.all.images]), CLASSES.map((c) => [c, 12]));
   await assertDatasetPanel(dataset, 'dark');
   const split = (await tableRows(dataset, '.facts dl'))[0];
   assert.match(split[split.indexOf('Split') + 1], /^image \(no group column\)/, `the split says what it kept apart: ${split.join(' | ')}`);
-  sidebar = await sidebarFrame(page);
+  const sidebar = await sidebarFrame(page);
   await waitForText(sidebar, /3 classes · folder-per-class, split by image/);
   await waitFor(async () => !/Current job/i.test(await textOf(sidebar)), 'the prepare job to leave the Training view', 30_000);
+
+  // 1b. The Samples panel pages through each class's images under the class's name.
+  await runCommand(page, 'Lesion Lab: Show Samples');
+  const samples = await panelFrame(page, 'Samples', 60_000);
+  const chips = await waitFor(async () => {
+    const texts = await samples.locator('[role="tablist"][aria-label="Class"] [role="tab"]').allInnerTexts();
+    return texts.length === 3 ? texts : undefined;
+  }, 'a class tab per class on the Samples panel', 30_000);
+  assert.deepEqual(chips.map((c) => c.split(/\s+\d/)[0].trim()), CLASSES, `the Samples panel's class tabs: ${chips.join(' | ')}`);
+  await samples.locator('[role="tab"]', { hasText: 'unsure – review' }).click();
+  await waitForText(samples, /unsure – review: 10 image\(s\)/);
+  await waitFor(async () => (await samples.locator('.grid img').evaluateAll((els) => els.filter((e) => e.complete && e.naturalWidth > 0).length)) === 10, 'the class’s 10 train thumbnails', 60_000);
+  await t.screenshot(samples, 'samples-panel-dark');
 
   // 2. A 1-epoch run from the Run form, then Evaluate: the confusion matrix has the three classes.
   await fillRunForm(sidebar, RUN_FORM);
