@@ -55,7 +55,20 @@ async function tableToRead(lab: LabContext, data: string): Promise<TableSpec | u
       if (e.type === 'dataset/didInspect') inspected = e;
     },
   });
-  if (!inspected || inspected.layout) return undefined; // recognised, or the inspection failed: prepare says why
+  if (!inspected || (inspected.layout && inspected.tables.length === 0)) return undefined; // recognised, or the inspection failed: prepare says why
+  if (inspected.layout) {
+    // Class folders and a table that names the images: the folders may be patients, the table the labels.
+    const from = await vscode.window.showQuickPick(
+      [
+        { label: 'The folder names', description: inspected.layout.replace(/^a folder per class: /, ''), detail: 'Each folder is a class; a table with a lesion or patient column groups the split.', table: undefined },
+        ...inspected.tables.map((t) => ({ label: `A column of ${path.relative(data, t.file)}`, description: t.columns.join(', '), detail: 'The table says each image’s class; its folders are only where the images are.', table: t })),
+      ],
+      { title: 'Lesion Lab: where do the classes come from?', ignoreFocusOut: true },
+    );
+    if (!from) return 'cancelled';
+    if (!from.table) return undefined;
+    return (await askTableColumns(data, [from.table])) ?? 'cancelled';
+  }
   if (inspected.tables.length === 0) {
     const choice = await vscode.window.showWarningMessage(inspected.problem ?? `Nothing to prepare in ${data}.`, 'Choose Another Folder…');
     if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');

@@ -304,7 +304,12 @@ describe('dataset layouts beyond HAM10000', function () {
     it('names a recognised layout, lists an unrecognised table with its first rows and a guess, and says when there is nothing', async () => {
       await writeJpeg(path.join(data, 'benign', 'a.jpg'), 1);
       await writeJpeg(path.join(data, 'malignant', 'b.jpg'), 2);
-      assert.equal((await inspect()).layout, 'a folder per class: benign, malignant');
+      assert.deepEqual(await inspect(), { type: 'dataset/didInspect', data, layout: 'a folder per class: benign, malignant', tables: [] });
+      // Beside a table that names the images, the folders might be patients: the table is listed too.
+      await fs.writeFile(path.join(data, 'info.csv'), 'image,site\nbenign/a.jpg,back\n');
+      const both = await inspect();
+      assert.equal(both.layout, 'a folder per class: benign, malignant');
+      assert.deepEqual(both.tables.map((t) => [path.basename(t.file), t.guess]), [['info.csv', { image: 'image' }]]);
       await fs.rm(data, { recursive: true });
 
       await fs.mkdir(data, { recursive: true });
