@@ -89,7 +89,8 @@ function classTable(summary: DatasetSummary): HTMLElement {
     h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, ...summary.classes.map((c, k) =>
       row([name(c.name, k), c.all.images, ...(noun ? [c.all.lesions, c.all.lesions ? (c.all.images / c.all.lesions).toFixed(2) : '–'] : []), `${c.train.images}${groups(c.train)}`, `${c.val.images}${groups(c.val)}`, c.all.images ? `${((100 * c.val.images) / c.all.images).toFixed(1)}%` : '–', ...(hasAug ? [c.augmented ?? 0] : [])]))),
-    h('tfoot', {}, row(['all', sum((c) => c.all.images), ...(noun ? [sum((c) => c.all.lesions), ''] : []), sum((c) => c.train.images), sum((c) => c.val.images), '', ...(hasAug ? [sum((c) => c.augmented ?? 0)] : [])], 'total')));
+    // A lesion is of one class, so lesions add up over classes; a patient's (or group's) images may span several.
+    h('tfoot', {}, row(['all', sum((c) => c.all.images), ...(noun ? [noun === 'lesion' ? sum((c) => c.all.lesions) : '', ''] : []), sum((c) => c.train.images), sum((c) => c.val.images), '', ...(hasAug ? [sum((c) => c.augmented ?? 0)] : [])], 'total')));
 }
 
 /** What the split kept apart, in a sentence; a warning where it cannot rule out leakage. */

@@ -90,7 +90,7 @@ function datasetSection(s: SidebarState): HTMLElement {
   if (!s.dataset) {
     return section(
       'Dataset',
-      h('p', {}, 'No prepared dataset in this workspace yet. Start with the built-in demo data, download ISIC 2018, or prepare a HAM10000 folder you have.'),
+      h('p', {}, 'No prepared dataset in this workspace yet. Start with the built-in demo data, download ISIC 2018 or 2019, or prepare a folder you have: a folder per class, images with a CSV, HAM10000 or ISIC.'),
       h('div', { class: 'actions' },
         button('Create Demo Dataset', () => runCommand('lesionLab.createDemoData'), { disabled: !s.trusted }),
         button('Download…', () => runCommand('lesionLab.downloadDataset'), { secondary: true, disabled: !s.trusted }),

@@ -32,8 +32,11 @@ export async function pickQuickPickItem(page, label, timeout = DEFAULT_TIMEOUT) 
     has: page.locator('.label-name', { hasText: new RegExp(`^\\s*${escapeRegExp(label)}`, 'i') }),
   }).first();
   if ((await row.count()) === 0) throw new Error(`the quick pick has no item "${label}"; it offered: ${rows.join(' | ')}`);
+  const title = await page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => '');
   await row.click();
-  await quickInput(page).waitFor({ state: 'hidden', timeout });
+  // Picked: the quick input closes, or asks the next question at once (another title).
+  await waitFor(async () => !(await quickInput(page).isVisible())
+    || (await page.locator('.quick-input-widget .quick-input-title').innerText().catch(() => title)) !== title, `the quick pick to take "${label}"`, timeout);
 }
 
 /**
@@ -49,11 +52,13 @@ export async function chooseFolderInDialog(page, folder, acceptLabel = 'Select',
   await waitFor(async () => (await box.inputValue()) === path
     && (await page.locator('.quick-input-list .monaco-list-row').count()) > 0, `the dialog to show ${path}`, timeout);
   const accept = page.locator('.quick-input-widget .monaco-button', { hasText: new RegExp(`^\\s*${escapeRegExp(acceptLabel)}\\s*$`) }).first();
-  // While the dialog is still resolving what was typed it ignores the button; press it again then.
+  // While the dialog is still resolving what was typed it ignores the button; press it again then. Once it
+  // accepts, the quick input closes — or shows the next question at once (its box then holds no path).
+  const gone = async () => !(await quickInput(page).isVisible()) || !(await box.inputValue()).startsWith('/');
   await waitFor(async () => {
-    if (!(await quickInput(page).isVisible())) return true;
-    await accept.click({ timeout: 2000 });
-    return quickInput(page).waitFor({ state: 'hidden', timeout: 3000 }).then(() => true, () => false);
+    if (await gone()) return true;
+    await accept.click({ timeout: 2000 }).catch(() => undefined);
+    return waitFor(gone, 'the dialog to close', 3000).then(() => true, () => false);
   }, `the dialog to accept ${path}`, timeout);
 }
 

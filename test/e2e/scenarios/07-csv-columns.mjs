@@ -36,15 +36,15 @@ export async function run(t) {
   // The patient folders could be read as classes: Lesion Lab asks where the classes come from.
   let pick = await waitForQuickPick(page, 60_000);
   assert.match(pick.title, /where do the classes come from/, pick.title);
-  assert.match(pick.rows[0], /^The folder names.*patient0, patient1/s, pick.rows.join(' | '));
-  assert.match(pick.rows[1], /^A column of findings\.csv.*Photo, Finding, Patient, Comment/s, pick.rows.join(' | '));
+  assert.match(pick.rows[0], /^The folder names\s*patient0, patient1/, pick.rows.join(' | '));
+  assert.match(pick.rows[1], /^A column of findings\.csv\s*Photo, Finding, Patient, Comment/, pick.rows.join(' | '));
   await t.screenshot(page, 'classes-from-pick');
   await pickQuickPickItem(page, 'A column of findings.csv');
 
   // 1/3: the image column. Every column is offered with its first values; the one holding file names first.
   pick = await waitForQuickPick(page);
   assert.match(pick.title, /read findings\.csv \(1\/3\)/, pick.title);
-  assert.match(pick.rows[0], /^Photo\b.*likely.*patient0\/IMG_0000\.jpg, patient0\/IMG_0001\.jpg/s, `the likely image column first, with a preview: ${pick.rows[0]}`);
+  assert.match(pick.rows[0], /^Photo\s*likely\s*patient0\/IMG_0000\.jpg, patient0\/IMG_0001\.jpg/, `the likely image column first, with a preview: ${pick.rows[0]}`);
   assert.equal(pick.rows.length, 4, `one row per column: ${pick.rows.join(' | ')}`);
   await t.screenshot(page, 'image-column-pick');
   await pickQuickPickItem(page, 'Photo');
@@ -52,14 +52,14 @@ export async function run(t) {
   // 2/3: the label column ("Finding" is no name Lesion Lab knows, so no guess: the person picks it).
   pick = await waitForQuickPick(page);
   assert.match(pick.title, /\(2\/3\)/);
-  assert.ok(!pick.rows.some((r) => /^Photo\b/.test(r)), 'the image column is not offered again');
-  assert.ok(pick.rows.some((r) => /^Finding\b.*naevus, seborrhoeic keratosis, melanoma/s.test(r)), pick.rows.join(' | '));
+  assert.ok(!pick.rows.some((r) => /^Photo/.test(r)), 'the image column is not offered again');
+  assert.ok(pick.rows.some((r) => /^Finding\s*naevus, seborrhoeic keratosis, melanoma/.test(r)), pick.rows.join(' | '));
   await pickQuickPickItem(page, 'Finding');
 
   // 3/3: the group column, with "none" offered and its consequence said.
   pick = await waitForQuickPick(page);
   assert.match(pick.title, /\(3\/3\)/);
-  assert.match(pick.rows[0], /^Patient\b.*likely/s, `the likely group column first: ${pick.rows.join(' | ')}`);
+  assert.match(pick.rows[0], /^Patient\s*likely/, `the likely group column first: ${pick.rows.join(' | ')}`);
   assert.ok(pick.rows.some((r) => /^No group column.*leakage cannot be ruled out/s.test(r)), pick.rows.join(' | '));
   await pickQuickPickItem(page, 'Patient');
 
