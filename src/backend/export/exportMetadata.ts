@@ -6,7 +6,7 @@
 import type { ExportCheckpoint, ExportFormat, ModelName } from '../../shared/protocol/jobs';
 import type { ClassMetrics, EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import type { RunConfig } from '../../shared/runConfig';
-import { LESION_CLASS_INFO, isLesionClass } from '../../shared/classes';
+import { classLabel } from '../../shared/classes';
 import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessFor } from '../models/preprocess';
 
@@ -102,7 +102,7 @@ export function buildExportMetadata(s: MetadataSources): ExportMetadata {
     lesionLabExport: EXPORT_METADATA_VERSION,
     format: s.format,
     classes: [...s.config.classes],
-    classDescriptions: Object.fromEntries(s.config.classes.map((c) => [c, isLesionClass(c) ? LESION_CLASS_INFO[c].label : c])),
+    classDescriptions: Object.fromEntries(s.config.classes.map((c) => [c, classLabel(c, s.config.classLabels) ?? c])),
     model: { architecture: o.model, ...(o.model === 'mobilenetv2' ? { alpha: o.alpha ?? 1 } : {}), name: s.modelName, weights: o.weights, parameters: s.parameters },
     input: {
       name: s.input,
