@@ -112,7 +112,7 @@ export function parseOptions(
   for (const spec of options) {
     if (values[spec.name] === undefined) {
       if (spec.required) throw new UsageError(`--${spec.name} is required`, command);
-      if (spec.requiredUnless && values[spec.requiredUnless] !== true) throw new UsageError(`--${spec.name} is required (unless --${spec.requiredUnless})`, command);
+      if (spec.requiredUnless && (values[spec.requiredUnless] === undefined || values[spec.requiredUnless] === false)) throw new UsageError(`--${spec.name} is required (unless --${spec.requiredUnless})`, command);
       if (spec.default !== undefined) values[spec.name] = spec.default;
     }
   }

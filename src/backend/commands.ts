@@ -207,6 +207,51 @@ export const COMMANDS: readonly CommandSpec[] = [
     }),
   },
   {
+    name: 'lr-find',
+    summary: "Learning-rate range test: train ~100 batches at exponentially growing learning rates (weights thrown away) and suggest one from the smoothed loss.",
+    options: [
+      { name: 'prepared', kind: 'string', requiredUnless: 'run', metavar: 'DIR', help: 'a folder written by `prepare` (with --run: the run’s own)' },
+      { name: 'run', kind: 'string', metavar: 'DIR', help: 'start from this run’s last checkpoint (its model and sizes) instead of a new model' },
+      { name: 'model', kind: 'string', choices: MODEL_NAMES, default: 'resnet152', help: 'backbone' },
+      { name: 'alpha', kind: 'number', min: 0.35, max: 1.4, metavar: 'A', help: 'MobileNetV2 width multiplier' },
+      { name: 'weights', kind: 'string', default: 'imagenet', metavar: 'imagenet|none|FILE', help: 'backbone weights' },
+      { name: 'phase', kind: 'string', choices: ['head', 'finetune'], default: 'head', help: 'which phase’s learning rate: the head on a frozen backbone, or fine-tuning from --unfreeze-from' },
+      { name: 'batch', kind: 'int', min: 1, default: 32, help: 'batch size' },
+      { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'input side in pixels' },
+      { name: 'optimizer', kind: 'string', choices: ['rmsprop', 'adam', 'sgd'], help: 'default: rmsprop (head), adam (fine-tune), as train' },
+      { name: 'unfreeze-from', kind: 'string', metavar: 'LAYER', help: 'layer name or index where fine-tuning starts' },
+      { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
+      { name: 'start-lr', kind: 'number', min: 1e-12, max: 100, default: 1e-7, metavar: 'X', help: 'first learning rate' },
+      { name: 'end-lr', kind: 'number', min: 1e-12, max: 1000, default: 10, metavar: 'X', help: 'last learning rate (the test stops earlier when the loss diverges)' },
+      { name: 'steps', kind: 'int', min: 5, max: 10000, default: 100, metavar: 'N', help: 'batches over the range' },
+      ENGINE_OPTION,
+      THREADS_OPTION,
+      seedOption(1),
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'lr-find',
+      options: {
+        prepared: optS(v.prepared),
+        run: optS(v.run),
+        model: s(v.model) as ModelName,
+        alpha: optN(v.alpha),
+        weights: s(v.weights),
+        phase: s(v.phase) as 'head' | 'finetune',
+        batch: n(v.batch),
+        size: n(v.size),
+        optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
+        unfreezeFrom: optS(v['unfreeze-from']),
+        classWeights: b(v['class-weights']),
+        startLr: n(v['start-lr']),
+        endLr: n(v['end-lr']),
+        steps: n(v.steps),
+        engine: s(v.engine) as EngineChoice,
+        threads: optN(v.threads),
+        seed: n(v.seed),
+      },
+    }),
+  },
+  {
     name: 'evaluate',
     summary: "Evaluate a run's best checkpoint: accuracy, balanced accuracy, per-class metrics, confusion matrix.",
     options: [
@@ -337,6 +382,11 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
       return (await import('./augment/augment')).augmentDataset(request.options, ctx);
     case 'train':
       return (await import('./training/train')).train(request.options, ctx);
+    case 'lr-find': {
+      const result = await (await import('./training/lrFind')).lrFind(request.options, ctx);
+      ctx.emit({ type: 'lrFind/didFinish', ...result });
+      return;
+    }
     case 'evaluate':
       return (await import('./evaluation/evaluate')).evaluateRun(request.options, ctx);
     case 'predict':

@@ -111,6 +111,21 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
       case 'train/didFinish':
         line(out, `finished ${e.run}: ${e.epochs} epochs, best val acc ${pct(e.bestValAccuracy)}, best balanced val acc ${pct(e.bestValBalancedAccuracy)}`);
         return;
+      case 'lrFind/didFinish': {
+        const g = e.suggestion;
+        const lr = (x: number | undefined): string => (x === undefined ? '—' : x.toExponential(1));
+        const last = e.points.at(-1);
+        line(
+          out,
+          [
+            `learning-rate range test (${e.phase} phase, ${e.optimizer}, batch ${e.batch}): ${e.points.length} batches up to ${lr(last?.lr)}, ${e.stoppedBy === 'end' ? 'the whole range' : e.stoppedBy === 'divergence' ? 'stopped when the loss diverged' : 'stopped when the loss was not a number'}`,
+            `  steepest descent   ${lr(g.steepest)}`,
+            `  minimum / 10       ${lr(g.minimumTenth)}   (minimum at ${lr(g.minimum)})`,
+            `suggested learning rate: ${lr(g.suggested)}`,
+          ].join('\n'),
+        );
+        return;
+      }
       case 'evaluate/didFinish': {
         const ev = e.evaluation;
         line(

@@ -65,6 +65,7 @@ export class TrainingSession implements vscode.Disposable {
       case 'evaluate/didFinish':
       case 'predict/didFinish':
       case 'export/didFinish':
+      case 'lrFind/didFinish':
       case 'thumbnails/didRender':
       case 'augmentPreview/didRender':
       case 'job/didEnd':

@@ -51,6 +51,16 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.ok(finish && finish.type === 'train/didFinish' && finish.epochs === epochs.length);
     assert.ok(r.events.some((e) => e.type === 'log' && /feature cache: computed/.test(e.message)), 'head phase used the feature cache');
 
+    // Every training batch is in batches.jsonl, numbered on one step axis, and the live events carried each of them.
+    const perEpoch = Math.ceil(config.dataset.train / 8);
+    const batches = (await fs.readFile(path.join(run, 'batches.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step: number; epoch: number; batch: number; loss: number | null; lr: number; phase: string });
+    assert.deepEqual(batches.map((b) => b.step), Array.from({ length: epochs.length * perEpoch }, (_, i) => i + 1));
+    assert.ok(batches.every((b) => b.step === (b.epoch - 1) * perEpoch + b.batch && typeof b.loss === 'number' && b.lr > 0));
+    assert.deepEqual(epochs.map((e) => e.metrics.step), epochs.map((e) => e.metrics.epoch * perEpoch), 'each epoch records the step it ended at');
+    const live = r.events.flatMap((e) => (e.type === 'train/didBatch' ? e.points.map((p) => p.step) : []));
+    assert.deepEqual(live, batches.map((b) => b.step), 'the train/didBatch events carried every batch, in order');
+    assert.deepEqual([...new Set(batches.filter((b) => b.phase === 'finetune').map((b) => b.lr))], [epochs.find((e) => e.metrics.phase === 'finetune')!.metrics.lr]);
+
     const again = await runCli(['train', '--prepared', prepared, '--run', run, ...TRAIN]);
     assert.equal(again.code, 1);
     assert.match(again.stderr + JSON.stringify(again.events), /already holds a run\. Use --resume/);
@@ -72,6 +82,9 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.deepEqual(epochsOf(resumed.events).map((e) => e.metrics.epoch), [2, 3]);
     const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(metrics.map((m: { epoch: number }) => m.epoch), [1, 2, 3], 'no epoch listed twice');
+    // The batches of the epoch cut short were dropped with it: each step once, in order, across the kill.
+    const steps = (await fs.readFile(path.join(run, 'batches.jsonl'), 'utf8')).trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.deepEqual(steps, Array.from({ length: metrics.at(-1).step }, (_, i) => i + 1), 'no batch listed twice');
 
     const ev = await runCli(['evaluate', '--run', run, '--json']);
     assert.equal(ev.code, 0, ev.stderr);

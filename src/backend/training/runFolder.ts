@@ -1,14 +1,15 @@
 /**
  * The run folder: everything a run writes, in files a person (and the extension) can read while it
- * runs or long after: config.json, metrics.jsonl (one line per epoch), events.jsonl, status.json,
- * checkpoints/{best,last}/, evaluation.json, model-card.md.
+ * runs or long after: config.json, metrics.jsonl (one line per epoch), batches.jsonl (one line per
+ * training batch), events.jsonl, status.json, checkpoints/{best,last}/, evaluation.json, model-card.md,
+ * and meta.json (the name, note, tags a person gave the run; written by the extension only).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackendEvent } from '../../shared/protocol/backend';
-import type { EpochMetrics } from '../../shared/protocol/results';
+import type { BatchMetrics, EpochMetrics } from '../../shared/protocol/results';
 import { writeJsonAtomic } from '../fsAtomic';
-import { parseMetricsJsonl } from '../../shared/runFiles';
+import { parseBatchesJsonl, parseMetricsJsonl } from '../../shared/runFiles';
 
 export type RunStatus = 'running' | 'finished' | 'failed' | 'cancelled';
 
@@ -20,6 +21,9 @@ export class RunFolder {
   }
   get metrics(): string {
     return path.join(this.dir, 'metrics.jsonl');
+  }
+  get batches(): string {
+    return path.join(this.dir, 'batches.jsonl');
   }
   get events(): string {
     return path.join(this.dir, 'events.jsonl');
@@ -64,6 +68,46 @@ export class RunFolder {
     const kept = (await this.readMetrics()).filter((m) => m.epoch <= upToEpoch);
     await writeJsonLines(this.metrics, kept);
     return kept;
+  }
+
+  async readBatches(): Promise<BatchMetrics[]> {
+    return parseBatchesJsonl(await fs.readFile(this.batches, 'utf8').catch(() => ''));
+  }
+
+  /**
+   * On resume, with the metrics: keep the batches of the epochs the last checkpoint contains. The epoch cut
+   * short is trained again, so its batches would otherwise be drawn twice.
+   */
+  async truncateBatches(upToEpoch: number): Promise<void> {
+    const kept = (await this.readBatches()).filter((b) => b.epoch <= upToEpoch);
+    await writeJsonLines(this.batches, kept);
+  }
+
+  /**
+   * Appends training batches to batches.jsonl: held in memory and written in one append every second or so
+   * (a batch can take a millisecond), and always by `flush()`, which the training loop awaits at each
+   * epoch's end, before the epoch's metrics and checkpoint: every epoch a checkpoint holds has all its batches.
+   */
+  batchLog(): { append(b: BatchMetrics): void; flush(): Promise<void> } {
+    let pending: string[] = [];
+    let chain = Promise.resolve();
+    let lastWrite = Date.now();
+    const flush = (): Promise<void> => {
+      if (pending.length > 0) {
+        const text = pending.join('');
+        pending = [];
+        lastWrite = Date.now();
+        chain = chain.then(() => fs.appendFile(this.batches, text));
+      }
+      return chain;
+    };
+    return {
+      append: (b) => {
+        pending.push(JSON.stringify(b) + '\n');
+        if (Date.now() - lastWrite > 1000) void flush().catch(() => undefined);
+      },
+      flush,
+    };
   }
 
   /** Appends events to events.jsonl in order, without blocking the training loop on each write. */

@@ -93,6 +93,7 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
     ctx.emit(e);
   };
   const jctx: JobContext = { emit, signal: ctx.signal };
+  const batchLog = run.batchLog();
   emit({ type: 'train/didStart', run: run.dir, engine: selection, model: o.model, phases });
   if (loaded.note) emit({ type: 'log', level: 'warn', message: loaded.note });
   if (precision.note) emit({ type: 'log', level: 'warn', message: precision.note });
@@ -110,7 +111,7 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
         state = { ...state, phase, phaseEpoch: 0, phaseDone: false, earlyValLoss: { best: Infinity, wait: 0 }, earlyValAccuracy: { best: -Infinity, wait: 0 } };
         optimizerWeights = undefined;
       }
-      state = await runPhase(phase, model, state, optimizerWeights, { config, run, trainImages, valImages, ctx: jctx });
+      state = await runPhase(phase, model, state, optimizerWeights, { config, run, trainImages, valImages, ctx: jctx, batchLog });
       optimizerWeights = undefined;
     }
     const best = state.best;
@@ -122,6 +123,7 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
     if (cancelled) throw new CancelledError();
     throw engineFailure(err, selection.engine, o.batch);
   } finally {
+    await batchLog.flush().catch(() => undefined);
     await log.flush();
     model?.dispose();
   }
@@ -238,7 +240,7 @@ async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phas
       throw err;
     });
     if (ckpt) {
-      await run.truncateMetrics(ckpt.state.epoch).catch((err: unknown) => {
+      await Promise.all([run.truncateMetrics(ckpt.state.epoch), run.truncateBatches(ckpt.state.epoch)]).catch((err: unknown) => {
         ckpt.model.dispose();
         throw err;
       });
@@ -248,7 +250,7 @@ async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phas
       return { model: ckpt.model, state: ckpt.state, optimizerWeights: ckpt.optimizer?.weights };
     }
     ctx.emit({ type: 'log', level: 'info', message: 'no checkpoint was written before the run stopped: starting from the beginning' });
-    await run.truncateMetrics(0);
+    await Promise.all([run.truncateMetrics(0), run.truncateBatches(0)]);
     config.epochEngines = [];
   }
   return { model: await buildModel(o, config.classes.length, ctx), state: initialState(firstPhase) };
@@ -275,7 +277,8 @@ async function readConfig(run: RunFolder): Promise<RunConfig | undefined> {
   }
 }
 
-async function buildModel(o: ResolvedTrainOptions, classCount: number, ctx: JobContext): Promise<tfl.LayersModel> {
+/** A new model for `o`: the backbone with its starting weights, and the classifier head. */
+export async function buildModel(o: ResolvedTrainOptions, classCount: number, ctx: JobContext): Promise<tfl.LayersModel> {
   const backbone = buildBackbone(o.model, { inputSize: o.size, alpha: o.alpha });
   if (o.weights === 'imagenet') {
     let reporter: ProgressReporter | undefined;

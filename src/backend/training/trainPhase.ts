@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineName } from '../../shared/protocol/engines';
-import type { EpochMetrics } from '../../shared/protocol/results';
+import type { BatchMetrics, EpochMetrics } from '../../shared/protocol/results';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';
 import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
 import { UserError, throwIfCancelled } from '../errors';
@@ -42,6 +42,8 @@ export interface PhaseContext {
   trainImages: LabeledImage[];
   valImages: LabeledImage[];
   ctx: JobContext;
+  /** Where each training batch is recorded (batches.jsonl); absent where nothing is recorded. */
+  batchLog?: { append(b: BatchMetrics): void; flush(): Promise<void> };
 }
 
 /** Everything a phase's epochs train with, set up once per phase. */
@@ -87,6 +89,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
     // Dropout masks from the epoch's own stream, so a resumed epoch draws the same ones.
     reseedMathRandom(p.config.options.seed, phase, epoch);
     const fit = await trainEpoch(setup, order, epoch, globalEpoch, started, p);
+    await p.batchLog?.flush();
     const val = await validate(setup, p.valImages, setup.features?.val, p.ctx.signal);
     await checkEngineHealth(); // nothing the GPU got wrong may reach the metrics or a checkpoint
     const metrics: EpochMetrics = {
@@ -100,6 +103,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
       lr: setup.lr,
       seconds: (Date.now() - started) / 1000,
       finishedAt: new Date().toISOString(),
+      step: globalEpoch * batchesPerEpoch(p.trainImages.length, setup.pipeline.batchSize),
     };
     await p.run.appendMetrics(metrics);
     await recordEpochEngine(p, globalEpoch);
@@ -215,17 +219,24 @@ export async function* batchInputs(split: SplitModel, images: readonly LabeledIm
   }
 }
 
+/** Every epoch draws as many images as the training set has (class-balanced ones too), so every epoch has as many batches. */
+export function batchesPerEpoch(images: number, batchSize: number): number {
+  return Math.ceil(images / batchSize);
+}
+
 /** One pass over `order`, a step per batch, reporting progress; stops within a batch when cancelled. */
 export async function trainEpoch(setup: PhaseSetup, order: readonly number[], phaseEpoch: number, globalEpoch: number, started: number, p: PhaseContext): Promise<EpochFit> {
   const { ctx } = p;
   const batchSize = setup.pipeline.batchSize;
-  const batches = Math.ceil(order.length / batchSize);
+  const batches = batchesPerEpoch(order.length, batchSize);
   const progress = new ProgressReporter(ctx.emit, `${setup.phase} epoch ${phaseEpoch}/${setup.epochs}`, batches, 'batch');
   let seen = 0;
   let lossSum = 0;
   let accSum = 0;
   let batch = 0;
   let lastBatchEvent = 0;
+  // The batches since the last event: the live curves get every batch, in events at most four a second.
+  let points: BatchMetrics[] = [];
   for await (const b of batchInputs(setup.split, p.trainImages, setup.features?.train, order, { ...setup.pipeline, augment: setup.augment, epoch: globalEpoch }, ctx.signal)) {
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), setup.numClasses));
     let out: number | number[];
@@ -243,17 +254,26 @@ export async function trainEpoch(setup: PhaseSetup, order: readonly number[], ph
     accSum += acc! * b.labels.length;
     seen += b.labels.length;
     batch++;
+    const point: BatchMetrics = { phase: setup.phase, epoch: globalEpoch, batch, batches, step: (globalEpoch - 1) * batches + batch, loss: finiteOrNull(loss!), accuracy: finiteOrNull(acc!), lr: setup.lr, time: Date.now() };
+    p.batchLog?.append(point);
+    points.push(point);
     const seconds = (Date.now() - started) / 1000;
     const rate = seen / Math.max(seconds, 1e-3);
     progress.update(batch);
     if (Date.now() - lastBatchEvent > 250 || batch === batches) {
       lastBatchEvent = Date.now();
-      ctx.emit({ type: 'train/didBatch', phase: setup.phase, epoch: globalEpoch, batch, batches, loss: lossSum / seen, accuracy: accSum / seen, rate, etaSeconds: (order.length - seen) / rate });
+      ctx.emit({ type: 'train/didBatch', phase: setup.phase, epoch: globalEpoch, batch, batches, step: point.step, loss: lossSum / seen, accuracy: accSum / seen, rate, etaSeconds: (order.length - seen) / rate, points });
+      points = [];
     }
     throwIfCancelled(ctx.signal);
     crashPoint('batch');
   }
   return { loss: lossSum / seen, accuracy: accSum / seen };
+}
+
+/** JSON has no NaN or Infinity: a diverged batch is recorded as null. */
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
 }
 
 /** Loss, accuracy and balanced accuracy of the trainable part over `images`, in inference mode. */

@@ -5,15 +5,16 @@
  * the other process goes through a validator below first.
  */
 import type { Check, Validated } from '../validate';
-import { arrayOf, literal, num, obj, optional, recordOf, str, validateTagged } from '../validate';
+import { arrayOf, literal, nullable, num, obj, optional, recordOf, str, validateTagged } from '../validate';
 import type { AugmentParams } from './augmentation';
 import { augmentParams } from './augmentation';
 import type { EngineInfo, EngineSelection } from './engines';
 import { engineInfo, engineSelection } from './engines';
 import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName } from './jobs';
+import type { LrPoint, LrSuggestion } from '../lrFinder';
 import { jobRequest } from './jobs';
-import type { DatasetSummary, EpochMetrics, Evaluation, Prediction } from './results';
-import { datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
+import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, Prediction } from './results';
+import { batchMetrics, datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
 
 export type JobStatus = 'done' | 'failed' | 'cancelled';
 
@@ -48,16 +49,23 @@ export type BackendEvent =
       epoch: number;
       batch: number;
       batches: number;
+      /** Training batches run so far over the whole run (the curves' step axis). */
+      step: number;
+      /** Running means over the epoch so far (the progress line). */
       loss: number;
       accuracy: number;
       rate: number;
       etaSeconds?: number;
+      /** Every batch since the previous event, each with its own loss (the per-batch curves). */
+      points: BatchMetrics[];
     }
   /** `tensors`: live TF.js tensors after the epoch (must stay flat from epoch to epoch). */
   | { type: 'train/didEpoch'; run: string; metrics: EpochMetrics; tensors?: number }
   | { type: 'train/didCheckpoint'; kind: 'best' | 'last'; epoch: number; path: string; valAccuracy: number }
   | { type: 'train/didStopEarly'; epoch: number; monitor: string; patience: number }
   | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
+  /** The learning-rate range test's curve and what it suggests; `stoppedBy`: why it ended. */
+  | { type: 'lrFind/didFinish'; phase: 'head' | 'finetune'; optimizer: string; batch: number; points: LrPoint[]; suggestion: LrSuggestion; stoppedBy: 'end' | 'divergence' | 'nan' }
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
   /** `run`: the run folder, or the export (folder or .onnx) given with --model. */
   /** `classes`: the model's classes in output order; `classLabels`: long names of those that have one. */
@@ -118,15 +126,25 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     epoch: num,
     batch: num,
     batches: num,
-    loss: num,
-    accuracy: num,
+    step: num,
+    loss: nullable(num),
+    accuracy: nullable(num),
     rate: num,
     etaSeconds: optional(num),
+    points: arrayOf(batchMetrics),
   }),
   'train/didEpoch': obj({ run: str, metrics: epochMetrics, tensors: optional(num) }),
   'train/didCheckpoint': obj({ kind: literal('best', 'last'), epoch: num, path: str, valAccuracy: num }),
   'train/didStopEarly': obj({ epoch: num, monitor: str, patience: num }),
   'train/didFinish': obj({ run: str, epochs: num, bestValAccuracy: num, bestValBalancedAccuracy: num }),
+  'lrFind/didFinish': obj({
+    phase: trainPhase,
+    optimizer: str,
+    batch: num,
+    points: arrayOf(obj({ lr: num, loss: nullable(num), smoothed: nullable(num) })),
+    suggestion: obj({ steepest: optional(num), minimum: optional(num), minimumTenth: optional(num), suggested: optional(num) }),
+    stoppedBy: literal('end', 'divergence', 'nan'),
+  }),
   'evaluate/didFinish': obj({ run: str, evaluation, path: str }),
   'predict/didFinish': obj({
     run: str,

@@ -113,6 +113,33 @@ export interface TrainOptions {
   explicit?: (keyof TrainOptions)[];
 }
 
+/**
+ * The learning-rate range test: from a new model (as `train` would build it from these options) or from a
+ * run's last checkpoint, for the head or the fine-tuning phase. Nothing is written: the weights stay as they were.
+ */
+export interface LrFindOptions {
+  /** The prepared folder; with `run`, the run's own by default. */
+  prepared?: string;
+  /** Start from this run's last checkpoint, with its model and options. */
+  run?: string;
+  model: ModelName;
+  alpha?: number;
+  weights: string;
+  phase: 'head' | 'finetune';
+  batch: number;
+  size: number;
+  optimizer?: OptimizerName;
+  unfreezeFrom?: string;
+  classWeights: boolean;
+  /** The range, geometric, over `steps` batches (default 1e-7 to 10 over 100, as fastai). */
+  startLr: number;
+  endLr: number;
+  steps: number;
+  engine: EngineChoice;
+  threads?: number;
+  seed: number;
+}
+
 export interface EvaluateOptions {
   run: string;
   data?: string;
@@ -173,6 +200,7 @@ export type JobRequest =
   | { command: 'download'; options: DownloadOptions }
   | { command: 'augment'; options: AugmentOptions }
   | { command: 'train'; options: TrainOptions }
+  | { command: 'lr-find'; options: LrFindOptions }
   | { command: 'evaluate'; options: EvaluateOptions }
   | { command: 'predict'; options: PredictOptions }
   | { command: 'export'; options: ExportOptions }
@@ -232,6 +260,25 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   seed,
   explicit: optional(arrayOf(nonEmpty)),
 };
+export const lrFindOptionChecks: FieldChecks<LrFindOptions> = {
+  prepared: optional(nonEmpty),
+  run: optional(nonEmpty),
+  model: literal(...MODEL_NAMES),
+  alpha: optional(numberIn(0.35, 1.4)),
+  weights: nonEmpty,
+  phase: literal('head', 'finetune'),
+  batch: int(1),
+  size: imageSize,
+  optimizer: optional(literal('rmsprop', 'adam', 'sgd')),
+  unfreezeFrom: optional(nonEmpty),
+  classWeights: bool,
+  startLr: numberIn(1e-12, 100),
+  endLr: numberIn(1e-12, 1000),
+  steps: int(5, 10000),
+  engine: engineChoice,
+  threads,
+  seed,
+};
 export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = { run: nonEmpty, data: optional(nonEmpty), engine: optional(engineChoice), threads };
 /** Exactly one of run and model: checked by the command itself (predict.ts), which says which to give. */
 export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
@@ -250,6 +297,7 @@ const jobOptionChecks: { [C in JobCommand]: OptionsOf<C> extends undefined ? und
   download: downloadOptionChecks,
   augment: augmentOptionChecks,
   train: trainOptionChecks,
+  'lr-find': lrFindOptionChecks,
   evaluate: evaluateOptionChecks,
   predict: predictOptionChecks,
   export: exportOptionChecks,

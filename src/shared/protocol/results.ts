@@ -1,5 +1,5 @@
 /** What finished work reports: dataset summaries, epoch metrics, evaluations, predictions (carried by events, shown by views). */
-import { arrayOf, literal, num, obj, optional, recordOf, str, unknownValue } from '../validate';
+import { arrayOf, literal, nullable, num, obj, optional, recordOf, str, unknownValue } from '../validate';
 import type { LinkMode, SplitMode } from './jobs';
 
 export interface ClassCount {
@@ -68,6 +68,26 @@ export interface EpochMetrics {
   lr: number;
   seconds: number;
   finishedAt: string;
+  /** Training batches run by the end of this epoch, over the whole run (the step axis); absent in older runs. */
+  step?: number;
+}
+
+/** One training batch: a line of batches.jsonl, and a point of the live per-batch curves. */
+export interface BatchMetrics {
+  phase: 'head' | 'finetune';
+  /** The epoch it belongs to, 1-based over the whole run. */
+  epoch: number;
+  /** 1-based within the epoch, of `batches`. */
+  batch: number;
+  batches: number;
+  /** Training batches run so far over the whole run, this one included: (epoch − 1) · batches + batch. */
+  step: number;
+  /** This batch's own loss and accuracy (not a running mean): what the curves smooth. null: not a number (a diverging batch; JSON has no NaN). */
+  loss: number | null;
+  accuracy: number | null;
+  lr: number;
+  /** When it finished, in ms since 1970 (the wall-time axis). */
+  time: number;
 }
 
 export interface ClassMetrics {
@@ -124,7 +144,9 @@ export const epochMetrics = obj({
   valBalancedAccuracy: num,
   lr: num,
   seconds: num,
+  step: optional(num),
 });
+export const batchMetrics = obj({ phase: trainPhase, epoch: num, batch: num, batches: num, step: num, loss: nullable(num), accuracy: nullable(num), lr: num, time: num });
 export const evaluation = obj({
   split: str,
   classes: arrayOf(str),
