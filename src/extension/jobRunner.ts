@@ -4,6 +4,7 @@ import type { JobRequest } from '../shared/protocol/jobs';
 import { formatDuration } from '../shared/format';
 import type { BackendClient, JobResult } from './backendClient';
 import { BackendCrashError } from './backendClient';
+import { folderInUse } from './folderLocks';
 import type { LabState } from './state';
 import { assertNever } from '../shared/assertNever';
 
@@ -50,6 +51,12 @@ export class JobRunner implements vscode.Disposable {
 
   async run(request: JobRequest, opts: RunOptions): Promise<JobResult | undefined> {
     if (!opts.notify) return this.execute(request, opts, new AbortController());
+    // Another process (the CLI, another window) writing the same folder: show it rather than start a second.
+    const inUse = await folderInUse(request);
+    if (inUse) {
+      void vscode.window.showWarningMessage(`Lesion Lab: ${inUse}`);
+      return undefined;
+    }
     if (this.current) {
       void vscode.window.showWarningMessage(`Lesion Lab is busy with “${this.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
       return undefined;

@@ -46,7 +46,7 @@ export async function readRunStatus(run: string): Promise<string> {
   return status?.status ?? 'unknown';
 }
 
-function processAlive(pid: number): boolean {
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

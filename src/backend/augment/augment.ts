@@ -29,6 +29,7 @@ import type { AffineRanges, FillOptions } from './kerasAffine';
 import { KERAS_REFERENCE_RANGES, kerasContrastStretch, sampleAffineParams } from './kerasAffine';
 import type { PreparedManifest } from '../dataset/manifest';
 import { manifestClasses, readManifest, recordAugmentation } from '../dataset/manifest';
+import { withFolderLock } from '../folderLock';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 
 // Temp + rename without fsync: a killed run leaves a complete file or none; a file a power loss
@@ -61,6 +62,13 @@ export function defaultAffineWorkers(): number {
 
 export async function augmentDataset(options: AugmentRunOptions, ctx: JobContext): Promise<void> {
   const prepared = path.resolve(options.prepared);
+  await readManifest(prepared); // a clear error for a folder that is not a prepared dataset, before locking it
+  // One prepare or augment at a time in a folder: a second one refuses, naming the first.
+  await withFolderLock(prepared, `augment --prepared ${prepared}`, 'The prepared folder', ctx, () => augmentLocked(prepared, options, ctx));
+}
+
+async function augmentLocked(prepared: string, options: AugmentRunOptions, ctx: JobContext): Promise<void> {
+  // Read again under the lock: a prepare that just finished may have replaced it.
   const manifest = await readManifest(prepared);
   const classes = manifestClasses(manifest);
   const settings = checkOptions(options, classes.map((c) => c.name));

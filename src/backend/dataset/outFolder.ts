@@ -7,10 +7,11 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors';
+import { LOCK_FILE } from '../../shared/folderLock';
 import { MANIFEST_FILE } from './manifest';
 
 /** Names prepare itself creates inside an output folder before a manifest exists. */
-export const OWN_HIDDEN_PREFIXES = ['.extracted', '.prepare-'];
+export const OWN_HIDDEN_PREFIXES = ['.extracted', '.prepare-', LOCK_FILE];
 
 export async function resolvePrepareFolders(dataArg: string, outArg: string): Promise<{ data: string; out: string }> {
   const data = path.resolve(dataArg);

@@ -13,6 +13,7 @@ import { compareClassNames, knownClassLabel } from '../../shared/classes';
 import type { PrepareOptions } from '../../shared/protocol/jobs';
 import type { DatasetClassSummary, DatasetSummary, ExcludedFile, SplitGrouping } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
+import { processAlive, withFolderLock } from '../folderLock';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
@@ -38,6 +39,21 @@ export const DECODE_CACHE_FILE = path.join('.prepare-cache', 'decode.json');
 
 export async function prepareDataset(options: PrepareOptions, ctx: JobContext): Promise<void> {
   const { data, out } = await resolvePrepareFolders(options.data, options.out);
+  const existed = await exists(out);
+  await fs.mkdir(out, { recursive: true });
+  // One prepare or augment at a time in a folder: a second one refuses, naming the first.
+  await withFolderLock(out, `prepare --data ${data} --out ${out}`, 'The output folder', ctx, async () => {
+    try {
+      await prepareInto(data, out, options, ctx);
+    } catch (err) {
+      // A prepare that had to create --out and then failed (or was cancelled) leaves no folder behind.
+      if (!existed) await fs.rm(out, { recursive: true, force: true });
+      throw err;
+    }
+  }, { create: true });
+}
+
+async function prepareInto(data: string, out: string, options: PrepareOptions, ctx: JobContext): Promise<void> {
   const timings: Record<string, number> = {};
   const phase = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
     const started = performance.now();
@@ -46,7 +62,6 @@ export async function prepareDataset(options: PrepareOptions, ctx: JobContext): 
     return result;
   };
 
-  await fs.mkdir(out, { recursive: true });
   await removeLeftovers(out);
 
   const index = await phase('index', async () => {
@@ -296,14 +311,22 @@ async function swapIn(out: string, staging: string, keepAug: boolean): Promise<v
   await fs.rm(previous, { recursive: true, force: true });
 }
 
-/** Staging and swap folders left by a run that crashed, and half-extracted zips. */
+/**
+ * Staging and swap folders left by a prepare that crashed, and half-extracted zips. Each is named after the
+ * process that made it; one whose process still runs is never touched (the folder lock already keeps a second
+ * prepare out, this holds even if a lock was deleted by hand).
+ */
 async function removeLeftovers(out: string): Promise<void> {
+  const deadOwner = (name: string, pattern: RegExp): boolean => {
+    const pid = pattern.exec(name)?.[1];
+    return pid !== undefined && !processAlive(Number(pid));
+  };
   for (const name of await fs.readdir(out)) {
-    if (name.startsWith(STAGING_PREFIX) || name.startsWith(PREVIOUS_PREFIX)) await fs.rm(path.join(out, name), { recursive: true, force: true });
+    if (deadOwner(name, /^\.prepare-(?:staging|previous)-(\d+)$/)) await fs.rm(path.join(out, name), { recursive: true, force: true });
   }
   const extracted = path.join(out, EXTRACTED_DIR);
   for (const name of await fs.readdir(extracted).catch(() => [] as string[])) {
-    if (/\.(partial|old)-\d+$/.test(name)) await fs.rm(path.join(extracted, name), { recursive: true, force: true });
+    if (deadOwner(name, /\.(?:partial|old)-(\d+)$/)) await fs.rm(path.join(extracted, name), { recursive: true, force: true });
   }
 }
 

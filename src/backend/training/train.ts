@@ -3,6 +3,7 @@
  * then fine-tuning the last block), reproducible, resumable, and with the head phase trained from
  * cached backbone features.
  */
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -13,6 +14,7 @@ import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
 import { CancelledError, UserError, isCancellation } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
+import { assertNotBeingWritten, withFolderLock } from '../folderLock';
 import { writeJsonAtomic } from '../fsAtomic';
 import { detectEngines } from '../engines/detect';
 import { engineInfoForRun, initEngine, usePrecision } from '../engines/load';
@@ -71,8 +73,19 @@ function engineFailure(err: unknown, engine: string, batch: number): UserError {
  */
 export async function train(options: TrainOptions, ctx: JobContext): Promise<void> {
   const run = new RunFolder(path.resolve(options.run));
-  const config = options.resume ? await resumedRunConfig(run, options) : await newRunConfig(run, options);
-  return withSeededMathRandom(config.options.seed, () => trainRun(run, config, ctx));
+  const existed = await fs.stat(run.dir).then(() => true, () => false);
+  if (!options.resume) await fs.mkdir(run.dir, { recursive: true });
+  // One process per run folder: two would write each other's checkpoints.
+  await withFolderLock(run.dir, `train --run ${run.dir}${options.resume ? ' --resume' : ''}`, 'The run folder', ctx, async () => {
+    try {
+      const config = options.resume ? await resumedRunConfig(run, options) : await newRunConfig(run, options);
+      await withSeededMathRandom(config.options.seed, () => trainRun(run, config, ctx));
+    } catch (err) {
+      // Refused before it wrote its config.json (bad options, a dataset in use): leave no empty run folder.
+      if (!existed && !(await run.exists())) await fs.rm(run.dir, { recursive: true, force: true });
+      throw err;
+    }
+  });
 }
 
 async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Promise<void> {
@@ -189,6 +202,7 @@ async function resumedRunConfig(run: RunFolder, request: TrainOptions): Promise<
 /** The run's training and validation images from the prepared folder (plus augmented ones with --augment disk); records their counts in the config. */
 async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledImage[]; valImages: LabeledImage[] }> {
   const o = config.options;
+  await assertNotBeingWritten(o.prepared, 'The prepared folder');
   const manifest = await readManifest(o.prepared);
   const prepared = manifestClasses(manifest).map((c) => c.name);
   if (prepared.join('\n') !== config.classes.join('\n')) {
@@ -269,7 +283,6 @@ function initialState(phase: Phase): TrainState {
 }
 
 async function readConfig(run: RunFolder): Promise<RunConfig | undefined> {
-  const { promises: fs } = await import('node:fs');
   try {
     return JSON.parse(await fs.readFile(run.config, 'utf8')) as RunConfig;
   } catch {

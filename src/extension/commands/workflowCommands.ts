@@ -6,6 +6,7 @@ import type { EngineChoice } from '../../shared/protocol/engines';
 import type { DownloadDataset, ModelName, Precision, TableSpec, TrainOptions, TrainPhase } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
+import { folderInUse } from '../folderLocks';
 import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
 import type { TrainingSession } from '../trainingSession';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
@@ -139,8 +140,16 @@ export async function startTraining(lab: LabContext, session: TrainingSession, p
   if (options.resume) {
     // A resumed run keeps the options in its config.json; the settings choose only the engine and precision,
     // and the epochs when a head-only run goes on into fine-tuning.
-    const headOnly = (await readRunConfig(options.run))?.options.phase === 'head';
-    options.explicit = ['engine', 'precision', ...(headOnly && phase === 'finetune' ? (['phase', 'epochs'] as const) : [])];
+    const saved = (await readRunConfig(options.run))?.options;
+    options.explicit = ['engine', 'precision', ...(saved?.phase === 'head' && phase === 'finetune' ? (['phase', 'epochs'] as const) : [])];
+    if (saved) options.prepared = saved.prepared; // not sent as explicit: for the check below
+  }
+  const inUse = await folderInUse({ command: 'train', options });
+  if (inUse) {
+    void vscode.window.showWarningMessage(`Lesion Lab: ${inUse}`);
+    throw new RequestRefused(inUse);
+  }
+  if (options.resume) {
     await session.resume(options.run);
   } else {
     session.begin(options.run);
