@@ -16,7 +16,7 @@ import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import { checkEngineHealth, injectGpuFaultFor } from '../engines/load';
-import { createOptimizer } from '../engines/webgpu/fusedOptimizers';
+import { createOptimizer, restoreAdamPowers } from '../engines/webgpu/fusedOptimizers';
 import { HEAD_LAYERS, findUnfreezeIndex } from '../models/backbone';
 import { preprocessFor } from '../models/preprocess';
 import { KERAS_REFERENCE_RANGES } from '../augment/kerasAffine';
@@ -152,6 +152,7 @@ export async function setUpPhase(phase: Phase, model: tfl.LayersModel, optimizer
   if (optimizerWeights?.length) {
     // Restores the moment/accumulator slots (matched by position, so the same model is required).
     await optimizer.setWeights(optimizerWeights);
+    restoreAdamPowers(optimizer);
   }
   const trainableCount = split.trainable.trainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0);
   ctx.emit({

@@ -202,10 +202,35 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     await super.setWeights(weightValues);
+    restoreAdamPowers(this);
     const s = this as unknown as AdamState;
-    this.hostAccBeta1 = Math.fround(Math.pow(s.beta1, this.iterations + 1));
-    this.hostAccBeta2 = Math.fround(Math.pow(s.beta2, this.iterations + 1));
+    this.hostAccBeta1 = accumulatedPower(s.beta1, this.iterations);
+    this.hostAccBeta2 = accumulatedPower(s.beta2, this.iterations);
   }
+}
+
+/**
+ * beta^(t+1) after t steps, as Adam accumulates it: t float32 multiplications. TF.js' setWeights recomputes it
+ * with pow(), which rounds differently after a few steps, so a run resumed from a checkpoint would drift from
+ * the uninterrupted one in the last bits.
+ */
+export function accumulatedPower(beta: number, iterations: number): number {
+  const b = Math.fround(beta);
+  let acc = b;
+  for (let t = 0; t < iterations; t++) acc = Math.fround(acc * b);
+  return acc;
+}
+
+/** After setWeights: an Adam optimizer's accumulated powers exactly as the uninterrupted run has them (any other optimizer: nothing to do). */
+export function restoreAdamPowers(optimizer: tf.Optimizer): void {
+  // By class name: TF.js' optimizers answer `instanceof` for any optimizer class (Symbol.hasInstance).
+  if (optimizer.getClassName() !== 'Adam') return;
+  const s = optimizer as unknown as AdamState;
+  const iterations = optimizer.iterations;
+  tf.tidy(() => {
+    s.accBeta1.assign(tf.scalar(accumulatedPower(s.beta1, iterations)));
+    s.accBeta2.assign(tf.scalar(accumulatedPower(s.beta2, iterations)));
+  });
 }
 
 const MOMENTUM: InPlaceProgram = {
