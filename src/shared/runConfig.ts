@@ -40,7 +40,7 @@ export interface EngineRunInfo {
 export interface DatasetFingerprint {
   /** sha256 over each image's path in the prepared folder, class and split: the labels and the split. */
   labels: string;
-  /** sha256 over the same plus each file's size and modification time (whole seconds): the files themselves. */
+  /** sha256 over the same plus each file's size and a digest of its first and last 4 KiB: the files themselves. */
   files: string;
   images: number;
 }

@@ -141,9 +141,9 @@ describe('backend process: a resumed run equals the uninterrupted one, and knows
   });
 
   it('config.json records the dataset fingerprint, the source revision and the engine of every epoch; resume refuses a changed prepared folder', async () => {
-    // A copy of the prepared folder to change: hard links keep the files' sizes and times.
+    // A copy of the prepared folder to change.
     const copy = path.join(dir, 'prepared-copy');
-    await fs.cp(prepared, copy, { recursive: true, preserveTimestamps: true });
+    await fs.cp(prepared, copy, { recursive: true });
     const run = path.join(dir, 'identity');
     const first = await runCli(['train', '--prepared', copy, ...MODEL, '--engine', 'wasm', '--phase', 'head', '--epochs', '3', '--run', run, '--json'], {
       env: { LESION_LAB_TEST_SIGKILL_AT: 'batch@14' },
@@ -172,6 +172,14 @@ describe('backend process: a resumed run equals the uninterrupted one, and knows
       ],
     );
 
+    // Touched (new modification times) is not changed: resuming the finished run is fine.
+    const later = new Date(Date.now() + 3_600_000);
+    for (const f of (await fs.readdir(path.join(copy, 'train'), { recursive: true })).map(String)) {
+      if (f.endsWith('.jpg')) await fs.utimes(path.join(copy, 'train', f), later, later);
+    }
+    const touched = await runCli(['train', '--run', run, '--resume', '--json']);
+    assert.equal(touched.code, 0, why(touched));
+
     // One training image replaced by another of the same class: same names, other bytes.
     const nvDir = path.join(copy, 'train', 'nv');
     const [a, b] = (await fs.readdir(nvDir)).sort();
@@ -179,14 +187,14 @@ describe('backend process: a resumed run equals the uninterrupted one, and knows
     await fs.copyFile(path.join(nvDir, b!), path.join(nvDir, a!));
     const changed = await runCli(['train', '--run', run, '--resume', '--json']);
     assert.equal(changed.code, 1, why(changed));
-    assert.match(JSON.stringify(changed.events), /prepared dataset in .* changed since this run started: the same images and labels, but some files were replaced/);
+    assert.match(JSON.stringify(changed.events), /prepared dataset in .* changed since this run started: the same images and labels, but some of the image files themselves were replaced/);
 
     // --prepared on resume may name another folder only if it holds the same dataset.
     const moved = await runCli(['train', '--run', path.join(dir, 'cpu-whole'), '--resume', '--prepared', copy, '--json']);
     assert.equal(moved.code, 1, why(moved));
     assert.match(JSON.stringify(moved.events), /changed since this run started/);
     const sameData = path.join(dir, 'prepared-moved');
-    await fs.cp(prepared, sameData, { recursive: true, preserveTimestamps: true });
+    await fs.cp(prepared, sameData, { recursive: true }); // a plain copy: new modification times, the same data
     const same = await runCli(['train', '--run', path.join(dir, 'cpu-whole'), '--resume', '--prepared', sameData, '--json']);
     assert.equal(same.code, 0, why(same));
     assert.equal((await readConfig(path.join(dir, 'cpu-whole'))).options.prepared, sameData);
