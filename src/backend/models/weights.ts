@@ -158,7 +158,7 @@ function readKerasH5(h5: H5Module, h5file: InstanceType<H5Module['File']>, file:
         fullName: weightName,
         shortName: shortWeightName(weightName),
         shape: [...(dataset.shape ?? [])],
-        read: () => toFloat32(dataset.value, `${file}: ${layerName}/${weightName}`),
+        read: () => readFloat32(h5, dataset, `${file}: ${layerName}/${weightName}`),
       };
     });
     layers.set(layerName, weights);
@@ -193,7 +193,44 @@ function toFloat32(value: unknown, what: string): Float32Array {
   if (value instanceof Float32Array) return value;
   if (value instanceof Float64Array) return Float32Array.from(value);
   if (typeof value === 'number') return Float32Array.of(value);
-  throw new UserError(`${what} is not a float32/float64 array; Lesion Lab cannot read this weights file. Re-save it with float32 weights.`);
+  throw new UserError(`${what} is not a float16, float32 or float64 array; Lesion Lab cannot read this weights file. Re-save it with float32 weights.`);
+}
+
+/** A dataset's values as float32: float32 and float64 through h5wasm, float16 (which h5wasm does not read) from its raw bytes. */
+function readFloat32(h5: H5Module, dataset: H5Dataset, what: string): Float32Array {
+  const meta = dataset.metadata;
+  if (meta.type === h5.Module.H5T_class_t.H5T_FLOAT.value && meta.size === 2) {
+    if (!meta.littleEndian) throw new UserError(`${what} is a big-endian float16 array; Lesion Lab cannot read it. Re-save the weights as float32.`);
+    return float16ToFloat32(new Uint16Array(rawDatasetBytes(h5, dataset).buffer));
+  }
+  return toFloat32(dataset.value, what);
+}
+
+/** The dataset's bytes in its stored type (h5wasm's own read, without its conversion to a typed array). */
+export function rawDatasetBytes(h5: H5Module, dataset: H5Dataset): Uint8Array {
+  const { size, total_size: count } = dataset.metadata;
+  const bytes = size * count;
+  const M = h5.Module;
+  const ptr = M._malloc(Math.max(1, bytes));
+  try {
+    M.get_dataset_data(dataset.file_id, dataset.path, null, null, null, BigInt(ptr));
+    return M.HEAPU8.slice(ptr, ptr + bytes);
+  } finally {
+    M._free(ptr);
+  }
+}
+
+/** IEEE 754 half precision → single precision (subnormals, infinities and NaN included). */
+export function float16ToFloat32(half: Uint16Array): Float32Array {
+  const out = new Float32Array(half.length);
+  for (let i = 0; i < half.length; i++) {
+    const h = half[i]!;
+    const sign = h & 0x8000 ? -1 : 1;
+    const exponent = (h >> 10) & 0x1f;
+    const fraction = h & 0x3ff;
+    out[i] = exponent === 0 ? sign * 2 ** -14 * (fraction / 1024) : exponent === 31 ? (fraction ? Number.NaN : sign * Infinity) : sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+  }
+  return out;
 }
 
 const baseName = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
@@ -306,16 +343,35 @@ export function assignWeights(model: tfl.LayersModel, contents: WeightFileConten
     throw new UserError(`The weights in ${contents.file} do not fit ${model.name}: ${shown}.${hint}`);
   }
 
+  // Every array read and converted before any layer is set: a file that fails half-way (a float16 or integer
+  // array, a truncated dataset) leaves the model as it was, not half loaded.
+  const unreadable: string[] = [];
+  const arrays = plans.map(({ sources }) =>
+    sources.map((src) => {
+      try {
+        const values = src.read();
+        const expected = src.shape.reduce((a, b) => a * b, 1);
+        if (values.length !== expected) throw new UserError(`${src.fullName} holds ${values.length} values where its shape [${src.shape.join(',')}] needs ${expected}`);
+        return values;
+      } catch (err) {
+        unreadable.push(err instanceof Error ? err.message : String(err));
+        return undefined;
+      }
+    }),
+  );
+  if (unreadable.length) {
+    throw new UserError(`Could not read ${unreadable.length} weight array(s) of ${contents.file}, so none were loaded: ${unreadable.slice(0, 4).join('; ')}${unreadable.length > 4 ? '; …' : ''}.`);
+  }
   let weightsLoaded = 0;
-  for (const { layer, sources } of plans) {
-    const values = sources.map((src) => tf.tensor(src.read(), src.shape, 'float32'));
+  plans.forEach(({ layer, sources }, k) => {
+    const values = sources.map((src, i) => tf.tensor(arrays[k]![i]!, src.shape, 'float32'));
     try {
       layer.setWeights(values);
     } finally {
       tf.dispose(values);
     }
     weightsLoaded += values.length;
-  }
+  });
   return {
     file: contents.file,
     format: contents.format,

@@ -17,6 +17,8 @@ export interface H5FixtureOptions {
   extraWeight?: { layer: string; weight: string; shape: number[] };
   reshape?: { layer: string; weight: string; shape: number[] };
   extraLayer?: ReferenceLayer;
+  /** Store one weight in another dtype (h5wasm's struct codes): '<d' float64, '<i' int32 (an array a weights file should not hold). */
+  dtype?: { layer: string; weight: string; dtype: '<d' | '<i' };
 }
 
 /** The distinctive value of element `i` of weight `w` of layer `l`: tells any two weights apart. */
@@ -72,7 +74,10 @@ export async function writeKerasH5(file: string, layers: readonly ReferenceLayer
       group.create_attribute('weight_names', weightNames, [weightNames.length], strDtype(weightNames));
       const holder = nested ? group.create_group(layer.name) : group;
       for (const w of weights) {
-        holder.create_dataset({ name: `${w.name}:0`, data: fixtureArray(layerIndex, w.weightIndex, w.shape), shape: w.shape, dtype: '<f4' });
+        const values = fixtureArray(layerIndex, w.weightIndex, w.shape);
+        const other = options.dtype && options.dtype.layer === layer.name && options.dtype.weight === w.name ? options.dtype.dtype : undefined;
+        const data = other === '<d' ? Float64Array.from(values) : other === '<i' ? Int32Array.from(values, (v) => Math.round(v * 1000)) : values;
+        holder.create_dataset({ name: `${w.name}:0`, data, shape: w.shape, dtype: other ?? '<f4' });
       }
     });
   } finally {

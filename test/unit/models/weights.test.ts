@@ -10,7 +10,7 @@ import { buildClassifier } from '../../../src/backend/models/backbone';
 import { saveModelAtomic } from '../../../src/backend/models/fileIo';
 import { buildMobileNetV2 } from '../../../src/backend/models/mobilenetV2';
 import { buildResNet } from '../../../src/backend/models/resnet';
-import { loadKerasH5Weights, loadWeightsFile, shortWeightName } from '../../../src/backend/models/weights';
+import { float16ToFloat32, loadH5wasm, loadKerasH5Weights, loadWeightsFile, rawDatasetBytes, shortWeightName } from '../../../src/backend/models/weights';
 import type { ReferenceLayer } from '../../fixtures/keras/generate';
 import { kerasMobileNetV2Table, kerasResNetTable } from '../../fixtures/keras/generate';
 import { fixtureArray, writeKerasH5 } from './kerasH5Fixture';
@@ -117,6 +117,42 @@ describe('models/weights: Keras .h5 loading', function () {
     await expectUserError(() => loadKerasH5Weights(model, file), 'block_3_project_BN', 'moving_variance', '[16]');
     assert.deepEqual(model.getLayer('Conv1').getWeights()[0]!.dataSync(), before, 'a failed load leaves the model untouched');
     model.dispose();
+  });
+
+  it('reads every array before it assigns any: an unreadable one in a late layer leaves the model as it was', async () => {
+    const file = path.join(dir, 'int-array.h5');
+    // The last conv layer of the backbone: every layer before it would have been set by a load that reads as it assigns.
+    await writeKerasH5(file, mobileTable, { dtype: { layer: 'Conv_1', weight: 'kernel', dtype: '<i' } });
+    const model = mobile();
+    const before = model.weights.map((w) => w.read().dataSync().slice());
+    await expectUserError(() => loadKerasH5Weights(model, file), 'Could not read 1 weight array(s)', 'none were loaded', 'Conv_1/Conv_1/kernel:0 is not a float16, float32 or float64 array');
+    model.weights.forEach((w, i) => assert.deepEqual(w.read().dataSync(), before[i], `${w.originalName} untouched`));
+    model.dispose();
+  });
+
+  it('converts float64 arrays; reads a dataset’s raw bytes as stored; converts float16 exactly', async () => {
+    const file = path.join(dir, 'float64.h5');
+    await writeKerasH5(file, mobileTable, { dtype: { layer: 'Conv1', weight: 'kernel', dtype: '<d' } });
+    const model = mobile();
+    await loadKerasH5Weights(model, file);
+    assertLoadedFromTable(model, mobileTable);
+    model.dispose();
+
+    // The float16 path reads the stored bytes itself (h5wasm reads no float16): checked here on a float32 dataset.
+    const h5 = await loadH5wasm();
+    const f = new h5.File(file, 'r');
+    try {
+      const dataset = f.get('Conv1/Conv1/kernel:0') as InstanceType<typeof h5.Dataset>;
+      assert.equal(dataset.metadata.size, 8, 'stored as float64');
+      assert.deepEqual(new Float64Array(rawDatasetBytes(h5, dataset).buffer), dataset.value);
+    } finally {
+      f.close();
+    }
+    const halves = Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001, 0x0400, 0x3555, 0x7c00, 0xfc00, 0x7e00, 0x8000);
+    const singles = Array.from(float16ToFloat32(halves));
+    assert.deepEqual(singles.slice(0, 6), [1, -2, 65504, 2 ** -24, 2 ** -14, Math.fround(0.333251953125)]);
+    assert.deepEqual(singles.slice(6, 8), [Infinity, -Infinity]);
+    assert.ok(Number.isNaN(singles[8]) && Object.is(singles[9], -0));
   });
 
   it('names an extra weight in a layer', async () => {
