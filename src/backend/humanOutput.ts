@@ -64,8 +64,12 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
       case 'prepare/didFinish': {
         const width = Math.max(6, ...e.summary.classes.map((c) => c.name.length));
         const groups = `${e.summary.grouping?.noun ?? 'group'}s`.padEnd(9);
+        // A test set (ISIC 2018 Task 3 test) is all test: its count, not train 0 / val 0.
+        const testOnly = e.summary.classes.every((c) => c.train.images === 0 && c.val.images === 0 && c.test !== undefined);
         const rows = e.summary.classes.map(
-          (c) => `  ${c.name.padEnd(width)} ${String(c.all.images).padStart(6)} images ${String(c.all.lesions).padStart(6)} ${groups} train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}`,
+          (c) =>
+            `  ${c.name.padEnd(width)} ${String(c.all.images).padStart(6)} images ${String(c.all.lesions).padStart(6)} ${groups} ` +
+            (testOnly ? `test ${String(c.test!.images).padStart(6)}` : `train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}`),
         );
         line(
           out,
@@ -138,6 +142,9 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         );
         return;
       }
+      case 'predict/didFailImage':
+        line(err, `error: ${e.error}`);
+        return;
       case 'predict/didFinish':
         for (const p of e.predictions) {
           const top = Object.entries(p.probabilities).sort((a, b) => b[1] - a[1]).slice(0, 3);

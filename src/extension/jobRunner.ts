@@ -166,6 +166,9 @@ export class JobRunner implements vscode.Disposable {
       case 'lrFind/didFinish':
         this.output.appendLine(`${e.type}: ${e.points.length} batches (${e.stoppedBy}); suggested learning rate ${e.suggestion.suggested?.toExponential(1) ?? 'none'} (steepest ${e.suggestion.steepest?.toExponential(1) ?? '—'}, minimum/10 ${e.suggestion.minimumTenth?.toExponential(1) ?? '—'})`);
         break;
+      case 'predict/didFailImage':
+        this.output.appendLine(`error: ${e.error}`);
+        break;
       case 'export/didFinish':
         this.output.appendLine(`${e.type}: ${e.format} → ${e.out} (${e.files.join(', ')}); max |Δp| vs checkpoint ${e.verification.maxAbsDiff.toExponential(1)} on ${e.verification.images} ${e.verification.source} images`);
         break;

@@ -64,6 +64,7 @@ export class TrainingSession implements vscode.Disposable {
       case 'train/didFinish':
       case 'evaluate/didFinish':
       case 'predict/didFinish':
+      case 'predict/didFailImage':
       case 'export/didFinish':
       case 'lrFind/didFinish':
       case 'thumbnails/didRender':

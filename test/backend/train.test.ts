@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
-import { assertBuilt, runCli, startCli } from '../helpers/cli';
+import { BackendClient } from '../../src/extension/backendClient';
+import { PredictionController, imagesToClassify } from '../../src/extension/panels/predictionController';
+import { CLI, assertBuilt, runCli, startCli } from '../helpers/cli';
 import { preparedDemoDataset } from '../helpers/demoDataset';
 
 // A tiny but real pipeline: synthetic HAM10000-layout data → prepare → train MobileNetV2-0.35 at 32 px on wasm.
@@ -189,6 +191,76 @@ describe('backend process: training, evaluation and prediction', function () {
     const missing = await runCli(['predict', '--run', run, path.join(dir, 'nope.jpg'), '--json']);
     assert.equal(missing.code, 1);
     assert.match(JSON.stringify(missing.events), /does not exist/);
+  });
+
+  it('predicts many images: a bad one in the middle gets its own error and the rest are written; same-named inputs get distinct Grad-CAM files', async () => {
+    const run = path.join(dir, 'run-a');
+    const val = path.join(prepared, 'val');
+    const [first, second] = (await fs.readdir(val, { recursive: true })).map(String).filter((f) => f.endsWith('.jpg')).sort();
+    // The same file name in two folders (as ISIC_0024310.jpg from two copies of a dataset).
+    const a = path.join(dir, 'many', 'a', 'ISIC_0024310.jpg');
+    const b = path.join(dir, 'many', 'b', 'ISIC_0024310.jpg');
+    const broken = path.join(dir, 'many', 'broken.jpg');
+    await fs.mkdir(path.dirname(a), { recursive: true });
+    await fs.mkdir(path.dirname(b), { recursive: true });
+    await fs.copyFile(path.join(val, first!), a);
+    await fs.copyFile(path.join(val, second!), b);
+    await fs.writeFile(broken, 'not a jpeg');
+    const missing = path.join(dir, 'many', 'missing.jpg');
+    const images = [a, broken, b, missing, path.join(val, first!)];
+    const out = path.join(dir, 'many-cam');
+    const r = await runCli(['predict', '--run', run, '--gradcam', out, '--json', ...images]);
+    assert.equal(r.code, 1, 'exit 1 when any image failed');
+    const failures = r.events.filter((e): e is Extract<BackendEvent, { type: 'predict/didFailImage' }> => e.type === 'predict/didFailImage');
+    assert.deepEqual(failures.map((f) => f.image), [broken, missing], 'one error of its own per bad image, in order');
+    assert.match(failures[0]!.error, /Could not read the image .*broken\.jpg/);
+    assert.match(failures[1]!.error, /missing\.jpg does not exist/);
+    const done = r.events.find((e) => e.type === 'predict/didFinish');
+    assert.ok(done && done.type === 'predict/didFinish');
+    assert.deepEqual(done.predictions.map((p) => p.image), [a, b, path.join(val, first!)], 'the others were classified');
+    assert.deepEqual(done.failed?.map((f) => f.image), [broken, missing]);
+    const error = r.events.find((e) => e.type === 'error');
+    assert.ok(error && error.type === 'error');
+    assert.match(error.message, /^2 of 5 image\(s\) could not be classified \(.*broken\.jpg, .*missing\.jpg\); 3 were\./);
+    const cams = done.predictions.map((p) => p.gradcam!);
+    assert.equal(new Set(cams).size, 3, `three distinct overlays: ${cams.join(', ')}`);
+    assert.match(path.basename(cams[0]!), /^ISIC_0024310-[0-9a-f]{8}\.gradcam\.png$/);
+    assert.match(path.basename(cams[1]!), /^ISIC_0024310-[0-9a-f]{8}\.gradcam\.png$/);
+    assert.equal(path.basename(cams[2]!), `${path.parse(first!).name}.gradcam.png`, 'a name used once stays as it was');
+    assert.deepEqual((await fs.readdir(out)).sort(), cams.map((c) => path.basename(c)).sort(), 'one file per classified image, none overwritten');
+    for (const cam of cams) assert.equal((await sharp(cam).metadata()).format, 'png');
+
+    // For a person: each failure on a line of its own on stderr, the predictions on stdout.
+    const human = await runCli(['predict', '--run', run, a, broken, b]);
+    assert.equal(human.code, 1);
+    assert.match(human.stderr, /^error: Could not read the image .*broken\.jpg/m);
+    assert.equal(human.stdout.trim().split('\n').length, 2, human.stdout);
+  });
+
+  it('the extension’s Classify Lesion on a multi-selection: one result per image, the unreadable one with its reason', async () => {
+    const run = path.join(dir, 'run-a');
+    const val = path.join(prepared, 'val');
+    const files = (await fs.readdir(val, { recursive: true })).map(String).filter((f) => f.endsWith('.jpg')).sort().slice(0, 2).map((f) => path.join(val, f));
+    const broken = path.join(dir, 'many', 'broken.jpg');
+    const client = new BackendClient({ modulePath: CLI });
+    let changes = 0;
+    try {
+      const controller = new PredictionController({ run: (request, opts) => client.run(request, { onEvent: opts.onEvent }) }, path.join(dir, 'panel-cam'), () => changes++, () => 'wasm');
+      const selection = imagesToClassify({ fsPath: files[0] }, [...files, broken, { fsPath: path.join(dir, 'notes.txt') }].map((fsPath) => (typeof fsPath === 'string' ? { fsPath } : fsPath)));
+      assert.deepEqual(selection, [...files, broken], 'the images of the selection, not the text file');
+      await controller.classify(selection, run);
+      const s = controller.state;
+      assert.equal(s.loading, false);
+      assert.equal(s.error, undefined, 'the job as a whole did not fail');
+      assert.deepEqual(s.items.map((i) => i.image), selection);
+      assert.ok(s.items[0]!.prediction && s.items[1]!.prediction, 'both good images classified');
+      assert.ok(s.items.slice(0, 2).every((i) => i.gradcamUri?.startsWith('data:image/png;base64,')));
+      assert.equal(s.items[2]!.prediction, undefined);
+      assert.match(s.items[2]!.error ?? '', /Could not read the image .*broken\.jpg/);
+      assert.ok(changes >= 2, 'the panel was told when classification started and when it ended');
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('train and evaluate refuse a prepared folder whose manifest points outside it, as augment does', async () => {

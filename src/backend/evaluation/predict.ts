@@ -3,12 +3,13 @@
  * (`--model`: an export folder or .onnx file), optionally averaged over the 8 flips/rotations
  * (test-time augmentation) and with a Grad-CAM overlay.
  */
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { PredictOptions } from '../../shared/protocol/jobs';
-import type { Prediction } from '../../shared/protocol/results';
+import type { PredictFailure, Prediction } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
@@ -45,12 +46,30 @@ export function dihedralVariants(rgb: Uint8Array, s: number): Uint8Array[] {
   return variants;
 }
 
+/**
+ * One Grad-CAM file per input image: `<name>.gradcam.png`, and where two different inputs share a name (the same
+ * `ISIC_0024310.jpg` from two folders), `<name>-<8 hex of its path's hash>.gradcam.png` for each, so none
+ * overwrites another. Keyed by the resolved path.
+ */
+export function gradcamFileNames(images: readonly string[]): Map<string, string> {
+  const resolved = [...new Set(images.map((i) => path.resolve(i)))];
+  const pathsByName = new Map<string, number>();
+  // Case-insensitively: on macOS and Windows `A.jpg` and `a.jpg` would be one file.
+  for (const r of resolved) pathsByName.set(path.parse(r).name.toLowerCase(), (pathsByName.get(path.parse(r).name.toLowerCase()) ?? 0) + 1);
+  return new Map(
+    resolved.map((r) => {
+      const name = path.parse(r).name;
+      const shared = pathsByName.get(name.toLowerCase())! > 1;
+      return [r, `${name}${shared ? `-${createHash('sha256').update(r).digest('hex').slice(0, 8)}` : ''}.gradcam.png`];
+    }),
+  );
+}
+
+/**
+ * Classifies each image; one that cannot be read gets its own `predict/didFailImage` and the others go on. The
+ * job then ends with exit code 1 and a count, after `predict/didFinish` has listed the predictions and the failures.
+ */
 export async function predict(options: PredictOptions, ctx: JobContext): Promise<void> {
-  for (const image of options.images) {
-    await fs.access(image).catch(() => {
-      throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
-    });
-  }
   const classifier = await loadClassifier(options, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const { classes, size } = classifier;
   let cam: ReturnType<typeof gradCamModel> | undefined;
@@ -61,12 +80,22 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
     classifier.dispose();
     throw err;
   }
+  const camFiles = gradcamFileNames(options.images);
   const predictions: Prediction[] = [];
+  const failed: PredictFailure[] = [];
+  const fail = (image: string, err: unknown): void => {
+    const error = err instanceof UserError ? err.message : `${image} could not be classified: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+    failed.push({ image, error });
+    ctx.emit({ type: 'predict/didFailImage', image, error });
+  };
   const progress = new ProgressReporter(ctx.emit, 'predict', options.images.length, 'image');
   try {
     for (const [n, image] of options.images.entries()) {
       throwIfCancelled(ctx.signal);
-      const rgb = await decodeResizedRgb(image, size);
+      progress.update(n);
+      // Reading the image is the part that fails for one image and not the next (missing, damaged, not an image).
+      const rgb = await readImage(image, size).catch((err: unknown) => fail(image, err));
+      if (!rgb) continue;
       const variants = options.tta ? dihedralVariants(rgb, size) : [rgb];
       const batch = new Float32Array(variants.length * size * size * 3);
       variants.forEach((v, i) => preprocessPixelsInto(classifier.preprocess, v, batch, i * size * size * 3));
@@ -82,17 +111,40 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
         const x = tf.tensor4d(batch.subarray(0, size * size * 3), [1, size, size, 3]);
         const map = await gradCam(cam, x, best);
         x.dispose();
-        const out = path.join(options.gradcam, `${path.parse(image).name}.gradcam.png`);
-        await writeGradCamOverlay(image, map.cam, map.height, map.width, out);
+        const out = path.join(options.gradcam, camFiles.get(path.resolve(image))!);
+        const written = await writeGradCamOverlay(image, map.cam, map.height, map.width, out).then(
+          () => true,
+          (err: unknown) => fail(image, new UserError(`${image}: the Grad-CAM overlay could not be written to ${out} (${(err as Error).message}).`)),
+        );
+        if (!written) continue;
         prediction.gradcam = out;
       }
       predictions.push(prediction);
-      progress.update(n + 1);
     }
+    progress.update(options.images.length, true);
   } finally {
     classifier.dispose();
   }
-  ctx.emit({ type: 'predict/didFinish', run: classifier.source, classes: [...classifier.classes], ...(classifier.classLabels ? { classLabels: classifier.classLabels } : {}), predictions });
+  ctx.emit({
+    type: 'predict/didFinish',
+    run: classifier.source,
+    classes: [...classifier.classes],
+    ...(classifier.classLabels ? { classLabels: classifier.classLabels } : {}),
+    predictions,
+    ...(failed.length ? { failed } : {}),
+  });
+  if (failed.length > 0) {
+    const names = failed.slice(0, 3).map((f) => f.image).join(', ') + (failed.length > 3 ? ', …' : '');
+    throw new UserError(`${failed.length} of ${options.images.length} image(s) could not be classified (${names}); ${predictions.length} were. Each one's reason is above.`);
+  }
+}
+
+/** The image, decoded and resized; a missing file says so plainly. */
+async function readImage(image: string, size: number): Promise<Uint8Array> {
+  await fs.access(image).catch(() => {
+    throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
+  });
+  return decodeResizedRgb(image, size);
 }
 
 /** What predict needs of a model, whether it comes from a run or an export. */

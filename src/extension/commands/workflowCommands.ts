@@ -11,6 +11,7 @@ import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
 import type { TrainingSession } from '../trainingSession';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
 import type { PredictionController } from '../panels/predictionController';
+import { imagesToClassify } from '../panels/predictionController';
 import type { SamplesController } from '../panels/samplesController';
 import { RequestRefused } from '../webviewInbox';
 import { askTableColumns } from './tablePicker';
@@ -329,9 +330,12 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto') } }, { title: 'Evaluate', notify: true });
       if (result?.status === 'done') lab.panels.show('evaluation');
     }),
-    register('lesionLab.classifyLesion', async (arg?: unknown) => {
-      const image = targetImage(arg);
-      if (!image) {
+    register('lesionLab.classifyLesion', async (arg?: unknown, selection?: unknown) => {
+      // Several images selected in the Explorer are classified together; else the clicked or open image.
+      const selected = imagesToClassify(arg, selection);
+      const single = targetImage(arg);
+      const chosen = selected.length > 0 ? selected : single ? [single] : [];
+      if (chosen.length === 0) {
         void vscode.window.showWarningMessage('Classify Lesion works on a .jpg or .png image: right-click one in the Explorer, or open it and run the command again.');
         return;
       }
@@ -344,7 +348,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
         return;
       }
       lab.panels.show('prediction');
-      await images.prediction.classify(image, run);
+      await images.prediction.classify(chosen, run);
     }),
     register('lesionLab.previewAugmentations', async (arg?: unknown) => {
       const image = targetImage(arg);

@@ -1,48 +1,75 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { BackendEvent } from '../../shared/protocol/backend';
 import type { EngineChoice } from '../../shared/protocol/engines';
-import type { PredictionPanelState } from '../../shared/protocol/views/prediction';
-import type { JobRunner } from '../jobRunner';
+import type { JobRequest } from '../../shared/protocol/jobs';
+import type { PredictionItem, PredictionPanelState } from '../../shared/protocol/views/prediction';
+import type { JobResult } from '../backendClient';
+import type { RunOptions } from '../jobRunner';
 
-/** Classify Lesion: probabilities from a run's best checkpoint, optional TTA, and a Grad-CAM overlay. */
+/** What the controller needs of the job runner (the JobRunner itself in the extension). */
+export interface PredictJobs {
+  run(request: JobRequest, opts: RunOptions): Promise<JobResult | undefined>;
+}
+
+const IMAGE = /\.(jpe?g|png)$/i;
+
+/**
+ * The images a Classify Lesion invocation applies to: the Explorer's multi-selection (VS Code passes the clicked
+ * item and the whole selection), else the clicked item; only .jpg/.jpeg/.png, each once, in selection order.
+ */
+export function imagesToClassify(clicked: unknown, selection: unknown): string[] {
+  const fsPath = (x: unknown): string | undefined => (typeof x === 'object' && x !== null && typeof (x as { fsPath?: unknown }).fsPath === 'string' ? (x as { fsPath: string }).fsPath : undefined);
+  const all = Array.isArray(selection) && selection.length > 0 ? selection.map(fsPath) : [fsPath(clicked)];
+  return [...new Set(all.filter((p): p is string => p !== undefined && IMAGE.test(p)))];
+}
+
+/** Classify Lesion: probabilities from a run's best checkpoint, optional TTA, and a Grad-CAM overlay per image. */
 export class PredictionController {
-  state: PredictionPanelState = { tta: false, loading: false };
+  state: PredictionPanelState = { items: [], tta: false, loading: false };
 
   constructor(
-    private readonly jobs: JobRunner,
+    private readonly jobs: PredictJobs,
     private readonly gradcamRoot: string,
     private readonly onChange: () => void,
     /** The lesionLab.engine setting, read at each use. */
     private readonly engine: () => EngineChoice = () => 'auto',
   ) {}
 
-  async classify(image: string, run: string, tta = this.state.tta): Promise<void> {
-    const imageUri = await dataUri(image).catch(() => undefined);
-    this.state = { image, imageUri, run, tta, loading: true };
+  /** One predict job for all the images: one that cannot be read shows its reason, the others their results. */
+  async classify(images: readonly string[], run: string, tta = this.state.tta): Promise<void> {
+    const items: PredictionItem[] = await Promise.all(images.map(async (image) => ({ image, imageUri: await dataUri(image).catch(() => undefined) })));
+    this.state = { items, run, tta, loading: true };
     this.onChange();
-    const out = path.join(this.gradcamRoot, createHash('sha1').update(`${run}\0${image}`).digest('hex').slice(0, 16));
-    let prediction: PredictionPanelState['prediction'];
-    let classes: PredictionPanelState['classes'];
-    let classLabels: PredictionPanelState['classLabels'];
-    const result = await this.jobs.run({ command: 'predict', options: { run, images: [image], tta, gradcam: out, engine: this.engine() } }, {
-      title: 'Classify lesion',
+    const out = path.join(this.gradcamRoot, createHash('sha1').update(`${run}\0${images.join('\0')}`).digest('hex').slice(0, 16));
+    let finished: Extract<BackendEvent, { type: 'predict/didFinish' }> | undefined;
+    const failures = new Map<string, string>();
+    const result = await this.jobs.run({ command: 'predict', options: { run, images: [...images], tta, gradcam: out, engine: this.engine() } }, {
+      title: images.length === 1 ? 'Classify lesion' : `Classify ${images.length} lesions`,
       notify: true,
       onEvent: (e) => {
-        if (e.type === 'predict/didFinish') {
-          prediction = e.predictions[0];
-          classes = e.classes;
-          classLabels = e.classLabels;
-        }
+        if (e.type === 'predict/didFailImage') failures.set(e.image, e.error);
+        if (e.type === 'predict/didFinish') finished = e;
       },
     });
-    const gradcamUri = prediction?.gradcam ? await dataUri(prediction.gradcam).catch(() => undefined) : undefined;
-    this.state = { ...this.state, prediction, classes, classLabels, gradcamUri, loading: false, error: prediction ? undefined : (result?.error?.message ?? 'Classification did not finish.') };
+    const byImage = new Map((finished?.predictions ?? []).map((p) => [p.image, p]));
+    const done = await Promise.all(
+      items.map(async (item): Promise<PredictionItem> => {
+        const prediction = byImage.get(item.image);
+        const gradcamUri = prediction?.gradcam ? await dataUri(prediction.gradcam).catch(() => undefined) : undefined;
+        const error = failures.get(item.image) ?? (prediction || !finished ? undefined : 'not classified');
+        return { ...item, ...(prediction ? { prediction } : {}), ...(gradcamUri ? { gradcamUri } : {}), ...(error ? { error } : {}) };
+      }),
+    );
+    // The job as a whole failed only when no image got a result or a reason of its own.
+    const jobError = finished ? undefined : (result?.error?.message ?? 'Classification did not finish.');
+    this.state = { ...this.state, items: done, classes: finished?.classes, classLabels: finished?.classLabels, loading: false, ...(jobError ? { error: jobError } : {}) };
     this.onChange();
   }
 
   async rerun(tta: boolean): Promise<void> {
-    if (this.state.image && this.state.run) await this.classify(this.state.image, this.state.run, tta);
+    if (this.state.items.length > 0 && this.state.run) await this.classify(this.state.items.map((i) => i.image), this.state.run, tta);
   }
 }
 

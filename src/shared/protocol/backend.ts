@@ -13,7 +13,7 @@ import { engineInfo, engineSelection } from './engines';
 import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName } from './jobs';
 import type { LrPoint, LrSuggestion } from '../lrFinder';
 import { jobRequest } from './jobs';
-import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, Prediction } from './results';
+import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, PredictFailure, Prediction } from './results';
 import { batchMetrics, datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
 
 export type JobStatus = 'done' | 'failed' | 'cancelled';
@@ -69,7 +69,10 @@ export type BackendEvent =
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
   /** `run`: the run folder, or the export (folder or .onnx) given with --model. */
   /** `classes`: the model's classes in output order; `classLabels`: long names of those that have one. */
-  | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; predictions: Prediction[] }
+  /** One image could not be classified (unreadable, missing); the others go on. */
+  | { type: 'predict/didFailImage'; image: string; error: string }
+  /** `failed`: the images that could not be classified, each with why (the job then ends with exit code 1). */
+  | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; predictions: Prediction[]; failed?: PredictFailure[] }
   /** The export is complete and was read back: `verification` compares its probabilities with the checkpoint's. */
   | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification }
   | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
@@ -151,7 +154,9 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     classes: optional(arrayOf(str)),
     classLabels: optional(recordOf(str)),
     predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str) })),
+    failed: optional(arrayOf(obj({ image: str, error: str }))),
   }),
+  'predict/didFailImage': obj({ image: str, error: str }),
   'export/didFinish': obj({
     run: str,
     format: literal('onnx', 'tfjs', 'keras'),

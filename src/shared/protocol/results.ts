@@ -120,6 +120,12 @@ export interface Prediction {
   gradcam?: string;
 }
 
+/** An image predict could not classify, and why (in words a person can act on). */
+export interface PredictFailure {
+  image: string;
+  error: string;
+}
+
 const classCount = obj({ images: num, lesions: num });
 export const datasetSummary = obj({
   sourcePath: str,

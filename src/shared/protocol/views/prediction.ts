@@ -1,19 +1,28 @@
-/** The **Prediction** panel (Classify Lesion): class probabilities and a Grad-CAM overlay. */
+/** The **Prediction** panel (Classify Lesion): class probabilities and a Grad-CAM overlay, for one image or several. */
 import type { Check } from '../../validate';
-import { bool, obj, optional, str } from '../../validate';
+import { arrayOf, bool, obj, optional, str } from '../../validate';
 import type { Prediction } from '../results';
 
-export interface PredictionPanelState {
-  image?: string;
+/** One classified image (or one that could not be). */
+export interface PredictionItem {
+  image: string;
   imageUri?: string;
+  prediction?: Prediction;
+  gradcamUri?: string;
+  /** Why this image could not be classified; the others still were. */
+  error?: string;
+}
+
+export interface PredictionPanelState {
+  /** The images of the last Classify Lesion, in the order they were selected. */
+  items: PredictionItem[];
   run?: string;
   tta: boolean;
-  prediction?: Prediction;
   /** The run's classes in the model's order (their colours follow it) and their long names, where known. */
   classes?: string[];
   classLabels?: Record<string, string>;
-  gradcamUri?: string;
   loading: boolean;
+  /** The job as a whole failed (no model, the engine …). */
   error?: string;
 }
 
@@ -24,7 +33,7 @@ export type PredictionToView = { type: 'prediction/state'; state: PredictionPane
 export type PredictionToHost = { type: 'prediction/run'; tta: boolean };
 
 export const predictionToViewSchemas: Record<PredictionToView['type'], Check> = {
-  'prediction/state': obj({ state: obj({ tta: bool, loading: bool, image: optional(str), run: optional(str) }) }),
+  'prediction/state': obj({ state: obj({ tta: bool, loading: bool, items: arrayOf(obj({ image: str, error: optional(str) })), run: optional(str) }) }),
 };
 
 export const predictionToHostSchemas: Record<PredictionToHost['type'], Check> = {
