@@ -48,6 +48,37 @@ describe('backend process: prepare', function () {
     for (const m of manifest.images) await fs.access(path.join(out, m.file));
   });
 
+  it('prepares the HAM10000_metadata.csv variant found on the web: image_id with .jpg, an 8th column, rows for absent augmented images', async () => {
+    const images = fakeImages(30);
+    await writeKaggle(data, images);
+    const augmentedRows = Array.from({ length: 2000 }, (_, i) => ({ ...images[i % images.length]!, imageId: `${images[i % images.length]!.imageId}_aug_${i}` }));
+    const columns = ['lesion_id', 'image_id', 'dx', 'dx_type', 'age', 'sex', 'localization', 'dataset'];
+    await fs.writeFile(path.join(data, 'HAM10000_metadata.csv'), hamCsv([...images, ...augmentedRows].map((m) => ({ ...m, imageId: `${m.imageId}.jpg` })), { columns }));
+    const r = await runCli(['prepare', '--data', data, '--out', out, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const finish = r.events.find((e) => e.type === 'prepare/didFinish');
+    assert.ok(finish && finish.type === 'prepare/didFinish');
+    assert.equal(finish.summary.classes.reduce((n, c) => n + c.all.images, 0), 30, 'every real image is used');
+    assert.equal(finish.summary.excludedCount, 2000);
+    const manifest = JSON.parse(await fs.readFile(finish.manifest, 'utf8')) as { images: { imageId: string }[]; excluded: { file: string; reason: string }[]; notes: string[] };
+    assert.ok(manifest.images.every((m) => /^ISIC_\d{7}$/.test(m.imageId)), 'ids without the suffix');
+    assert.ok(manifest.excluded.every((e) => e.reason === 'listed in metadata but no image file found' && /_aug_\d+\.jpg$/.test(e.file)));
+    assert.ok(manifest.notes.some((n) => /image ids carry a file extension/.test(n)));
+    assert.ok(manifest.notes.some((n) => /^2000 metadata row\(s\) name images that are not in the dataset folder/.test(n)));
+  });
+
+  it('when no metadata row matches a file, the error names the likely cause', async () => {
+    const images = fakeImages(10);
+    await writeKaggle(data, images);
+    await fs.writeFile(path.join(data, 'HAM10000_metadata.csv'), hamCsv(images.map((m) => ({ ...m, imageId: m.imageId.replace('ISIC_', '') }))));
+    const r = await runCli(['prepare', '--data', data, '--out', out, '--json']);
+    assert.equal(r.code, 1);
+    const error = r.events.find((e) => e.type === 'error');
+    assert.ok(error && error.type === 'error');
+    assert.match(error.message, /^None of the images in .* can be used: 20 file\(s\) excluded .*Likely cause: the image file names have 'ISIC_' before the metadata's image ids \(e\.g\. '0024306' in the metadata, a file named 'HAM10000_images_part_1\/ISIC_0024306\.jpg'\)/);
+    await assert.rejects(fs.stat(out), /ENOENT/, 'and it leaves no --out folder behind');
+  });
+
   it('prints a class table and the exclusion count for a person', async () => {
     await writeKaggle(data, fakeImages(14));
     await fs.writeFile(path.join(data, 'HAM10000_images_part_2', 'ISIC_0000001.jpg'), 'not a jpeg');

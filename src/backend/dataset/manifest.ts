@@ -131,6 +131,14 @@ export async function readManifest(preparedDir: string): Promise<PreparedManifes
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       const isDir = await fs.stat(preparedDir).then((st) => st.isDirectory(), () => false);
       if (!isDir) throw new UserError(`The prepared folder ${preparedDir} does not exist. ${rerun}`);
+      // A folder with files but no manifest is most likely the dataset itself: prepare never writes into it.
+      const holdsFiles = (await fs.readdir(preparedDir).catch(() => [] as string[])).some((n) => !n.startsWith('.'));
+      if (holdsFiles) {
+        throw new UserError(
+          `${preparedDir} is not a prepared dataset: it has no ${MANIFEST_FILE}. If it is the dataset itself, prepare it into a new folder first: ` +
+            `\`lesion-lab prepare --data ${preparedDir} --out ${preparedDir.replace(/[\\/]+$/, '')}-prepared\`, then use that folder.`,
+        );
+      }
       throw new UserError(`${preparedDir} is not a prepared dataset: it has no ${MANIFEST_FILE}. ${rerun}`);
     }
     throw new UserError(`Could not read ${file} (${(err as Error).message}). Check its permissions, or ${rerun.charAt(0).toLowerCase()}${rerun.slice(1)}`);

@@ -26,7 +26,7 @@ import type { Placement } from './materialise';
 import { materialise } from './materialise';
 import { resolvePrepareFolders } from './outFolder';
 import type { Candidate } from './validate';
-import { DecodeCache, checkDecodable, excludeConflictingLesions, matchMetadataToFiles } from './validate';
+import { DecodeCache, checkDecodable, excludeConflictingLesions, explainNoMatch, matchMetadataToFiles } from './validate';
 import { REASON } from './exclusionReasons';
 import { countStraddlingLesions, groupedSplit, imageStratifiedSplit } from './split';
 
@@ -77,8 +77,10 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
   const validated = await phase('validate', () => validateIndex(index, out, ctx));
   const { images, excluded } = validated;
   if (images.length === 0) {
+    const noneMatched = excluded.length > 0 && excluded.every((e) => e.reason === REASON.missingImage || e.reason === REASON.unlistedImage);
+    const likely = noneMatched ? explainNoMatch(index.rows, index.files) : undefined;
     throw new UserError(
-      `None of the images in ${data} can be used: ${excluded.length} file(s) excluded (${describeExclusions(excluded)}). Fix the dataset, or point --data at another copy.`,
+      `None of the images in ${data} can be used: ${excluded.length} file(s) excluded (${describeExclusions(excluded)}).${likely ? ` Likely cause: ${likely}` : ''} Fix the dataset, or point --data at another copy.`,
     );
   }
   const classes = datasetClasses(index.classes, images);
@@ -109,6 +111,8 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
   }));
   manifestImages.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 
+  const noValidationImages = index.purpose === 'test' ? [] : classesWithoutValidation(manifestImages, classes.map((c) => c.name), options.valFraction);
+
   const previous = await readManifest(out).catch(() => undefined);
   const keepAug = previous !== undefined && sameTrainSplit(previous, manifestImages, data, options) && (await exists(path.join(out, AUG_DIR)));
 
@@ -119,7 +123,7 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
     const linked = await phase('link', () => materialise(placements, staging, options.link, ctx));
     const grouping: SplitGrouping | undefined = index.grouping && { ...index.grouping, ungrouped: images.filter((c) => c.ungrouped).length };
     const leakage = leakageStatement(grouping, images.length);
-    const notes = [...index.notes, ...(leakage ? [leakage] : [])];
+    const notes = [...index.notes, ...(leakage ? [leakage] : []), ...noValidationImages];
     if (linked.copiedInsteadOfLinked > 0) {
       notes.push(`${linked.copiedInsteadOfLinked} file(s) were copied, not hard-linked: the dataset and ${out} are on different file systems.`);
     }
@@ -159,6 +163,7 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
   if (straddling !== undefined) {
     ctx.emit({ type: 'log', level: 'warn', message: `image-level split: ${straddling} lesion(s) have images in both train and val (leakage).` });
   }
+  for (const warning of noValidationImages) ctx.emit({ type: 'log', level: 'warn', message: warning });
   if (excluded.length > 0) {
     ctx.emit({ type: 'log', level: 'info', message: `excluded ${excluded.length} file(s): ${describeExclusions(excluded)}. The reasons are in ${manifestPath(out)} › excluded.` });
   }
@@ -174,6 +179,8 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
 
 async function validateIndex(index: DatasetIndex, out: string, ctx: JobContext): Promise<{ images: Candidate[]; excluded: ExcludedFile[] }> {
   const matched = matchMetadataToFiles(index);
+  for (const note of matched.notes) ctx.emit({ type: 'log', level: 'info', message: note });
+  index.notes.push(...matched.notes); // and into manifest.json › notes
   matched.excluded.push(...excludeSameNameInClass(matched.candidates));
   const cache = await new DecodeCache(path.join(out, DECODE_CACHE_FILE)).load();
   let decoded;
@@ -211,9 +218,18 @@ export function summarise(images: readonly ManifestImage[], excluded: readonly E
     const subset = images.filter((m) => m.dx === dx && (split === undefined || m.split === split));
     return { images: subset.length, lesions: new Set(subset.map((m) => m.lesionId)).size };
   };
+  const hasTest = images.some((m) => m.split === 'test');
   const classes: DatasetClassSummary[] = c.classes.map(({ name: dx, label }) => {
     const augmented = c.previousAugmented?.classes.find((k) => k.name === dx)?.augmented;
-    return { name: dx, ...(label ? { label } : {}), all: count(dx), train: count(dx, 'train'), val: count(dx, 'val'), ...(augmented !== undefined ? { augmented } : {}) };
+    return {
+      name: dx,
+      ...(label ? { label } : {}),
+      all: count(dx),
+      train: count(dx, 'train'),
+      val: count(dx, 'val'),
+      ...(hasTest ? { test: count(dx, 'test') } : {}),
+      ...(augmented !== undefined ? { augmented } : {}),
+    };
   });
   return {
     sourcePath: c.sourcePath,
@@ -274,6 +290,22 @@ function excludeSameNameInClass(candidates: Candidate[]): ExcludedFile[] {
   });
   candidates.splice(0, candidates.length, ...kept);
   return excluded;
+}
+
+/**
+ * A class with too few images (or lesions) to put any in validation: training sees it, but no validation
+ * figure can say how well it is recognised — its recall is missing from balanced accuracy without a word.
+ */
+export function classesWithoutValidation(images: readonly ManifestImage[], classes: readonly string[], valFraction: number): string[] {
+  return classes.flatMap((dx) => {
+    const of = images.filter((m) => m.dx === dx);
+    if (of.length === 0 || of.some((m) => m.split === 'val')) return [];
+    const lesions = new Set(of.map((m) => m.lesionId)).size;
+    return [
+      `class ${dx} has ${of.length} image(s) in ${lesions} group(s) and none went to validation (val fraction ${valFraction}): its recall cannot be measured and balanced accuracy leaves it out. ` +
+        'Add images of it, or prepare with a larger --val-fraction.',
+    ];
+  });
 }
 
 /** aug/ was made from the previous train split; it stays valid only if that split is the same. */

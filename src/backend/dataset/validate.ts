@@ -15,6 +15,7 @@ import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import type { DatasetIndex, ImageFile, MetadataRow } from './datasetIndex';
 import { REASON } from './exclusionReasons';
+import { IMAGE_EXTENSIONS } from './folderScan';
 
 /** An image that passed the metadata checks: what the split and the manifest need. */
 export interface Candidate {
@@ -37,7 +38,17 @@ export interface Checked {
  * Pairs metadata rows with image files: by image id (compared case-insensitively), or, for a row that
  * names its file (a folder per class, a CSV of paths), by that file.
  */
-export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>): Checked {
+/**
+ * How a metadata row's image id is matched to a file: case-insensitive, and without a trailing image extension
+ * (a copy of HAM10000_metadata.csv circulating on the web writes `ISIC_0024306.jpg`; the files are the ids).
+ */
+export function metadataImageKey(imageId: string): string {
+  const key = imageId.trim().toLowerCase();
+  const ext = (IMAGE_EXTENSIONS as readonly string[]).find((e) => key.endsWith(e));
+  return ext && key.length > ext.length ? key.slice(0, -ext.length) : key;
+}
+
+export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>): Checked & { notes: string[] } {
   const excluded: ExcludedFile[] = [];
   const filesById = new Map<string, ImageFile>();
   const named = new Set(index.rows.flatMap((r) => (r.file ? [r.file.path] : [])));
@@ -50,7 +61,7 @@ export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>
   }
   const rowsById = new Map<string, MetadataRow[]>();
   for (const row of index.rows) {
-    const key = row.file ? `\0${row.file.path}` : row.imageId.toLowerCase();
+    const key = row.file ? `\0${row.file.path}` : metadataImageKey(row.imageId);
     const list = rowsById.get(key);
     if (list) list.push(row);
     else rowsById.set(key, [row]);
@@ -75,7 +86,49 @@ export function matchMetadataToFiles(index: Pick<DatasetIndex, 'rows' | 'files'>
     else candidates.push({ imageId: file.imageId, lesionId: first.lesionId, ...(first.ungrouped ? { ungrouped: true } : {}), dx: first.diagnosis.dx, source: file.path, display: file.display });
   }
   for (const f of filesById.values()) excluded.push({ file: f.display, reason: REASON.unlistedImage });
-  return { candidates, excluded };
+  return { candidates, excluded, notes: matchingNotes(index.rows, candidates.length, excluded) };
+}
+
+function matchingNotes(rows: readonly MetadataRow[], matched: number, excluded: readonly ExcludedFile[]): string[] {
+  const notes: string[] = [];
+  const suffixed = rows.find((r) => !r.file && metadataImageKey(r.imageId) !== r.imageId.trim().toLowerCase());
+  if (suffixed) notes.push(`the metadata's image ids carry a file extension (e.g. ${suffixed.imageId.trim()}): matched to the image files without it.`);
+  const missing = excluded.filter((e) => e.reason === REASON.missingImage);
+  if (missing.length > 0 && matched > 0) {
+    notes.push(
+      `${missing.length} metadata row(s) name images that are not in the dataset folder (e.g. ${missing.slice(0, 3).map((e) => e.file).join(', ')}): ` +
+        `excluded, the ${matched} image(s) that are there are used. (Copies of HAM10000_metadata.csv on the web that also list augmented images look like this.)`,
+    );
+  }
+  return notes;
+}
+
+/**
+ * When no metadata row matched any image file: the likeliest reason, from the ids themselves — extra text
+ * around the ids on one side (a prefix, a suffix, a folder), or else an example of each, so a person sees
+ * the mismatch at once. Undefined when there is nothing to compare.
+ */
+export function explainNoMatch(rows: readonly MetadataRow[], files: readonly ImageFile[]): string | undefined {
+  const rowIds = rows.filter((r) => !r.file).map((r) => r.imageId.trim());
+  if (rowIds.length === 0 || files.length === 0) return undefined;
+  const fileIds = files.map((f) => f.imageId);
+  const byLength = [...new Set(fileIds.map((f) => f.toLowerCase()))].sort((a, b) => b.length - a.length);
+  for (const rowId of rowIds.slice(0, 200)) {
+    const lower = rowId.toLowerCase();
+    const inside = byLength.find((f) => f.length >= 3 && lower.includes(f));
+    if (inside) {
+      const at = lower.indexOf(inside);
+      const extra = [at > 0 ? `'${rowId.slice(0, at)}' before` : '', at + inside.length < rowId.length ? `'${rowId.slice(at + inside.length)}' after` : ''].filter(Boolean).join(' and ');
+      return `the metadata's image ids have ${extra} the image file names (e.g. '${rowId}' in the metadata, a file named '${files.find((f) => f.imageId.toLowerCase() === inside)!.display}'). Make the ids match the file names.`;
+    }
+    const around = files.find((f) => f.imageId.toLowerCase().includes(lower) && lower.length >= 3);
+    if (around) {
+      const at = around.imageId.toLowerCase().indexOf(lower);
+      const extra = [at > 0 ? `'${around.imageId.slice(0, at)}' before` : '', at + lower.length < around.imageId.length ? `'${around.imageId.slice(at + lower.length)}' after` : ''].filter(Boolean).join(' and ');
+      return `the image file names have ${extra} the metadata's image ids (e.g. '${rowId}' in the metadata, a file named '${around.display}'). Make the ids match the file names.`;
+    }
+  }
+  return `the metadata's image ids (e.g. ${rowIds.slice(0, 3).map((r) => `'${r}'`).join(', ')}) match none of the image file names (e.g. ${files.slice(0, 3).map((f) => `'${f.display}'`).join(', ')}).`;
 }
 
 /**
