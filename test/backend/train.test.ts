@@ -221,7 +221,8 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.deepEqual(done.failed?.map((f) => f.image), [broken, missing]);
     const error = r.events.find((e) => e.type === 'error');
     assert.ok(error && error.type === 'error');
-    assert.match(error.message, /^2 of 5 image\(s\) could not be classified \(.*broken\.jpg, .*missing\.jpg\); 3 were\./);
+    assert.match(error.message, /^2 of 5 image\(s\) could not be classified \(.*broken\.jpg, .*missing\.jpg\); the other 3 were\./);
+    assert.match(failures[0]!.error, /Check that it is a JPEG or PNG image/, 'advice for a loose image, not for a prepared dataset');
     const cams = done.predictions.map((p) => p.gradcam!);
     assert.equal(new Set(cams).size, 3, `three distinct overlays: ${cams.join(', ')}`);
     assert.match(path.basename(cams[0]!), /^ISIC_0024310-[0-9a-f]{8}\.gradcam\.png$/);

@@ -32,7 +32,7 @@ function itemView(s: PredictionPanelState, item: Item): HTMLElement[] {
     p ? h('p', { class: 'verdict' }, 'Most likely: ', h('strong', {}, describeClass(p.predicted, s.classLabels)), ` (${formatPercent(p.probabilities[p.predicted] ?? 0)})`) : null,
     h('div', { class: 'prediction' },
       h('div', { class: 'images' },
-        item.imageUri ? h('figure', { class: 'tile' }, h('img', { src: item.imageUri, alt: `image ${fileName(item.image)}` }), h('figcaption', {}, 'image')) : null,
+        item.imageUri && !item.error ? h('figure', { class: 'tile' }, h('img', { src: item.imageUri, alt: `image ${fileName(item.image)}` }), h('figcaption', {}, 'image')) : null,
         item.gradcamUri ? h('figure', { class: 'tile' }, h('img', { src: item.gradcamUri, alt: `Grad-CAM overlay of ${fileName(item.image)}` }), h('figcaption', {}, `Grad-CAM for ${p?.predicted ?? ''}: where the evidence lies`)) : null),
       p ? bars(s, p) : null),
   ];

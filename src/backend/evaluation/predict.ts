@@ -135,7 +135,7 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
   });
   if (failed.length > 0) {
     const names = failed.slice(0, 3).map((f) => f.image).join(', ') + (failed.length > 3 ? ', …' : '');
-    throw new UserError(`${failed.length} of ${options.images.length} image(s) could not be classified (${names}); ${predictions.length} were. Each one's reason is above.`);
+    throw new UserError(`${failed.length} of ${options.images.length} image(s) could not be classified (${names}); the other ${predictions.length} were.`);
   }
 }
 
@@ -144,7 +144,7 @@ async function readImage(image: string, size: number): Promise<Uint8Array> {
   await fs.access(image).catch(() => {
     throw new UserError(`${image} does not exist. Give the paths of the images to classify.`);
   });
-  return decodeResizedRgb(image, size);
+  return decodeResizedRgb(image, size, 'Check that it is a JPEG or PNG image that opens in an image viewer.');
 }
 
 /** What predict needs of a model, whether it comes from a run or an export. */

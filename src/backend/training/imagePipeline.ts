@@ -34,13 +34,16 @@ export interface Batch {
   count: number;
 }
 
-/** Decodes any image sharp reads to size×size RGB, stretched like Keras' `load_img(target_size)`. */
-export async function decodeResizedRgb(file: string, size: number): Promise<Uint8Array> {
+/**
+ * Decodes any image sharp reads to size×size RGB, stretched like Keras' `load_img(target_size)`. `advice`: what to
+ * do about a file that cannot be read (a prepared dataset's image, by default).
+ */
+export async function decodeResizedRgb(file: string, size: number, advice = 'Check the file, or prepare the dataset again so damaged images are excluded.'): Promise<Uint8Array> {
   try {
     const data = await sharp(file).resize(size, size, { fit: 'fill' }).removeAlpha().toColourspace('srgb').raw().toBuffer();
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
   } catch (err) {
-    throw new UserError(`Could not read the image ${file}: ${(err as Error).message}. Check the file, or prepare the dataset again so damaged images are excluded.`);
+    throw new UserError(`Could not read the image ${file}: ${(err as Error).message}. ${advice}`);
   }
 }
 

@@ -4,11 +4,11 @@
 // with their colours; and the Dataset panel must say that without a group column leakage cannot be ruled
 // out. Every panel is pictured dark and light.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { fillRunForm, panelFrame, prepareThroughUi, preparedSummary, sidebarFrame } from '../lib/lesionLab.mjs';
-import { notifications, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
+import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import {
   canvasPaint, clearNotifications, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme,
 } from '../lib/workbench.mjs';
@@ -33,6 +33,8 @@ export async function setupWorkspace(dir) {
         .toFile(join(folder, `${PREFIX[c]}${String(i).padStart(4, '0')}.jpg`));
     }
   }
+  // Beside the dataset, not in it: a file named .jpg that is no image, for Classify on a multi-selection.
+  writeFileSync(join(dir, 'not-a-photo.jpg'), 'a text file with the wrong extension');
 }
 
 function newestRun(workspace) {
@@ -76,6 +78,60 @@ async function classify(t, name) {
     return list.length > 0 ? list : undefined;
   }, 'the class probabilities', 180_000);
   return { panel, names: items.map((item) => item.replace(/\s*[\d.]+\s*%\s*$/, '').trim()) };
+}
+
+/** Selects `names` in the Explorer (the first at the workspace root, the others in clinic/benign) and classifies them from the context menu. */
+async function classifySelection(t, names) {
+  const { page } = t;
+  await clearNotifications(page);
+  await openViewContainer(page, 'Explorer');
+  const tree = page.locator('.explorer-folders-view');
+  const row = (name) => tree.locator(`.monaco-list-row[aria-label^="${name}"]`).first();
+  const expand = async (name) => {
+    await row(name).waitFor({ timeout: 20_000 });
+    if ((await row(name).getAttribute('aria-expanded')) !== 'true') await row(name).click();
+  };
+  const menuItem = page.getByRole('menuitem', { name: 'Classify Lesion' }).first();
+  // On a busy machine the menu can open before its items are laid out, or swallow the click: select and try again.
+  const panel = await waitFor(async () => {
+    await page.keyboard.press('Escape');
+    await row(names[0]).click();
+    await expand('clinic');
+    await expand('benign');
+    for (const name of names.slice(1)) await row(name).click({ modifiers: ['Control'] });
+    const selected = await tree.locator('.monaco-list-row.selected').count();
+    if (selected !== names.length) return undefined;
+    await row(names.at(-1)).click({ button: 'right' });
+    if (!(await menuItem.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false))) return undefined;
+    await menuItem.hover({ timeout: 5000 }).catch(() => undefined);
+    await menuItem.click({ timeout: 5000 }).catch(() => undefined);
+    const frame = await panelFrame(page, 'Prediction', 15_000).catch(() => undefined);
+    return frame && /3 images/.test(await frame.locator('header.panel-header').innerText()) ? frame : undefined;
+  }, 'the Prediction panel for the three selected files', 120_000);
+  const sections = await waitFor(async () => {
+    if (/Classifying/.test(await textOf(panel))) return undefined;
+    const all = await panel.locator('section.prediction-item').evaluateAll((els) => els.map((e) => ({
+      name: e.getAttribute('aria-label'),
+      error: e.querySelector('.error')?.textContent ?? '',
+      bars: e.querySelectorAll('[aria-label="Class probabilities"] [role="listitem"]').length,
+      images: [...e.querySelectorAll('img')].filter((i) => i.complete && i.naturalWidth > 0).length,
+    })));
+    return all.length === names.length && all.every((s) => s.error || s.images === 2) ? all : undefined;
+  }, 'a result or a reason for each selected file', 180_000);
+  assert.deepEqual(sections.map((s) => s.name).sort(), [...names].sort(), 'one section per selected file');
+  for (const s of sections) {
+    if (s.name === names[0]) {
+      assert.match(s.error, /not-a-photo\.jpg/, `the file that is no image says why: ${s.error}`);
+      assert.equal(s.bars, 0);
+    } else {
+      assert.equal(s.error, '', `${s.name} classified`);
+      assert.equal(s.bars, CLASSES.length, `${s.name}: a probability for each class`);
+    }
+  }
+  await waitForText(panel, /3 images, 1 could not be classified/);
+  assert.equal(await panel.locator('section.prediction-item img').count(), 4, 'no broken image for the file that is none: two photos, two overlays');
+  await t.screenshot(panel, 'prediction-panel-several');
+  await openViewContainer(page, 'Lesion Lab');
 }
 
 export async function run(t) {
@@ -133,6 +189,10 @@ export async function run(t) {
   assert.equal(new Set(bars).size, 3, `each class's bar in its own colour: ${bars.join(', ')}`);
   const toasts = await notifications(page);
   assert.ok(!toasts.some((n) => /error|failed/i.test(n)), `no error notification: ${toasts.join(' | ')}`);
+
+  // 3b. Classify Lesion on an Explorer multi-selection — two photos and a .jpg that is no image — is one job:
+  // each photo gets its probabilities, the other its own reason, and nothing else fails.
+  await classifySelection(t, ['not-a-photo.jpg', 'B0005.jpg', 'B0006.jpg']);
 
   // 4. Pictures, dark then light, each panel maximised so it is readable.
   const defects = [];
