@@ -3,11 +3,10 @@
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
 import type { EngineChoice } from '../shared/protocol/engines';
-import type { DownloadDataset, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
-import { ENGINE_NAMES } from '../shared/protocol/engines';
-import { DOWNLOAD_DATASETS, EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
+import type { DownloadDataset, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName } from '../shared/protocol/jobs';
+import { DOWNLOAD_DATASETS, EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
-import type { OptionSpec, OptionValue, ParsedArgs, PositionalSpec } from './args';
+import type { OptionSpec, ParsedArgs, PositionalSpec } from './args';
 import { UsageError, parseOptions } from './args';
 import type { JobContext } from './job';
 import { sleep } from './job';
@@ -24,17 +23,11 @@ export interface CommandSpec {
   toRequest(args: ParsedArgs): JobRequest;
 }
 
-const s = (v: OptionValue): string => v as string;
-const n = (v: OptionValue): number => v as number;
-const b = (v: OptionValue): boolean => v === true;
-const optN = (v: OptionValue): number | undefined => (v === undefined ? undefined : (v as number));
-const optS = (v: OptionValue): string | undefined => (v === undefined ? undefined : (v as string));
-/** `finetune-epochs` → `finetuneEpochs`: an option's key in the request. */
-export const optionKey = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+import { ENGINE_OPTION, THREADS_OPTION, b, n, optN, optS, s, seedOption } from './optionSpecs';
+import { TRAIN_OPTIONS, trainOptionsFromArgs } from './trainCommand';
 
-const ENGINE_OPTION: OptionSpec = { name: 'engine', kind: 'string', choices: ['auto', ...ENGINE_NAMES], default: 'auto', help: 'compute engine' };
-const THREADS_OPTION: OptionSpec = { name: 'threads', kind: 'int', min: 1, max: 256, metavar: 'N', help: 'CPU threads for the wasm engine (default: every physical core, at most 8)' };
-const seedOption = (def: number): OptionSpec => ({ name: 'seed', kind: 'int', default: def, help: 'random seed (same seed, same result)' });
+/** Kept here for the modules and tests that import it from the commands table. */
+export { optionKey } from './optionSpecs';
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -155,56 +148,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'train',
     summary: 'Train (head) and/or fine-tune an ImageNet-pretrained CNN on a prepared dataset.',
-    options: [
-      { name: 'prepared', kind: 'string', requiredUnless: 'resume', metavar: 'DIR', help: 'a folder written by `prepare` (with --resume: the run’s own)' },
-      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'the run folder (checkpoints, metrics)' },
-      { name: 'model', kind: 'string', choices: MODEL_NAMES, default: 'resnet152', help: 'backbone' },
-      { name: 'alpha', kind: 'number', min: 0.35, max: 1.4, metavar: 'A', help: 'MobileNetV2 width multiplier' },
-      { name: 'weights', kind: 'string', default: 'imagenet', metavar: 'imagenet|none|FILE', help: 'backbone weights' },
-      { name: 'phase', kind: 'string', choices: ['head', 'finetune', 'both'], default: 'both', help: 'what to train' },
-      { name: 'epochs', kind: 'int', min: 1, default: 10, help: 'epochs per phase' },
-      { name: 'finetune-epochs', kind: 'int', min: 1, help: 'epochs of the fine-tune phase (default: --epochs)' },
-      { name: 'batch', kind: 'int', min: 1, default: 32, help: 'batch size' },
-      { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'input side in pixels' },
-      { name: 'lr', kind: 'number', min: 0, metavar: 'X', help: 'learning rate of the head phase' },
-      { name: 'finetune-lr', kind: 'number', min: 0, metavar: 'X', help: 'learning rate of the fine-tune phase' },
-      { name: 'optimizer', kind: 'string', choices: ['rmsprop', 'adam', 'sgd'], help: 'default: rmsprop (head), adam (fine-tune)' },
-      { name: 'unfreeze-from', kind: 'string', metavar: 'LAYER', help: 'layer name or index where fine-tuning starts (default conv5_block1_1_conv)' },
-      { name: 'augment', kind: 'string', choices: ['none', 'disk', 'online'], default: 'none', help: 'augmentation during training' },
-      ENGINE_OPTION,
-      { name: 'precision', kind: 'string', choices: PRECISIONS, default: 'float32', help: 'mixed: float16 convolutions on webgpu (adapters with shader-f16)' },
-      THREADS_OPTION,
-      { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
-      { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint, with the options in its config.json' },
-      seedOption(1),
-    ],
-    toRequest: ({ values: v, given }) => ({
-      command: 'train',
-      options: {
-        prepared: optS(v.prepared),
-        run: s(v.run),
-        model: s(v.model) as ModelName,
-        alpha: optN(v.alpha),
-        weights: s(v.weights),
-        phase: s(v.phase) as 'head' | 'finetune' | 'both',
-        epochs: n(v.epochs),
-        finetuneEpochs: optN(v['finetune-epochs']),
-        batch: n(v.batch),
-        size: n(v.size),
-        lr: optN(v.lr),
-        finetuneLr: optN(v['finetune-lr']),
-        optimizer: optS(v.optimizer) as 'rmsprop' | 'adam' | 'sgd' | undefined,
-        unfreezeFrom: optS(v['unfreeze-from']),
-        augment: s(v.augment) as 'none' | 'disk' | 'online',
-        engine: s(v.engine) as 'auto',
-        precision: s(v.precision) as Precision,
-        threads: optN(v.threads),
-        resume: b(v.resume),
-        classWeights: b(v['class-weights']),
-        seed: n(v.seed),
-        explicit: given.map(optionKey) as (keyof TrainOptions)[],
-      },
-    }),
+    options: TRAIN_OPTIONS,
+    toRequest: (args) => ({ command: 'train', options: trainOptionsFromArgs(args) }),
   },
   {
     name: 'lr-find',

@@ -11,7 +11,8 @@
  *     testSet?: { path, groundTruth, input?, images }   (an ISIC 2018 test set found beside training data),
  *     materialisedWith: hard|symlink|copy,
  *     notes: string[],
- *     augmentation?: AugmentationRecord  (written by `augment`) }
+ *     augmentation?: AugmentationRecord  (written by `augment`),
+ *     crossValidation?: FoldScheme[]     (written by `cv` / `sweep`: the folds every run of that K uses) }
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +21,7 @@ import { preparedClasses } from '../../shared/classes';
 import type { LinkMode } from '../../shared/protocol/jobs';
 import type { DatasetSummary, ExcludedFile } from '../../shared/protocol/results';
 import type { Check } from '../../shared/validate';
-import { arrayOf, literal, num, obj, optional, str } from '../../shared/validate';
+import { arrayOf, literal, num, obj, optional, recordOf, str } from '../../shared/validate';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 
@@ -67,6 +68,22 @@ export interface AugmentationRecord {
   updatedAt: string;
 }
 
+/**
+ * K cross-validation folds over the training and validation images (test images are never in a fold), each
+ * group whole in one fold: recorded once, so every fold run and every later sweep with K folds uses the same.
+ */
+export interface FoldScheme {
+  folds: number;
+  seed: number;
+  /** What stayed whole: the group column (lesion_id, patient_id …), or `image` when the data has none. */
+  groupedBy: string;
+  createdAt: string;
+  /** Images per fold and class: `counts[fold][class]`, classes in the manifest's order. */
+  counts: number[][];
+  /** Each image's fold (0-based), by its `file`. */
+  assignment: Record<string, number>;
+}
+
 export interface PreparedManifest {
   version: typeof MANIFEST_VERSION;
   summary: DatasetSummary;
@@ -77,6 +94,7 @@ export interface PreparedManifest {
   materialisedWith: LinkMode;
   notes: string[];
   augmentation?: AugmentationRecord;
+  crossValidation?: FoldScheme[];
 }
 
 const linkMode = literal('hard', 'symlink', 'copy');
@@ -105,6 +123,7 @@ const manifestCheck: Check = obj({
   testSet: optional(obj({ path: str, groundTruth: str, input: optional(str), images: num })),
   materialisedWith: linkMode,
   notes: arrayOf(str),
+  crossValidation: optional(arrayOf(obj({ folds: num, seed: num, groupedBy: str, createdAt: str, counts: arrayOf(arrayOf(num)), assignment: recordOf(num) }))),
 });
 
 export function validateManifest(value: unknown): string | undefined {

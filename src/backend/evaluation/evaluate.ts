@@ -16,7 +16,7 @@ import type { LabeledImage } from '../training/imagePipeline';
 import { imageBatches } from '../training/imagePipeline';
 import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from './metrics';
 import { loadTrainedModel } from './trainedModel';
-import { splitImages } from '../training/datasetImages';
+import { runSplitImages, splitImages } from '../training/datasetImages';
 import { renderModelCard } from './modelCard';
 import { RunFolder } from '../training/runFolder';
 
@@ -36,7 +36,7 @@ export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Pr
   try {
     const prepared = path.resolve(options.data ?? config.options.prepared);
     const manifest = await readManifest(prepared);
-    const splits = splitImages(manifest, prepared, config.classes);
+    const splits = options.data ? splitImages(manifest, prepared, config.classes) : runSplitImages(manifest, prepared, config);
     const splitName = options.data && splits.test.length ? 'test' : 'val';
     const images: LabeledImage[] = splits[splitName].filter((i) => i.label >= 0);
     if (images.length === 0) throw new UserError(`${prepared} has no ${splitName} images to evaluate on. Prepare it with a validation split, or pass --data with a prepared test set.`);

@@ -28,7 +28,9 @@ import { BACKEND_VERSION, sourceRevision } from '../version';
 import type { TrainState } from './checkpoint';
 import { loadCheckpoint } from './checkpoint';
 import { datasetFingerprint, describeDatasetChange } from './datasetFingerprint';
-import { listAugmentedImages, splitImages } from './datasetImages';
+import { augmentedSourceId, foldImages, listAugmentedImages, splitImages } from './datasetImages';
+import { findFoldScheme } from '../dataset/foldScheme';
+import type { FoldScheme, PreparedManifest } from '../dataset/manifest';
 import type { LabeledImage } from './imagePipeline';
 import { RunFolder } from './runFolder';
 import { resumeOptions } from './resumeOptions';
@@ -147,7 +149,9 @@ async function newRunConfig(run: RunFolder, options: TrainOptions): Promise<RunC
   if (await run.exists()) throw new UserError(`${run.dir} already holds a run. Use --resume to continue it, or give a new --run folder.`);
   const opts = resolveTrainOptions(options);
   // The model's outputs are the prepared dataset's classes, in its order.
-  const classes = manifestClasses(await readManifest(opts.prepared));
+  const manifest = await readManifest(opts.prepared);
+  const classes = manifestClasses(manifest);
+  if (opts.folds !== undefined) opts.foldSeed = requireFoldScheme(manifest, opts).seed;
   return {
     version: 1,
     options: opts,
@@ -211,9 +215,11 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
         'Start a new run (without --resume) for this dataset, or prepare the dataset the run was trained on again.',
     );
   }
-  const { train: trainImages, val: valImages } = splitImages(manifest, o.prepared, config.classes);
+  const scheme = o.folds !== undefined ? requireFoldScheme(manifest, o) : undefined;
+  const { train: trainImages, val: valImages, trainIds } = scheme ? foldImages(manifest, o.prepared, config.classes, scheme, o.fold!) : { ...splitImages(manifest, o.prepared, config.classes), trainIds: undefined };
   if (o.augment === 'disk') {
-    const augmented = await listAugmentedImages(o.prepared, manifest, config.classes);
+    // A fold run keeps only the augmented copies of its own training images: the others' sources are in its validation fold.
+    const augmented = (await listAugmentedImages(o.prepared, manifest, config.classes)).filter((a) => !trainIds || trainIds.has(augmentedSourceId(a.file) ?? ''));
     if (augmented.length === 0) throw new UserError(`--augment disk needs augmented images in ${path.join(o.prepared, 'aug')}; run \`lesion-lab augment --prepared ${o.prepared}\` first, or use --augment online.`);
     trainImages.push(...augmented);
     config.dataset.augmented = augmented.length;
@@ -232,9 +238,9 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
   const s = manifest.summary;
   config.dataset = {
     ...config.dataset,
-    split: s.split,
-    valFraction: s.valFraction,
-    seed: s.seed,
+    split: scheme ? `cross-validation fold ${o.fold} of ${scheme.folds} (by ${scheme.groupedBy}, seed ${scheme.seed})` : s.split,
+    valFraction: scheme ? valImages.length / (valImages.length + trainImages.length - config.dataset.augmented) : s.valFraction,
+    seed: scheme ? scheme.seed : s.seed,
     train: trainImages.length,
     val: valImages.length,
     fingerprint: then ?? fingerprint,
@@ -243,6 +249,18 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
     ...(s.leakage ? { leakage: s.leakage } : {}),
   };
   return { trainImages, valImages };
+}
+
+/** The fold scheme a cross-validation run trains on; a UserError that says how to make it when the manifest lacks it. */
+function requireFoldScheme(manifest: PreparedManifest, o: { prepared: string; folds?: number; foldSeed?: number }): FoldScheme {
+  const scheme = findFoldScheme(manifest, o.folds!, o.foldSeed);
+  if (!scheme) {
+    throw new UserError(
+      `${o.prepared} has no ${o.folds} cross-validation folds${o.foldSeed !== undefined ? ` with seed ${o.foldSeed}` : ''} recorded. ` +
+        `Run \`lesion-lab cv --prepared ${o.prepared} --folds ${o.folds} …\` (it records them and trains every fold), or train without --folds.`,
+    );
+  }
+  return scheme;
 }
 
 /** The model and state training starts from: the last checkpoint on --resume (when one was written), else a fresh model. */

@@ -105,6 +105,11 @@ export interface TrainOptions {
   resume: boolean;
   classWeights: boolean;
   seed: number;
+  /** Cross-validation: train on every fold of the manifest's `folds`-fold scheme but `fold` (1-based), validate on that one. */
+  folds?: number;
+  fold?: number;
+  /** Which recorded scheme of `folds` folds (default: the only one). */
+  foldSeed?: number;
   /**
    * The options the user actually gave (TrainOptions keys); the others hold defaults. With `resume` every
    * option comes from the run's config.json, and one listed here that differs from it is refused (engine
@@ -258,6 +263,9 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   resume: bool,
   classWeights: bool,
   seed,
+  folds: optional(int(2, 100)),
+  fold: optional(int(1, 100)),
+  foldSeed: optional(int()),
   explicit: optional(arrayOf(nonEmpty)),
 };
 export const lrFindOptionChecks: FieldChecks<LrFindOptions> = {
