@@ -17,6 +17,8 @@ export interface OptionSpec {
   required?: boolean;
   /** Required unless this boolean option is given (e.g. train's --prepared, unless --resume). */
   requiredUnless?: string;
+  /** Given only together with this option (e.g. train's --fold with --folds). */
+  needs?: string;
   min?: number;
   max?: number;
   /** Name shown in help for the value, e.g. DIR. */
@@ -114,6 +116,8 @@ export function parseOptions(
       if (spec.required) throw new UsageError(`--${spec.name} is required`, command);
       if (spec.requiredUnless && (values[spec.requiredUnless] === undefined || values[spec.requiredUnless] === false)) throw new UsageError(`--${spec.name} is required (unless --${spec.requiredUnless})`, command);
       if (spec.default !== undefined) values[spec.name] = spec.default;
+    } else if (spec.needs && values[spec.needs] === undefined) {
+      throw new UsageError(`--${spec.name} needs --${spec.needs}`, command);
     }
   }
   if (positional) {

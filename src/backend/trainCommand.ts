@@ -5,13 +5,12 @@
 import type { ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
 import { MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
 import type { OptionSpec, OptionValue, ParsedArgs } from './args';
-import { UsageError } from './args';
 import { ENGINE_OPTION, THREADS_OPTION, b, n, optN, optS, optionKey, s, seedOption } from './optionSpecs';
 
 export const FOLD_OPTIONS: OptionSpec[] = [
-  { name: 'folds', kind: 'int', min: 2, max: 100, metavar: 'K', help: 'cross-validation: the K folds `cv` recorded in the prepared manifest' },
-  { name: 'fold', kind: 'int', min: 1, max: 100, metavar: 'I', help: 'with --folds: validate on fold I (1…K), train on the others' },
-  { name: 'fold-seed', kind: 'int', metavar: 'S', help: 'with --folds: which recorded set of K folds (default: the only one)' },
+  { name: 'folds', kind: 'int', min: 2, max: 100, needs: 'fold', metavar: 'K', help: 'cross-validation: the K folds `cv` recorded in the prepared manifest' },
+  { name: 'fold', kind: 'int', min: 1, max: 100, needs: 'folds', metavar: 'I', help: 'with --folds: validate on fold I (1…K), train on the others' },
+  { name: 'fold-seed', kind: 'int', needs: 'folds', metavar: 'S', help: 'with --folds: which recorded set of K folds (default: the only one)' },
 ];
 
 export const TRAIN_OPTIONS: OptionSpec[] = [
@@ -40,8 +39,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
 ];
 
 function foldValues(v: Record<string, OptionValue>): Pick<TrainOptions, 'folds' | 'fold' | 'foldSeed'> {
-  if ((v.folds === undefined) !== (v.fold === undefined)) throw new UsageError('--folds and --fold go together: --folds K --fold I trains on every fold but I', 'train');
-  if (v.folds !== undefined && n(v.fold) > n(v.folds)) throw new UsageError(`--fold must be between 1 and --folds (${n(v.folds)}), got ${n(v.fold)}`, 'train');
+  // --fold beyond --folds is refused by train itself (foldSplit), where a request from the extension is checked too.
   return v.folds === undefined ? {} : { folds: n(v.folds), fold: n(v.fold), ...(v['fold-seed'] !== undefined ? { foldSeed: n(v['fold-seed']) } : {}) };
 }
 

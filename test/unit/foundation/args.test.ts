@@ -63,6 +63,8 @@ describe('CLI argument parsing', () => {
       ['export', ['--format', 'onnx'], /--run/],
       ['train', ['--prepared', 'p', '--run', 'r', '--resume=maybe'], /true\/false/],
       ['train', ['--prepared', 'p', '--run', 'r', '--threads', '0'], /--threads must be at least 1/],
+      ['train', ['--prepared', 'p', '--run', 'r', '--folds', '5'], /--folds needs --fold/],
+      ['train', ['--prepared', 'p', '--run', 'r', '--fold', '2'], /--fold needs --folds/],
     ];
     for (const [name, argv, pattern] of cases) {
       assert.throws(() => requestFromArgv(cmd(name), argv), (err: unknown) => err instanceof UsageError && pattern.test(err.message), `${name} ${argv.join(' ')}`);

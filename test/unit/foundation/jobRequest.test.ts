@@ -13,7 +13,18 @@ function minimalArgv(c: CommandSpec): string[] {
   return argv;
 }
 
-const request = (c: CommandSpec, extra: string[]): unknown => requestFromArgv(c, [...minimalArgv(c), ...extra]).request;
+/** `extra`, plus the options it needs (e.g. train's --fold needs --folds), each at its smallest value. */
+function withPartners(c: CommandSpec, extra: string[]): string[] {
+  const out = [...extra];
+  for (let i = 0; i < out.length; i++) {
+    const needs = c.options.find((o) => `--${o.name}` === out[i])?.needs;
+    const partner = c.options.find((o) => o.name === needs);
+    if (partner && !out.includes(`--${partner.name}`)) out.push(`--${partner.name}`, String(partner.min ?? 1));
+  }
+  return out;
+}
+
+const request = (c: CommandSpec, extra: string[]): unknown => requestFromArgv(c, [...minimalArgv(c), ...withPartners(c, extra)]).request;
 
 /** The path of the one leaf where two requests differ, e.g. ['options', 'valFraction']. */
 function differingPath(a: unknown, b: unknown, at: string[] = []): string[] | undefined {
