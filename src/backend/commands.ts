@@ -242,6 +242,21 @@ export const COMMANDS: readonly CommandSpec[] = [
     }),
   },
   {
+    name: 'weights',
+    summary: "Where a backbone's ImageNet weights stand: cached, or downloadable now (one HEAD request); with --download, fetch, verify and cache them.",
+    options: [
+      { name: 'model', kind: 'string', choices: MODEL_NAMES, default: 'mobilenetv2', help: 'backbone' },
+      { name: 'alpha', kind: 'number', min: 0.35, max: 1.4, metavar: 'A', help: 'MobileNetV2 width multiplier (default 1.0)' },
+      { name: 'size', kind: 'int', min: 32, max: 1024, default: 224, metavar: 'PX', help: 'the input size the run will use (MobileNetV2 files differ by size)' },
+      { name: 'download', kind: 'boolean', help: 'download them now if they are not cached' },
+      { name: 'base-url', kind: 'string', metavar: 'URL', help: 'a mirror of storage.googleapis.com/tensorflow/keras-applications/' },
+    ],
+    toRequest: ({ values: v }) => ({
+      command: 'weights',
+      options: { model: s(v.model) as ModelName, alpha: optN(v.alpha), size: n(v.size), download: b(v.download), baseUrl: optS(v['base-url']) },
+    }),
+  },
+  {
     name: 'thumbnails',
     summary: 'Small JPEG thumbnails of images, as data URIs (used by the extension’s panels).',
     hidden: true,
@@ -341,6 +356,9 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
       ctx.emit({ type: 'export/didFinish', ...result });
       return;
     }
+    case 'weights':
+      await (await import('./models/weightsStatus')).checkImagenetWeights(request.options, ctx);
+      return;
     case 'thumbnails':
       return (await import('./preview/thumbnails')).renderThumbnails(request.options, ctx);
     case 'augment-preview':

@@ -158,6 +158,19 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
             `  verified on ${e.verification.images} ${e.verification.source === 'validation' ? 'validation images' : 'synthetic inputs'}: max |Δp| ${e.verification.maxAbsDiff.toExponential(1)} (≤ ${e.verification.tolerance})`,
         );
         return;
+      case 'weights/didCheck': {
+        const w = e.status;
+        const size = w.bytes !== undefined ? ` (${formatBytes(w.bytes)})` : '';
+        line(
+          out,
+          w.cached
+            ? `cached${size}: ${w.file}${w.verified ? `\n  verified: ${w.verified}` : ''}`
+            : w.download?.reachable
+              ? `not cached; downloadable${size} from ${w.url} (answered in ${w.download.seconds.toFixed(1)} s): run again with --download, or let train download it`
+              : `not cached, and not downloadable now: ${w.download?.reason ?? 'unknown'}. Download ${w.url} elsewhere and give its path to train --weights, or train with --weights none`,
+        );
+        return;
+      }
       case 'thumbnails/didRender':
         line(out, `${e.items.length} thumbnail(s)`);
         return;

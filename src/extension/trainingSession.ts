@@ -67,6 +67,7 @@ export class TrainingSession implements vscode.Disposable {
       case 'predict/didFailImage':
       case 'export/didFinish':
       case 'lrFind/didFinish':
+      case 'weights/didCheck':
       case 'thumbnails/didRender':
       case 'augmentPreview/didRender':
       case 'job/didEnd':

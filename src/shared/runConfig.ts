@@ -16,6 +16,8 @@ export type ResolvedTrainOptions = TrainOptions & {
   unfreezeFrom: string;
   headOptimizer: string;
   finetuneOptimizer: string;
+  /** Absent in runs started before it existed (then 0). */
+  earlyStoppingStart?: number;
 };
 
 /** The engine a run actually trained on, and how. */

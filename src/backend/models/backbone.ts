@@ -61,14 +61,8 @@ export function buildClassifier(backbone: tfl.LayersModel, numClasses: number): 
   return tfl.model({ inputs: backbone.inputs, outputs: predictions, name: `${backbone.name}_classifier` });
 }
 
-/**
- * Where fine-tuning starts by default: the last residual stage for ResNets (the reference workflow's
- * `model.layers[483:]` on ResNet152), and for MobileNetV2 the last inverted residual block
- * (block_16, 320 channels) plus the final 1×1 conv — the same "last block" choice.
- */
-export function defaultUnfreezeLayer(name: ModelName): string {
-  return name === 'mobilenetv2' ? 'block_16_expand' : 'conv5_block1_1_conv';
-}
+/** Where fine-tuning starts by default: src/shared/trainDefaults.ts (the Run form shows it too). */
+export { defaultUnfreezeLayer } from '../../shared/trainDefaults';
 
 /**
  * Index in `model.layers` of the first layer to train in fine-tuning. `nameOrIndex` is a layer name

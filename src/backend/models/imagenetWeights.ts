@@ -18,6 +18,11 @@ import { MOBILENET_V2_ALPHAS, MOBILENET_V2_SIZES } from './mobilenetV2';
 
 export const KERAS_WEIGHTS_BASE_URL = 'https://storage.googleapis.com/tensorflow/keras-applications/';
 
+/** LESION_LAB_WEIGHTS_BASE_URL (a mirror of the Keras files, e.g. behind a firewall), else Keras' own bucket. */
+export function defaultWeightsBaseUrl(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LESION_LAB_WEIGHTS_BASE_URL?.trim() || KERAS_WEIGHTS_BASE_URL;
+}
+
 export interface ImagenetWeightsSpec {
   fileName: string;
   url: string;
@@ -43,7 +48,7 @@ function pythonFloat(alpha: number): string {
  * input size (only what they were trained on does), so they load at any size. Alphas 1.3 and 1.4 were
  * only published for 224 (the TF-slim checkpoints they come from), so those always use 224.
  */
-export function imagenetWeightsSpec(name: ModelName, alpha: number | undefined, inputSize: number, baseUrl = KERAS_WEIGHTS_BASE_URL): ImagenetWeightsSpec {
+export function imagenetWeightsSpec(name: ModelName, alpha: number | undefined, inputSize: number, baseUrl = defaultWeightsBaseUrl()): ImagenetWeightsSpec {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   if (name !== 'mobilenetv2') {
     const fileName = `${name}_weights_tf_dim_ordering_tf_kernels_notop.h5`;
@@ -90,16 +95,17 @@ export async function resolveImagenetWeights(
   options: ResolveWeightsOptions = {},
 ): Promise<string> {
   const spec = imagenetWeightsSpec(name, alpha, inputSize, options.baseUrl);
-  const dest = path.join(cacheDir, spec.fileName);
-  if (await isVerified(dest, spec)) return dest;
+  const cached = await cachedImagenetWeights(spec, cacheDir);
+  if (cached) return cached;
   throwIfCancelled(signal);
   await fs.mkdir(cacheDir, { recursive: true });
+  const dest = path.join(cacheDir, spec.fileName);
   const download = options.download ?? downloadFile;
   try {
     await download(spec.url, dest, {
       signal,
       onProgress,
-      hint: `or download ${spec.url} yourself and give its path to --weights`,
+      hint: `download ${spec.url} yourself and give its path to --weights`,
     });
   } catch (err) {
     if (err instanceof UserError || signal.aborted) throw err;
@@ -113,6 +119,12 @@ export async function resolveImagenetWeights(
     throw new UserError(`The downloaded ${spec.fileName} does not match the checksum Keras publishes for it (MD5 ${spec.md5}); it was deleted. Try again; if it keeps failing, the mirror is serving a different file.`);
   }
   return dest;
+}
+
+/** The cached, verified copy of the file, if there is one (no network involved). */
+export async function cachedImagenetWeights(spec: ImagenetWeightsSpec, cacheDir: string): Promise<string | undefined> {
+  const file = path.join(cacheDir, spec.fileName);
+  return (await isVerified(file, spec)) ? file : undefined;
 }
 
 const sidecar = (file: string): string => `${file}.verified.json`;

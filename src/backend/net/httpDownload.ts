@@ -251,6 +251,64 @@ async function remoteSize(url: string, opts: DownloadFileOptions): Promise<numbe
   return res.statusCode === 200 ? contentLength(res) : undefined;
 }
 
+/** Whether a file can be downloaded now, as a HEAD request found out. */
+export interface UrlProbe {
+  reachable: boolean;
+  /** Content-Length of the answer, when the server gave one. */
+  bytes?: number;
+  /** Why not, in words: "could not look up storage.googleapis.com (ENOTFOUND)", "no answer within 4 s", "HTTP 404". */
+  reason?: string;
+  /** How long the check took. */
+  seconds: number;
+}
+
+/**
+ * Asks the server about `url` with one HEAD request (redirects followed), giving up after `timeoutMs` in
+ * all: quick enough to answer a form while the person looks at it, and honest — only a 200 counts.
+ * Never throws, except when `signal` is aborted.
+ */
+export async function probeUrl(url: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<UrlProbe> {
+  const timeoutMs = options.timeoutMs ?? 4000;
+  const started = Date.now();
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  options.signal?.addEventListener('abort', stop, { once: true });
+  const timer = setTimeout(stop, timeoutMs);
+  const seconds = (): number => (Date.now() - started) / 1000;
+  try {
+    const res = await get(url, { 'user-agent': 'lesion-lab', 'accept-encoding': 'identity' }, { signal: controller.signal, idleTimeoutMs: timeoutMs }, 'HEAD');
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if (status === 200) return { reachable: true, bytes: contentLength(res), seconds: seconds() };
+    return { reachable: false, reason: `the server answered HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}`, seconds: seconds() };
+  } catch (err) {
+    if (options.signal?.aborted) throw new CancelledError();
+    const host = hostOf(url);
+    const code = (err as NodeJS.ErrnoException).code;
+    const reason = controller.signal.aborted
+      ? `${host} did not answer within ${formatSeconds(timeoutMs / 1000)}`
+      : /ENOTFOUND|EAI_AGAIN/.test(`${code ?? ''} ${(err as Error).message}`)
+        ? `could not look up ${host} (${/EAI_AGAIN/.test(`${code ?? ''} ${(err as Error).message}`) ? 'EAI_AGAIN' : 'ENOTFOUND'}): no network, or no DNS`
+        : err instanceof TransientError
+          ? err.message
+          : `${host} could not be reached (${errorText(err)})`;
+    return { reachable: false, reason, seconds: seconds() };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', stop);
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+const formatSeconds = (s: number): string => `${Number.isInteger(s) ? s : s.toFixed(1)} s`;
+
 function httpError(url: string, status: number, statusMessage: string | undefined, opts: DownloadFileOptions): Error {
   const what = `${url} answered HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}`;
   if (status >= 500) return new TransientError(`${what} (a server error)`);

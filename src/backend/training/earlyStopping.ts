@@ -19,8 +19,12 @@ export interface EpochDecision {
   stopBy?: { monitor: 'val_loss' | 'val_accuracy'; patience: number };
 }
 
-/** `phaseEpoch` of `phaseEpochs` in the phase just finished; `metrics.epoch` counts over the whole run. */
-export function decideAfterEpoch(state: TrainState, metrics: EpochMetrics, phaseEpoch: number, phaseEpochs: number): EpochDecision {
+/**
+ * `phaseEpoch` of `phaseEpochs` in the phase just finished; `metrics.epoch` counts over the whole run. The
+ * early-stopping callbacks ignore the phase's first `earlyStoppingStart` epochs (Keras' start_from_epoch);
+ * the best checkpoint does not.
+ */
+export function decideAfterEpoch(state: TrainState, metrics: EpochMetrics, phaseEpoch: number, phaseEpochs: number, earlyStoppingStart = 0): EpochDecision {
   const next: TrainState = {
     ...state,
     epoch: metrics.epoch,
@@ -32,10 +36,12 @@ export function decideAfterEpoch(state: TrainState, metrics: EpochMetrics, phase
   };
   const improved = metrics.valAccuracy > state.best.valAccuracy;
   if (improved) next.best = { valAccuracy: metrics.valAccuracy, valBalancedAccuracy: metrics.valBalancedAccuracy, epoch: metrics.epoch };
-  if (metrics.valLoss < next.earlyValLoss.best) next.earlyValLoss = { best: metrics.valLoss, wait: 0 };
-  else next.earlyValLoss.wait++;
-  if (metrics.valAccuracy > next.earlyValAccuracy.best) next.earlyValAccuracy = { best: metrics.valAccuracy, wait: 0 };
-  else next.earlyValAccuracy.wait++;
+  if (phaseEpoch > earlyStoppingStart) {
+    if (metrics.valLoss < next.earlyValLoss.best) next.earlyValLoss = { best: metrics.valLoss, wait: 0 };
+    else next.earlyValLoss.wait++;
+    if (metrics.valAccuracy > next.earlyValAccuracy.best) next.earlyValAccuracy = { best: metrics.valAccuracy, wait: 0 };
+    else next.earlyValAccuracy.wait++;
+  }
   const stopBy =
     next.earlyValLoss.wait >= PATIENCE_VAL_LOSS
       ? { monitor: 'val_loss' as const, patience: PATIENCE_VAL_LOSS }

@@ -21,7 +21,8 @@ import { engineInfoForRun, initEngine, usePrecision } from '../engines/load';
 import { GpuFailure } from '../engines/webgpu/deviceHealth';
 import { selectEngine } from '../engines/select';
 import { manifestClasses, readManifest } from '../dataset/manifest';
-import { buildBackbone, buildClassifier, defaultUnfreezeLayer } from '../models/backbone';
+import { buildBackbone, buildClassifier } from '../models/backbone';
+import { phaseDefaults } from '../../shared/trainDefaults';
 import { defaultWeightsCacheDir, resolveImagenetWeights } from '../models/imagenetWeights';
 import { loadWeightsFile } from '../models/weights';
 import { BACKEND_VERSION, sourceRevision } from '../version';
@@ -41,20 +42,18 @@ import { runPhase } from './trainPhase';
 export function resolveTrainOptions(request: TrainOptions): ResolvedTrainOptions {
   const { explicit: _given, ...o } = request;
   if (!o.prepared) throw new UserError('A new run needs --prepared: the folder `lesion-lab prepare` wrote. (Only --resume takes it from the run folder.)');
-  const fromScratch = o.weights === 'none';
+  const d = phaseDefaults(o.model, o.weights);
   return {
     ...o,
     prepared: path.resolve(o.prepared),
     run: path.resolve(o.run),
-    lr: o.lr ?? 1e-3,
-    // Fine-tuning pretrained weights wants a small step (the reference's 0.01 destroys them);
-    // without pretrained weights there is nothing to protect.
-    finetuneLr: o.finetuneLr ?? (fromScratch ? 1e-3 : 1e-4),
+    lr: o.lr ?? d.lr,
+    finetuneLr: o.finetuneLr ?? d.finetuneLr,
     finetuneEpochs: o.finetuneEpochs ?? o.epochs,
-    // Random backbone weights are not worth freezing: fine-tune everything.
-    unfreezeFrom: o.unfreezeFrom ?? (fromScratch ? '1' : defaultUnfreezeLayer(o.model)),
-    headOptimizer: o.optimizer ?? 'rmsprop',
-    finetuneOptimizer: o.optimizer ?? 'adam',
+    unfreezeFrom: o.unfreezeFrom ?? d.unfreezeFrom,
+    headOptimizer: o.optimizer ?? d.headOptimizer,
+    finetuneOptimizer: o.optimizer ?? d.finetuneOptimizer,
+    earlyStoppingStart: o.earlyStoppingStart ?? d.earlyStoppingStart,
   };
 }
 
@@ -94,6 +93,9 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
   const o = config.options;
   const { trainImages, valImages } = await datasetImages(config);
 
+  // The weights before anything is written: a new run that cannot get them fails without leaving a run folder behind.
+  const weightsFile = o.resume ? undefined : await backboneWeightsFile(o, ctx);
+
   const engines = await detectEngines(undefined, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const selection: EngineSelection = selectEngine(engines, o.engine);
   const loaded = await initEngine(selection.engine, { threads: o.threads });
@@ -116,7 +118,7 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
 
   let model: tfl.LayersModel | undefined;
   try {
-    const start = await startingPoint(run, config, phases[0]!, jctx);
+    const start = await startingPoint(run, config, phases[0]!, jctx, weightsFile);
     model = start.model;
     let { state, optimizerWeights } = start;
     await recordSession(run, config, state.epoch);
@@ -264,7 +266,7 @@ function requireFoldScheme(manifest: PreparedManifest, o: { prepared: string; fo
 }
 
 /** The model and state training starts from: the last checkpoint on --resume (when one was written), else a fresh model. */
-async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phase, ctx: JobContext): Promise<{ model: tfl.LayersModel; state: TrainState; optimizerWeights?: { name: string; tensor: tf.Tensor }[] }> {
+async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phase, ctx: JobContext, weightsFile?: string): Promise<{ model: tfl.LayersModel; state: TrainState; optimizerWeights?: { name: string; tensor: tf.Tensor }[] }> {
   const o = config.options;
   if (o.resume) {
     const ckpt = await loadCheckpoint(run.lastCheckpoint).catch((err: unknown) => {
@@ -285,7 +287,7 @@ async function startingPoint(run: RunFolder, config: RunConfig, firstPhase: Phas
     await Promise.all([run.truncateMetrics(0), run.truncateBatches(0)]);
     config.epochEngines = [];
   }
-  return { model: await buildModel(o, config.classes.length, ctx), state: initialState(firstPhase) };
+  return { model: await buildModel(o, config.classes.length, ctx, weightsFile), state: initialState(firstPhase) };
 }
 
 function initialState(phase: Phase): TrainState {
@@ -308,19 +310,31 @@ async function readConfig(run: RunFolder): Promise<RunConfig | undefined> {
   }
 }
 
-/** A new model for `o`: the backbone with its starting weights, and the classifier head. */
-export async function buildModel(o: ResolvedTrainOptions, classCount: number, ctx: JobContext): Promise<tfl.LayersModel> {
-  const backbone = buildBackbone(o.model, { inputSize: o.size, alpha: o.alpha });
+/** The file the backbone's weights come from (downloading ImageNet weights into the cache first), or undefined from scratch. */
+async function backboneWeightsFile(o: ResolvedTrainOptions, ctx: JobContext): Promise<string | undefined> {
+  if (o.weights === 'none') return undefined;
   if (o.weights === 'imagenet') {
     let reporter: ProgressReporter | undefined;
-    const file = await resolveImagenetWeights(o.model, o.alpha, o.size, defaultWeightsCacheDir(), ctx.signal, (done, total) => {
+    return resolveImagenetWeights(o.model, o.alpha, o.size, defaultWeightsCacheDir(), ctx.signal, (done, total) => {
       reporter ??= new ProgressReporter(ctx.emit, 'download weights', total ?? 0, 'byte');
       reporter.update(done);
     });
-    const report = await loadWeightsFile(backbone, file);
-    ctx.emit({ type: 'log', level: 'info', message: `loaded ImageNet weights: ${report.weightsLoaded} arrays in ${report.layersLoaded} layers from ${path.basename(file)}` });
-  } else if (o.weights !== 'none') {
-    const report = await loadWeightsFile(backbone, o.weights, { ignoreExtraLayers: true });
+  }
+  const { promises: fs } = await import('node:fs');
+  const stat = await fs.stat(o.weights).catch(() => undefined);
+  if (!stat?.isFile()) throw new UserError(`The weights file ${o.weights} ${stat ? 'is a folder' : 'does not exist'}. Give --weights imagenet, none, or the path of a Keras .h5 or TF.js model.json file.`);
+  return path.resolve(o.weights);
+}
+
+/** A new model for `o`: the backbone with its starting weights (from `weightsFile` when already resolved), and the classifier head. */
+export async function buildModel(o: ResolvedTrainOptions, classCount: number, ctx: JobContext, weightsFile?: string): Promise<tfl.LayersModel> {
+  weightsFile ??= await backboneWeightsFile(o, ctx);
+  const backbone = buildBackbone(o.model, { inputSize: o.size, alpha: o.alpha });
+  if (weightsFile && o.weights === 'imagenet') {
+    const report = await loadWeightsFile(backbone, weightsFile);
+    ctx.emit({ type: 'log', level: 'info', message: `loaded ImageNet weights: ${report.weightsLoaded} arrays in ${report.layersLoaded} layers from ${path.basename(weightsFile)}` });
+  } else if (weightsFile) {
+    const report = await loadWeightsFile(backbone, weightsFile, { ignoreExtraLayers: true });
     ctx.emit({ type: 'log', level: 'info', message: `loaded ${report.weightsLoaded} weight arrays from ${o.weights}` });
   } else {
     ctx.emit({ type: 'log', level: 'warn', message: 'training from random weights (--weights none): expect far lower accuracy than with ImageNet weights' });

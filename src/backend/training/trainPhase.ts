@@ -108,7 +108,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
     await p.run.appendMetrics(metrics);
     await recordEpochEngine(p, globalEpoch);
     p.ctx.emit({ type: 'train/didEpoch', run: p.run.dir, metrics, tensors: tf.memory().numTensors });
-    const decision = decideAfterEpoch(state, metrics, epoch, setup.epochs);
+    const decision = decideAfterEpoch(state, metrics, epoch, setup.epochs, p.config.options.earlyStoppingStart ?? 0);
     await saveEpochCheckpoints(model, setup.optimizer, decision, metrics, p);
     state = decision.next;
     if (decision.stopBy) {

@@ -5,14 +5,14 @@
  * the other process goes through a validator below first.
  */
 import type { Check, Validated } from '../validate';
-import { arrayOf, literal, nullable, num, obj, optional, recordOf, str, validateTagged } from '../validate';
+import { arrayOf, bool, literal, nullable, num, obj, optional, recordOf, str, validateTagged } from '../validate';
 import type { AugmentParams } from './augmentation';
 import { augmentParams } from './augmentation';
 import type { EngineInfo, EngineSelection } from './engines';
 import { engineInfo, engineSelection } from './engines';
 import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName } from './jobs';
 import type { LrPoint, LrSuggestion } from '../lrFinder';
-import { jobRequest } from './jobs';
+import { MODEL_NAMES, jobRequest } from './jobs';
 import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, PredictFailure, Prediction } from './results';
 import { batchMetrics, datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
 
@@ -75,11 +75,31 @@ export type BackendEvent =
   | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; predictions: Prediction[]; failed?: PredictFailure[] }
   /** The export is complete and was read back: `verification` compares its probabilities with the checkpoint's. */
   | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification }
+  /** Where a backbone's ImageNet weights stand: cached here, or whether they can be downloaded now (a HEAD request's answer). */
+  | { type: 'weights/didCheck'; status: WeightsStatus }
   | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
   | { type: 'augmentPreview/didRender'; image: string; original: string; variants: { dataUri: string; params: AugmentParams }[] }
   | { type: 'job/didEnd'; status: JobStatus; exitCode: number };
 
 export type BackendEventType = BackendEvent['type'];
+
+/** A backbone's ImageNet weights file, as `lesion-lab weights` found it. */
+export interface WeightsStatus {
+  model: ModelName;
+  alpha?: number;
+  size: number;
+  /** Where it is (or would be) cached. */
+  file: string;
+  url: string;
+  /** Present and verified in the cache: training needs no network. */
+  cached: boolean;
+  /** The file's size: the cached copy's, or what the server announced. */
+  bytes?: number;
+  /** Not cached: whether the server answered the HEAD request with the file (and if not, why). */
+  download?: { reachable: boolean; reason?: string; seconds: number };
+  /** How the cached file was checked (after a download: every array loaded into the backbone). */
+  verified?: string;
+}
 
 /** How an export was checked before it was put in place. */
 export interface ExportVerification {
@@ -165,6 +185,19 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     out: str,
     files: arrayOf(str),
     verification: obj({ images: num, source: literal('validation', 'synthetic'), maxAbsDiff: num, tolerance: num }),
+  }),
+  'weights/didCheck': obj({
+    status: obj({
+      model: literal(...MODEL_NAMES),
+      alpha: optional(num),
+      size: num,
+      file: str,
+      url: str,
+      cached: bool,
+      bytes: optional(num),
+      download: optional(obj({ reachable: bool, reason: optional(str), seconds: num })),
+      verified: optional(str),
+    }),
   }),
   'thumbnails/didRender': obj({ items: arrayOf(obj({ file: str, dataUri: str })) }),
   'augmentPreview/didRender': obj({ image: str, original: str, variants: arrayOf(obj({ dataUri: str, params: augmentParams })) }),

@@ -96,6 +96,11 @@ export interface TrainOptions {
   finetuneLr?: number;
   optimizer?: OptimizerName;
   unfreezeFrom?: string;
+  /**
+   * Keras EarlyStopping's start_from_epoch: the epochs of each phase the early-stopping callbacks ignore
+   * (validation loss from random weights rises before batch-norm statistics settle). Default 0; 5 from scratch.
+   */
+  earlyStoppingStart?: number;
   augment: AugmentMode;
   engine: EngineChoice;
   /** Default float32. */
@@ -185,6 +190,18 @@ export interface ExportOptions {
   threads?: number;
 }
 
+/** A backbone's official ImageNet weights (Keras' no-top file): cached? downloadable? (and with `download`, fetch them). */
+export interface WeightsOptions {
+  model: ModelName;
+  alpha?: number;
+  /** The run's input size (MobileNetV2's files are published per size). */
+  size: number;
+  /** Download (with progress, verified) when not cached; otherwise only check. */
+  download: boolean;
+  /** A mirror of storage.googleapis.com/tensorflow/keras-applications/. */
+  baseUrl?: string;
+}
+
 /** Installs a native engine package with npm into `dir` (the folder the backend looks in: LESION_LAB_ENGINES_DIR). */
 export interface InstallEngineOptions {
   package: 'tfjs-node-gpu' | 'tfjs-node';
@@ -209,6 +226,7 @@ export type JobRequest =
   | { command: 'evaluate'; options: EvaluateOptions }
   | { command: 'predict'; options: PredictOptions }
   | { command: 'export'; options: ExportOptions }
+  | { command: 'weights'; options: WeightsOptions }
   /** Small JPEG thumbnails as data URIs, for the Samples and Evaluation panels. */
   | { command: 'thumbnails'; options: { files: string[]; size: number } }
   /** An image and augmented variants of it, each with its sampled parameters. */
@@ -256,6 +274,7 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   finetuneLr: optional(numberIn(0)),
   optimizer: optional(literal('rmsprop', 'adam', 'sgd')),
   unfreezeFrom: optional(nonEmpty),
+  earlyStoppingStart: optional(int(0)),
   augment: literal('none', 'disk', 'online'),
   engine: engineChoice,
   precision: optional(literal(...PRECISIONS)),
@@ -291,6 +310,7 @@ export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = { run: nonEmpt
 /** Exactly one of run and model: checked by the command itself (predict.ts), which says which to give. */
 export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
 export const exportOptionChecks: FieldChecks<ExportOptions> = { run: nonEmpty, format: literal(...EXPORT_FORMATS), checkpoint: optional(literal(...EXPORT_CHECKPOINTS)), out: optional(nonEmpty), engine: optional(engineChoice), threads };
+export const weightsOptionChecks: FieldChecks<WeightsOptions> = { model: literal(...MODEL_NAMES), alpha: optional(numberIn(0.35, 1.4)), size: imageSize, download: bool, baseUrl: optional(nonEmpty) };
 export const installEngineOptionChecks: FieldChecks<InstallEngineOptions> = { package: literal('tfjs-node-gpu', 'tfjs-node'), dir: nonEmpty, registry: optional(nonEmpty), spec: optional(nonEmpty) };
 
 type OptionsOf<C extends JobCommand> = Extract<JobRequest, { command: C }> extends { options: infer O } ? O : undefined;
@@ -309,6 +329,7 @@ const jobOptionChecks: { [C in JobCommand]: OptionsOf<C> extends undefined ? und
   evaluate: evaluateOptionChecks,
   predict: predictOptionChecks,
   export: exportOptionChecks,
+  weights: weightsOptionChecks,
   thumbnails: { files: arrayOf(nonEmpty), size: int(16, 512) },
   'augment-preview': {
     image: nonEmpty,

@@ -27,12 +27,12 @@ const epoch = (n: number, valLoss: number, valAccuracy: number): EpochMetrics =>
 });
 
 /** Runs a sequence of (valLoss, valAccuracy) epochs through the decision, as runPhase does. */
-function replay(series: [number, number][], phaseEpochs = 100): { states: TrainState[]; improved: boolean[]; stop?: string } {
+function replay(series: [number, number][], phaseEpochs = 100, earlyStoppingStart = 0): { states: TrainState[]; improved: boolean[]; stop?: string } {
   let state = start;
   const states: TrainState[] = [];
   const improved: boolean[] = [];
   for (let i = 0; i < series.length; i++) {
-    const d = decideAfterEpoch(state, epoch(i + 1, ...series[i]!), i + 1, phaseEpochs);
+    const d = decideAfterEpoch(state, epoch(i + 1, ...series[i]!), i + 1, phaseEpochs, earlyStoppingStart);
     states.push(d.next);
     improved.push(d.improved);
     state = d.next;
@@ -61,6 +61,20 @@ describe('training/earlyStopping: the Keras callbacks after each epoch', () => {
     for (let i = 1; i <= PATIENCE_VAL_ACCURACY; i++) series.push([1 - i / 100, 0.8]);
     const r = replay(series);
     assert.equal(r.stop, `val_accuracy@${PATIENCE_VAL_ACCURACY + 1}`);
+  });
+
+  it('ignores the first earlyStoppingStart epochs (Keras start_from_epoch), not for the best checkpoint', () => {
+    // A from-scratch run as measured on the demo data: val_loss climbs for three epochs, then falls.
+    const series: [number, number][] = [[2.3, 0.14], [2.7, 0.15], [3.5, 0.16], [3.6, 0.3], [1.4, 0.57], [1.6, 0.51], [1.1, 0.69]];
+    assert.equal(replay(series).stop, 'val_loss@4', 'without a start, patience 3 ends it at epoch 4');
+    const r = replay(series, 100, 3);
+    assert.equal(r.stop, undefined);
+    assert.deepEqual(r.improved, [true, true, true, true, true, false, true], 'the best checkpoint follows every epoch');
+    assert.deepEqual(r.states.map((s) => s.earlyValLoss), [
+      { best: Infinity, wait: 0 }, { best: Infinity, wait: 0 }, { best: Infinity, wait: 0 },
+      { best: 3.6, wait: 0 }, { best: 1.4, wait: 0 }, { best: 1.4, wait: 1 }, { best: 1.1, wait: 0 },
+    ]);
+    assert.equal(replay([[1, 0.5], [1.1, 0.5], [1.2, 0.5], [1.3, 0.5], [1.4, 0.5]], 100, 1).stop, 'val_loss@5', 'counting starts after the ignored epochs');
   });
 
   it('ends the phase on its last epoch, and counts epochs over the run', () => {
