@@ -10,7 +10,10 @@ import { LabState } from './state';
 import { TrainingSession } from './trainingSession';
 import { TrainingViewProvider } from './views/trainingView';
 import { detectEngines, registerEngineCommands } from './commands/engineCommands';
-import { refreshWorkspaceState, registerWorkflowCommands, startTraining } from './commands/workflowCommands';
+import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
+import { pickWeightsFile, registerTrainingCommands, startNewRun } from './commands/trainingCommands';
+import { runFormDefaults } from './runDefaults';
+import { WeightsAvailability } from './weightsAvailability';
 import { answer } from './webviewInbox';
 import { registerExportCommand } from './commands/exportCommand';
 import { listRuns, readEvaluation } from './runFolders';
@@ -67,9 +70,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         break;
       case 'training/start':
         void answer(message.id, reply, log, async () => {
-          const started = await startTraining(lab, session, message.params.phase ?? 'both', message.params);
+          const started = await startNewRun(lab, session, message.params);
           return { run: started.run };
         });
+        break;
+      case 'weights/check':
+        void lab.weights.check(message.params, message.params.again === true);
+        break;
+      case 'weights/browse':
+        void answer(message.id, reply, log, async () => ({ path: await pickWeightsFile() }));
         break;
       default:
         assertNever(message, 'webview message');
@@ -81,6 +90,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     state,
     jobs,
     output,
+    weights: new WeightsAvailability(jobs, state),
     panels: undefined as unknown as LabPanels,
     // A run from disk (this window's, or one the CLI trained elsewhere): its curves and its evaluation.
     openRunFolder: async (run) => {
@@ -157,10 +167,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       }
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration('lesionLab')) void refreshWorkspaceState(lab);
+      if (!e.affectsConfiguration('lesionLab')) return;
+      state.update({ runDefaults: runFormDefaults() });
+      void refreshWorkspaceState(lab);
     }),
     ...registerEngineCommands(lab),
-    ...registerWorkflowCommands(lab, session, { samples, preview, prediction }),
+    ...registerWorkflowCommands(lab, { samples, preview, prediction }),
+    ...registerTrainingCommands(lab, session),
     registerExportCommand(lab),
   );
   client.events.on('crash', () => output.appendLine('The backend process exited; it restarts on the next request.'));

@@ -7,6 +7,7 @@ import { BackendCrashError } from './backendClient';
 import { folderInUse } from './folderLocks';
 import type { LabState } from './state';
 import { assertNever } from '../shared/assertNever';
+import { eventInUiWords, inUiWords } from './uiWords';
 
 export interface RunOptions {
   /** Shown in the progress notification and the status bar. */
@@ -14,6 +15,10 @@ export interface RunOptions {
   /** Show a cancellable notification (long jobs); quick queries run silently. */
   notify?: boolean;
   onEvent?: (event: BackendEvent) => void;
+  /** A failure is the caller's to show (e.g. in a form), not an error notification. */
+  quietFailure?: boolean;
+  /** What a cancelled job's notification offers: the command that runs it again (or resumes it), under this label. */
+  again?: { label: string; command: string; args?: unknown[]; note?: string };
 }
 
 /**
@@ -54,11 +59,15 @@ export class JobRunner implements vscode.Disposable {
     // Another process (the CLI, another window) writing the same folder: show it rather than start a second.
     const inUse = await folderInUse(request);
     if (inUse) {
-      void vscode.window.showWarningMessage(`Lesion Lab: ${inUse}`);
+      // Later, when the other job is done: the same command again (its own words), or the log meanwhile.
+      void vscode.window.showWarningMessage(`Lesion Lab: ${inUiWords(inUse)}`, ...(opts.again ? [opts.again.label] : []), 'Show Log').then((choice) => {
+        if (choice === 'Show Log') this.output.show(true);
+        else if (choice && opts.again) void vscode.commands.executeCommand(opts.again.command, ...(opts.again.args ?? []));
+      });
       return undefined;
     }
     if (this.current) {
-      void vscode.window.showWarningMessage(`Lesion Lab is busy with “${this.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
+      void vscode.window.showWarningMessage(`Lesion Lab is busy with “${this.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`, 'Stop').then((c) => c && vscode.commands.executeCommand('lesionLab.stop'));
       return undefined;
     }
     const controller = new AbortController();
@@ -103,14 +112,17 @@ export class JobRunner implements vscode.Disposable {
     try {
       const result = await this.client.run(request, {
         signal: controller.signal,
-        onEvent: (e) => {
-          this.logEvent(e);
+        onEvent: (raw) => {
+          this.logEvent(raw);
+          // The one door backend text comes in by: from here on it speaks the UI's words, not the CLI's.
+          const e = eventInUiWords(raw);
           opts.onEvent?.(e);
           this.eventEmitter.fire(e);
         },
       });
-      if (result.status === 'failed') void this.showError(result.error?.message ?? `${opts.title} failed.`);
-      if (result.status === 'cancelled') void vscode.window.showInformationMessage(`Lesion Lab: ${opts.title} was cancelled.`);
+      if (result.error) result.error = { ...result.error, message: inUiWords(result.error.message) };
+      if (result.status === 'failed' && !opts.quietFailure) void this.showError(result.error?.message ?? `${opts.title} failed; the log says why.`);
+      if (result.status === 'cancelled') void this.showCancelled(opts);
       return result;
     } catch (err) {
       if (err instanceof BackendCrashError) {
@@ -123,6 +135,14 @@ export class JobRunner implements vscode.Disposable {
       }
       throw err;
     }
+  }
+
+  private async showCancelled(opts: RunOptions): Promise<void> {
+    const again = opts.again;
+    const message = `Lesion Lab: ${opts.title} was cancelled.${again?.note ? ` ${again.note}` : ''}`;
+    const choice = again ? await vscode.window.showInformationMessage(message, again.label) : await vscode.window.showInformationMessage(`${message} The log has what it did before it stopped.`, 'Show Log');
+    if (choice === 'Show Log') this.output.show(true);
+    else if (choice && again) void vscode.commands.executeCommand(again.command, ...(again.args ?? []));
   }
 
   async showError(message: string): Promise<void> {
@@ -168,6 +188,9 @@ export class JobRunner implements vscode.Disposable {
         break;
       case 'predict/didFailImage':
         this.output.appendLine(`error: ${e.error}`);
+        break;
+      case 'weights/didCheck':
+        this.output.appendLine(`${e.type}: ${e.status.cached ? `cached ${e.status.file}` : `not cached; ${e.status.download?.reachable ? 'downloadable' : `not downloadable (${e.status.download?.reason ?? '?'})`}`}`);
         break;
       case 'export/didFinish':
         this.output.appendLine(`${e.type}: ${e.format} → ${e.out} (${e.files.join(', ')}); max |Δp| vs checkpoint ${e.verification.maxAbsDiff.toExponential(1)} on ${e.verification.images} ${e.verification.source} images`);

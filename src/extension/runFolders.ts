@@ -67,10 +67,31 @@ export async function listRuns(runsDir: string): Promise<RunSummary[]> {
     const dir = path.join(runsDir, name);
     if (!(await readJson(path.join(dir, 'config.json')))) continue;
     const metrics = await readMetrics(dir);
-    const best = metrics.reduce<number | undefined>((b, m) => (b === undefined || m.valBalancedAccuracy > b ? m.valBalancedAccuracy : b), undefined);
-    runs.push({ path: dir, name, epochs: metrics.length, bestValBalancedAccuracy: best, status: await readRunStatus(dir) });
+    // The best checkpoint's figure (chosen by val_acc, the first of equals, as training chose it), not the best of every epoch.
+    const best = metrics.reduce<EpochMetrics | undefined>((b, m) => (!b || m.valAccuracy > b.valAccuracy ? m : b), undefined)?.valBalancedAccuracy;
+    const config = await readRunConfig(dir);
+    const status = await readRunStatus(dir);
+    runs.push({ path: dir, name, epochs: metrics.length, bestValBalancedAccuracy: best, status, ...(config?.options ? { setup: runTooltip(config, metrics, status) } : {}) });
   }
   return runs;
+}
+
+/** A run's setup in a few lines (the runs list's tooltip): what it trains, how, how far it got, and where it is. */
+export function runTooltip(config: RunConfig, metrics: readonly EpochMetrics[], status: string): string {
+  const o = config.options;
+  const phases = o.phase === 'both' ? ['head', 'finetune'] : [o.phase];
+  const plan = phases.map((phase) =>
+    phase === 'head'
+      ? `head: ${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr}`
+      : `fine-tune: ${o.finetuneEpochs} epochs from ${config.finetuneFrom ?? (o.unfreezeFrom === '1' ? 'the first layer' : o.unfreezeFrom)}, ${o.finetuneOptimizer} lr ${o.finetuneLr}`);
+  const best = metrics.reduce<EpochMetrics | undefined>((b, m) => (!b || m.valAccuracy > b.valAccuracy ? m : b), undefined);
+  return [
+    describeRunSetup(config),
+    plan.join(' → '),
+    `${metrics.length} epoch${metrics.length === 1 ? '' : 's'} · ${status}${best ? ` · best checkpoint: epoch ${best.epoch}, balanced val acc ${(100 * best.valBalancedAccuracy).toFixed(1)}%` : ''}`,
+    `${config.dataset.train} train / ${config.dataset.val} val images · seed ${o.seed}`,
+    o.run,
+  ].join('\n');
 }
 
 export async function readDatasetSummary(prepared: string): Promise<DatasetSummary | undefined> {

@@ -1,15 +1,11 @@
 import * as vscode from 'vscode';
 import type { EngineInfo, EngineSelection } from '../shared/protocol/engines';
 import type { DatasetSummary, Evaluation } from '../shared/protocol/results';
-import type { JobState, SidebarState } from '../shared/protocol/views/sidebar';
+import type { JobState, RunFormDefaults, RunFormRequest, RunListItem, SidebarState, WeightsView } from '../shared/protocol/views/sidebar';
+import { runFormDefaults } from './runDefaults';
 
-export interface RunSummary {
-  path: string;
-  name: string;
-  bestValBalancedAccuracy?: number;
-  epochs: number;
-  status: string;
-}
+/** A run folder as the side bar lists it. */
+export type RunSummary = RunListItem;
 
 /**
  * What the extension knows right now: engines, the prepared dataset, the running job, the runs.
@@ -25,8 +21,12 @@ export class LabState implements vscode.Disposable {
   job?: JobState;
   runs: RunSummary[] = [];
   evaluation?: { run: string; evaluation: Evaluation; thumbnails?: Record<string, string> };
+  /** The settings' defaults for new runs (read again when a lesionLab.* setting changes). */
+  runDefaults: RunFormDefaults = runFormDefaults();
+  weights?: WeightsView;
+  formRequest?: RunFormRequest;
 
-  update(patch: Partial<Pick<LabState, 'engines' | 'enginesError' | 'dataset' | 'job' | 'runs' | 'evaluation'>>): void {
+  update(patch: Partial<Pick<LabState, 'engines' | 'enginesError' | 'dataset' | 'job' | 'runs' | 'evaluation' | 'runDefaults' | 'weights' | 'formRequest'>>): void {
     Object.assign(this, patch);
     this.changed.fire();
   }
@@ -39,6 +39,9 @@ export class LabState implements vscode.Disposable {
       job: this.job,
       runs: this.runs,
       trusted: vscode.workspace.isTrusted,
+      runDefaults: this.runDefaults,
+      weights: this.weights,
+      formRequest: this.formRequest,
     };
   }
 

@@ -1,12 +1,17 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 
+/** Says that Lesion Lab needs a folder, offering to open one; returns the same words. */
+export function openFolderMessage(): string {
+  const message = 'Lesion Lab works inside a folder: open one first (File › Open Folder…).';
+  void vscode.window.showWarningMessage(message, 'Open Folder…').then((c) => c && vscode.commands.executeCommand('workbench.action.files.openFolder'));
+  return message;
+}
+
 /** The workspace folder Lesion Lab works in, or undefined (with a hint shown) when none is open. */
 export function workspaceRoot(warn = true): string | undefined {
   const folder = vscode.workspace.workspaceFolders?.[0];
-  if (!folder && warn) {
-    void vscode.window.showWarningMessage('Lesion Lab works inside a folder: open one first (File › Open Folder…).');
-  }
+  if (!folder && warn) openFolderMessage();
   return folder?.uri.fsPath;
 }
 

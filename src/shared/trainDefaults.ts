@@ -96,9 +96,9 @@ export const SCRATCH_RECIPE: Omit<NewRunDefaults, 'weights'> = {
   model: 'mobilenetv2',
   alpha: 0.35,
   phase: 'finetune',
-  epochs: 12,
+  epochs: 15,
   batch: 16,
-  size: 96,
+  size: 64,
   augment: 'online',
 };
 

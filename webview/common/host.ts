@@ -51,9 +51,34 @@ function settle(response: IpcResponse): void {
   else waiting.reject(new Error(response.error));
 }
 
+/**
+ * What VS Code keeps for this webview while it is hidden and across reloads (getState/setState): the
+ * host's last snapshot, so a re-shown view paints at once, and the view's own state (what a person typed
+ * into a form), which only the view knows.
+ */
+interface SavedState {
+  snapshot?: unknown;
+  local?: unknown;
+}
+
+function saved(): SavedState {
+  const s = api.getState() as SavedState | undefined;
+  return typeof s === 'object' && s !== null ? s : {};
+}
+
 function stateOf(view: ViewKind, value: unknown): StateNotification | undefined {
   const parsed = validateHostToWebview(view, value);
   return parsed.ok && parsed.value.type !== 'response' ? parsed.value : undefined;
+}
+
+/** The view's own state as it last saved it (undefined the first time). Untrusted: check its shape before use. */
+export function loadLocalState(): unknown {
+  return saved().local;
+}
+
+/** Keeps the view's own state across hiding, switching views and reloads. */
+export function saveLocalState(local: unknown): void {
+  api.setState({ ...saved(), local } satisfies SavedState);
 }
 
 /**
@@ -73,11 +98,11 @@ export function connect(view: ViewKind, onMessage: (message: StateNotification) 
       settle(message);
       return;
     }
-    api.setState(message);
+    api.setState({ ...saved(), snapshot: message } satisfies SavedState);
     onMessage(message);
   });
-  const saved = stateOf(view, api.getState());
-  if (saved) onMessage(saved);
+  const last = stateOf(view, saved().snapshot);
+  if (last) onMessage(last);
   // Charts take concrete colours: draw again when the theme (body class or colour variables) changes.
   let again = false;
   new MutationObserver(() => {
@@ -85,12 +110,12 @@ export function connect(view: ViewKind, onMessage: (message: StateNotification) 
     again = true;
     requestAnimationFrame(() => {
       again = false;
-      const last = stateOf(view, api.getState());
+      const last = stateOf(view, saved().snapshot);
       if (last) onMessage(last);
     });
   }).observe(document.documentElement, { attributes: true, attributeFilter: ['style', 'class'], subtree: false });
   new MutationObserver(() => {
-    const last = stateOf(view, api.getState());
+    const last = stateOf(view, saved().snapshot);
     if (last) onMessage(last);
   }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
   post({ type: 'ready', view });

@@ -116,7 +116,7 @@ export function explainNpmFailure(c: NpmFailureContext): string {
     return `The disk holding ${c.dir} is full (ENOSPC). The GPU engine needs about 1 GB; free some space. ${again}`;
   }
   if (code === 'EINTEGRITY') {
-    return `npm rejected the downloaded ${c.packageName}: its checksum does not match the registry's (EINTEGRITY). A proxy or mirror may have altered it; clear npm's cache (npm cache clean --force). ${again}`;
+    return `npm rejected the downloaded ${c.packageName}: its checksum does not match the registry's (EINTEGRITY). A proxy or mirror may have altered it; clear npm's cache (\`npm cache clean --force\` in a terminal). ${again}`;
   }
   if (code === 'EJSONPARSE') {
     return `npm could not read a package.json (EJSONPARSE): ${summary[0] ?? ''}. If it is ${c.dir}/package.json, delete it; Lesion Lab writes a fresh one. ${again}`;

@@ -288,7 +288,7 @@ export async function probeUrl(url: string, options: { timeoutMs?: number; signa
     const reason = controller.signal.aborted
       ? `${host} did not answer within ${formatSeconds(timeoutMs / 1000)}`
       : /ENOTFOUND|EAI_AGAIN/.test(`${code ?? ''} ${(err as Error).message}`)
-        ? `could not look up ${host} (${/EAI_AGAIN/.test(`${code ?? ''} ${(err as Error).message}`) ? 'EAI_AGAIN' : 'ENOTFOUND'}): no network, or no DNS`
+        ? `could not look up ${host} (${/EAI_AGAIN/.test(`${code ?? ''} ${(err as Error).message}`) ? 'EAI_AGAIN' : 'ENOTFOUND'}) — no network, or no name server`
         : err instanceof TransientError
           ? err.message
           : `${host} could not be reached (${errorText(err)})`;

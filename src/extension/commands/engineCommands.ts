@@ -69,7 +69,9 @@ export function registerEngineCommands(lab: LabContext): vscode.Disposable[] {
       if (!picked) return;
       const info = engines.list.find((e) => e.name === picked.choice);
       if (info && !info.available) {
-        void vscode.window.showWarningMessage(`${info.name} is not available here: ${info.reason}`);
+        const install = info.name === 'tfjs-node-gpu' || info.name === 'tfjs-node';
+        const choice = await vscode.window.showWarningMessage(`${info.name} is not available here: ${info.reason}`, ...(install ? ['Install GPU Engine…'] : []), 'Select Another Engine', 'Show Engines');
+        if (choice) void vscode.commands.executeCommand(choice === 'Install GPU Engine…' ? 'lesionLab.installGpuEngine' : choice === 'Show Engines' ? 'lesionLab.showEngines' : 'lesionLab.selectEngine');
         return;
       }
       await vscode.workspace.getConfiguration('lesionLab').update('engine', picked.choice, vscode.ConfigurationTarget.Global);

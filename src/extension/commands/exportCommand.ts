@@ -66,7 +66,8 @@ async function chooseRun(lab: LabContext, arg: unknown): Promise<string | undefi
   if (!root) return undefined;
   const runs = (await listRuns(runsDir(root))).filter((r) => r.epochs > 0);
   if (runs.length === 0) {
-    void vscode.window.showWarningMessage('There is no trained run to export yet. Train a model first (Lesion Lab: Train…), or open a run folder written by the CLI.');
+    const choice = await vscode.window.showWarningMessage('There is no trained run to export yet. Train a model first, or open a run folder written by the CLI.', 'Train…', 'Open Run Folder…');
+    if (choice) void vscode.commands.executeCommand(choice === 'Train…' ? 'lesionLab.train' : 'lesionLab.openRun');
     return undefined;
   }
   const picked = await vscode.window.showQuickPick(

@@ -81,9 +81,12 @@ async function pickBuild(lab: LabContext): Promise<EngineBuild | undefined> {
   });
   if (!picked) return undefined;
   if (picked.build === 'tfjs-node-gpu' && !GPU_SUPPORTED) {
-    void vscode.window.showWarningMessage(
+    const choice = await vscode.window.showWarningMessage(
       `tfjs-node-gpu exists for Linux and Windows on x64 only, not ${process.platform}-${process.arch}. The webgpu engine uses this GPU without CUDA; for native CPU speed install the CPU build.`,
+      'Install GPU Engine…',
+      'Show Engines',
     );
+    if (choice) void vscode.commands.executeCommand(choice === 'Show Engines' ? 'lesionLab.showEngines' : 'lesionLab.installGpuEngine');
     return undefined;
   }
   return picked.build;

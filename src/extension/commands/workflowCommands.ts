@@ -3,17 +3,14 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { BackendEvent } from '../../shared/protocol/backend';
 import type { EngineChoice } from '../../shared/protocol/engines';
-import type { DownloadDataset, ModelName, Precision, TableSpec, TrainOptions, TrainPhase } from '../../shared/protocol/jobs';
+import type { DownloadDataset, TableSpec } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
-import { folderInUse } from '../folderLocks';
-import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
-import type { TrainingSession } from '../trainingSession';
+import { listRuns, readDatasetSummary } from '../runFolders';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
 import type { PredictionController } from '../panels/predictionController';
 import { imagesToClassify } from '../panels/predictionController';
 import type { SamplesController } from '../panels/samplesController';
-import { RequestRefused } from '../webviewInbox';
 import { askTableColumns } from './tablePicker';
 
 export interface ImagePanels {
@@ -31,6 +28,14 @@ function targetImage(arg: unknown): string | undefined {
 }
 
 const LAST_DATA_KEY = 'lesionLab.lastDataFolder';
+
+/** A command that works on an image was run without one: say how to give one, and offer a file dialog. */
+async function askForImage(what: string, command: string): Promise<void> {
+  const choice = await vscode.window.showWarningMessage(`${what} works on a .jpg or .png image: right-click one in the Explorer, open it and run the command again, or pick one.`, 'Pick Image…');
+  if (!choice) return;
+  const picked = await vscode.window.showOpenDialog({ title: `Lesion Lab: ${what}`, canSelectFiles: true, canSelectMany: false, filters: { Images: ['jpg', 'jpeg', 'png'] }, openLabel: what });
+  if (picked?.[0]) void vscode.commands.executeCommand(command, picked[0]);
+}
 
 async function pickFolder(title: string, defaultPath?: string): Promise<string | undefined> {
   const picked = await vscode.window.showOpenDialog({
@@ -88,97 +93,7 @@ export async function refreshWorkspaceState(lab: LabContext): Promise<void> {
   lab.panels.refreshAll();
 }
 
-function trainOptionsFromSettings(root: string, phase: TrainPhase, overrides: Partial<TrainOptions>): TrainOptions & { prepared: string } {
-  const cfg = vscode.workspace.getConfiguration('lesionLab');
-  const model = cfg.get<ModelName>('model', 'resnet152');
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
-  return {
-    prepared: preparedDir(root),
-    run: path.join(runsDir(root), `${stamp}-${overrides.model ?? model}`),
-    model,
-    weights: 'imagenet',
-    phase,
-    epochs: cfg.get<number>('epochs', 10),
-    batch: cfg.get<number>('batchSize', 32),
-    size: cfg.get<number>('imageSize', 224),
-    augment: 'none',
-    engine: cfg.get('engine', 'auto'),
-    precision: cfg.get<Precision>('precision', 'float32'),
-    resume: false,
-    classWeights: false,
-    seed: 1,
-    // A field the form left empty arrives as undefined: the setting stands.
-    ...(Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) as Partial<TrainOptions>),
-  };
-}
-
-/** A training job that has started; `done` settles when it ends (the panels are refreshed by then). */
-export interface StartedTraining {
-  run: string;
-  done: Promise<void>;
-}
-
-/**
- * Starts a training job with the settings, overridden by `overrides`. Resolves as soon as the job has
- * started, or throws RequestRefused saying why it cannot (after showing the same as a warning with its
- * way out: the folder to open, the trust to grant, the dataset to prepare, the job to stop).
- */
-export async function startTraining(lab: LabContext, session: TrainingSession, phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<StartedTraining> {
-  const root = workspaceRoot();
-  if (!root) throw new RequestRefused('Lesion Lab works inside a folder: open one first.');
-  if (!requireTrust('Training')) throw new RequestRefused('Training is disabled in an untrusted workspace.');
-  if (lab.jobs.busy) {
-    void vscode.window.showWarningMessage(`Lesion Lab is busy with “${lab.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
-    throw new RequestRefused(`Lesion Lab is busy with “${lab.state.job?.title ?? 'a job'}”. Stop it first, or wait for it to finish.`);
-  }
-  const options = trainOptionsFromSettings(root, phase, overrides);
-  if (!options.resume && !existsSync(path.join(options.prepared, 'manifest.json'))) {
-    void vscode.window.showWarningMessage(`No prepared dataset at ${options.prepared}. Prepare one first.`, 'Prepare Dataset…').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('lesionLab.prepareDataset');
-    });
-    throw new RequestRefused(`No prepared dataset at ${options.prepared}. Prepare one first.`);
-  }
-  if (options.resume) {
-    // A resumed run keeps the options in its config.json; the settings choose only the engine and precision,
-    // and the epochs when a head-only run goes on into fine-tuning.
-    const saved = (await readRunConfig(options.run))?.options;
-    options.explicit = ['engine', 'precision', ...(saved?.phase === 'head' && phase === 'finetune' ? (['phase', 'epochs'] as const) : [])];
-    if (saved) options.prepared = saved.prepared; // not sent as explicit: for the check below
-  }
-  const inUse = await folderInUse({ command: 'train', options });
-  if (inUse) {
-    void vscode.window.showWarningMessage(`Lesion Lab: ${inUse}`);
-    throw new RequestRefused(inUse);
-  }
-  if (options.resume) {
-    await session.resume(options.run);
-  } else {
-    session.begin(options.run);
-  }
-  lab.currentRun = options.run;
-  lab.panels.show('training', true);
-  const job = lab.jobs.run({ command: 'train', options }, {
-    title: options.resume ? 'Resume training' : phase === 'finetune' ? 'Fine-tune' : 'Train',
-    notify: true,
-    onEvent: (e: BackendEvent) => session.onEvent(e),
-  });
-  const done = job.then(async (result) => {
-    session.end(result?.status ?? 'failed');
-    await refreshWorkspaceState(lab);
-  });
-  return { run: options.run, done };
-}
-
-/** The palette's way: start, wait for the end, and leave the explaining to the warnings already shown. */
-async function trainToTheEnd(lab: LabContext, session: TrainingSession, phase: TrainPhase, overrides: Partial<TrainOptions> = {}): Promise<void> {
-  try {
-    await (await startTraining(lab, session, phase, overrides)).done;
-  } catch (err) {
-    if (!(err instanceof RequestRefused)) throw err;
-  }
-}
-
-export function registerWorkflowCommands(lab: LabContext, session: TrainingSession, images: ImagePanels): vscode.Disposable[] {
+export function registerWorkflowCommands(lab: LabContext, images: ImagePanels): vscode.Disposable[] {
   const register = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
 
   return [
@@ -195,7 +110,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       const out = path.join(root, 'demo-data');
       const result = await lab.jobs.run(
         { command: 'demo-data', options: { out, perClass: pick.perClass, total: pick.total, size: 600, seed: 1 } },
-        { title: 'Create demo dataset', notify: true },
+        { title: 'Create demo dataset', notify: true, again: { label: 'Create Demo Dataset…', command: 'lesionLab.createDemoData' } },
       );
       if (result?.status === 'done') {
         await lab.extension.workspaceState.update(LAST_DATA_KEY, out);
@@ -236,7 +151,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       const out = path.join(root, pick.folder);
       const result = await lab.jobs.run(
         { command: 'download', options: { out, dataset: pick.dataset, includeTest: pick.includeTest, acceptLicense: true } },
-        { title: `Download ${pick.label}`, notify: true },
+        { title: `Download ${pick.label}`, notify: true, again: { label: 'Download Again', command: 'lesionLab.downloadDataset', note: 'What was downloaded is kept: downloading again continues from there.' } },
       );
       if (result?.status === 'done') {
         await lab.extension.workspaceState.update(LAST_DATA_KEY, out);
@@ -260,6 +175,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
         {
           title: 'Prepare dataset',
           notify: true,
+          again: { label: 'Prepare Again', command: 'lesionLab.prepareDataset', args: [data] },
           onEvent: (e) => {
             if (e.type === 'prepare/didFinish') lab.state.update({ dataset: { path: e.out, summary: e.summary } });
           },
@@ -270,6 +186,15 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
     register('lesionLab.augment', async () => {
       const root = workspaceRoot();
       if (!root || !requireTrust('Augmenting')) return;
+      if (!existsSync(path.join(preparedDir(root), 'manifest.json'))) {
+        const choice = await vscode.window.showWarningMessage(
+          'Augment adds transformed copies of a prepared dataset’s training images, and this workspace has no prepared dataset yet. Prepare one first.',
+          'Prepare Dataset…',
+          'Create Demo Dataset…',
+        );
+        if (choice) void vscode.commands.executeCommand(choice === 'Prepare Dataset…' ? 'lesionLab.prepareDataset' : 'lesionLab.createDemoData');
+        return;
+      }
       const hasNv = lab.state.dataset?.summary.classes.some((c) => c.name === 'nv') ?? false;
       const target = await vscode.window.showInputBox({
         title: 'Lesion Lab: augment the training split',
@@ -280,54 +205,24 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       if (!target) return;
       const result = await lab.jobs.run(
         { command: 'augment', options: { prepared: preparedDir(root), target: Number(target), size: vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), seed: 1 } },
-        { title: 'Augment', notify: true },
+        { title: 'Augment', notify: true, again: { label: 'Augment Again…', command: 'lesionLab.augment' } },
       );
       if (result?.status === 'done') {
         await refreshWorkspaceState(lab);
         lab.panels.show('dataset');
       }
     }),
-    // The run form starts runs with a typed `training/start` request; the palette command takes no arguments.
-    register('lesionLab.train', () => trainToTheEnd(lab, session, 'both')),
-    register('lesionLab.fineTune', async () => {
-      // Phase 2 of the reference workflow: continue a run whose head is trained, unfreezing the last block.
-      const root = workspaceRoot();
-      if (!root) return;
-      const runs = (await listRuns(runsDir(root))).filter((r) => r.epochs > 0);
-      const pick = await vscode.window.showQuickPick(
-        [
-          ...runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs · ${r.status}`, detail: 'Fine-tune this run from its last checkpoint', run: r.path })),
-          { label: 'New run', description: 'fine-tune ImageNet weights directly, without a head phase', detail: 'Uses the model and sizes from the settings', run: undefined },
-        ],
-        { title: 'Lesion Lab: fine-tune which run?' },
-      );
-      if (!pick) return;
-      await trainToTheEnd(lab, session, 'finetune', pick.run ? { run: pick.run, resume: true } : {});
-    }),
-    register('lesionLab.resume', async () => {
-      const root = workspaceRoot();
-      if (!root) return;
-      const runs = await listRuns(runsDir(root));
-      const pick = await vscode.window.showQuickPick(
-        runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs · ${r.status}`, run: r })),
-        { title: 'Lesion Lab: resume which run?' },
-      );
-      if (!pick) return;
-      await trainToTheEnd(lab, session, 'both', { run: pick.run.path, resume: true });
-    }),
-    register('lesionLab.stop', () => {
-      if (!lab.jobs.cancelCurrent()) void vscode.window.showInformationMessage('Lesion Lab has no job running.');
-    }),
     register('lesionLab.evaluate', async (arg?: unknown) => {
       const root = workspaceRoot();
       if (!root || !requireTrust('Evaluating')) return;
       const run = typeof arg === 'string' ? arg : lab.currentRun ?? (await listRuns(runsDir(root))).at(-1)?.path;
       if (!run) {
-        void vscode.window.showWarningMessage('There is no training run to evaluate yet. Train a model first (Lesion Lab: Train…).');
+        const choice = await vscode.window.showWarningMessage('There is no training run to evaluate yet: train a model first, or open a run folder the CLI wrote.', 'Train…', 'Open Run Folder…');
+        if (choice) void vscode.commands.executeCommand(choice === 'Train…' ? 'lesionLab.train' : 'lesionLab.openRun');
         return;
       }
       lab.currentRun = run;
-      const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto') } }, { title: 'Evaluate', notify: true });
+      const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto') } }, { title: 'Evaluate', notify: true, again: { label: 'Evaluate Again', command: 'lesionLab.evaluate', args: [run] } });
       if (result?.status === 'done') lab.panels.show('evaluation');
     }),
     register('lesionLab.classifyLesion', async (arg?: unknown, selection?: unknown) => {
@@ -336,7 +231,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       const single = targetImage(arg);
       const chosen = selected.length > 0 ? selected : single ? [single] : [];
       if (chosen.length === 0) {
-        void vscode.window.showWarningMessage('Classify Lesion works on a .jpg or .png image: right-click one in the Explorer, or open it and run the command again.');
+        await askForImage('Classify Lesion', 'lesionLab.classifyLesion');
         return;
       }
       const root = workspaceRoot(false);
@@ -353,7 +248,7 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
     register('lesionLab.previewAugmentations', async (arg?: unknown) => {
       const image = targetImage(arg);
       if (!image) {
-        void vscode.window.showWarningMessage('Preview Augmentations works on a .jpg or .png image: right-click one in the Explorer, or open it and run the command again.');
+        await askForImage('Preview Augmentations', 'lesionLab.previewAugmentations');
         return;
       }
       lab.panels.show('augmentPreview');
@@ -377,7 +272,12 @@ export function registerWorkflowCommands(lab: LabContext, session: TrainingSessi
       const run = arg instanceof vscode.Uri ? arg.fsPath : await pickFolder('A Lesion Lab run folder (has config.json and metrics.jsonl)', start);
       if (!run) return;
       if (!existsSync(path.join(run, 'config.json'))) {
-        void vscode.window.showWarningMessage(`${run} is not a Lesion Lab run folder (no config.json). Runs are written by "lesion-lab train --run DIR".`);
+        const choice = await vscode.window.showWarningMessage(
+          `${run} is not a Lesion Lab run folder: it has no config.json. A run folder is one that training writes, under ${root ? path.relative(root, runsDir(root)) || 'runs' : 'runs'}/ in the workspace (or wherever the CLI was told to write it).`,
+          'Open Run Folder…',
+          'Train…',
+        );
+        if (choice) void vscode.commands.executeCommand(choice === 'Train…' ? 'lesionLab.train' : 'lesionLab.openRun');
         return;
       }
       await lab.openRunFolder(run);

@@ -1,9 +1,11 @@
 /** The **Training** view in the activity bar (the side bar): engine, dataset, run form, current job, runs. */
 import type { Check } from '../../validate';
-import { arrayOf, bool, exact, nonEmpty, obj, optional, str, unknownValue } from '../../validate';
-import type { EngineInfo, EngineSelection } from '../engines';
-import type { JobCommand, TrainOptions } from '../jobs';
-import { trainOptionChecks } from '../jobs';
+import { arrayOf, bool, exact, int, literal, nonEmpty, numberIn, obj, optional, str, unknownValue } from '../../validate';
+import type { NewRunDefaults } from '../../trainDefaults';
+import type { WeightsStatus } from '../backend';
+import type { EngineChoice, EngineInfo, EngineSelection } from '../engines';
+import type { JobCommand, ModelName, Precision, TrainOptions, TrainPhase } from '../jobs';
+import { MODEL_NAMES, trainOptionChecks } from '../jobs';
 import type { DatasetSummary } from '../results';
 
 export interface JobState {
@@ -12,13 +14,57 @@ export interface JobState {
   progress?: { task: string; done: number; total: number; unit: string; rate?: number; etaSeconds?: number };
 }
 
+/** A run in the side bar's list. */
+export interface RunListItem {
+  path: string;
+  name: string;
+  bestValBalancedAccuracy?: number;
+  epochs: number;
+  status: string;
+  /** What it trains with and where, from its config.json (the entry's tooltip). */
+  setup?: string;
+}
+
+/** What a new run gets for each field the person leaves alone: the `lesionLab.*` settings (src/shared/trainDefaults.ts). */
+export interface RunFormDefaults {
+  /** The settings, for runs with pretrained weights (ImageNet or a file). */
+  pretrained: NewRunDefaults;
+  /** With weights 'none': the from-scratch recipe in place of every setting left at its default. */
+  scratch: NewRunDefaults;
+  engine: EngineChoice;
+  precision: Precision;
+}
+
+/** The ImageNet weights for the model, width and size the form shows, as the host last checked them. */
+export interface WeightsView {
+  model: ModelName;
+  alpha?: number;
+  size: number;
+  checking: boolean;
+  status?: WeightsStatus;
+  /** The check itself failed (the backend could not run it). */
+  error?: string;
+}
+
+/** Train… (palette, walkthrough, panels) asks the side bar to show its Run form: `seq` grows with each ask. */
+export interface RunFormRequest {
+  seq: number;
+  /** Fine-tune… › New run: the form starts at this phase. */
+  phase?: TrainPhase;
+  /** A notification's Train from Scratch / Pick Weights File…: the form's weights become these. */
+  weights?: string;
+}
+
 export interface SidebarState {
   engines?: { list: EngineInfo[]; selected: EngineSelection };
   enginesError?: string;
   dataset?: { path: string; summary: DatasetSummary };
   job?: JobState;
-  runs: { path: string; name: string; bestValBalancedAccuracy?: number; epochs: number; status: string }[];
+  runs: RunListItem[];
   trusted: boolean;
+  runDefaults: RunFormDefaults;
+  weights?: WeightsView;
+  formRequest?: RunFormRequest;
 }
 
 /** Host → side bar: the full state. */
@@ -35,16 +81,34 @@ export interface TrainStarted {
   run: string;
 }
 
+/** Which ImageNet weights the form is about to use; `again` asks the server afresh. */
+export interface WeightsCheckRequest {
+  model: ModelName;
+  alpha?: number;
+  size: number;
+  again?: boolean;
+}
+
+/** The answer to `weights/browse`: the file picked, or none when the dialog was cancelled. */
+export interface WeightsFilePicked {
+  path?: string;
+}
+
 /** Side bar → host: commands (fire and forget) and requests (answered with a `response`). */
 export type SidebarToHost =
   /** Show a run in the Training and Evaluation panels. */
   | { type: 'run/open'; path: string }
   /** Start a new run from the form; answered once the job has started, or with why it cannot. */
-  | { type: 'training/start'; id: string; params: TrainRequest };
+  | { type: 'training/start'; id: string; params: TrainRequest }
+  /** Find out whether these ImageNet weights are cached or can be downloaded (the answer comes in the state's `weights`). */
+  | { type: 'weights/check'; params: WeightsCheckRequest }
+  /** Pick a local weights file (Keras .h5 or TF.js model.json) in a file dialog. */
+  | { type: 'weights/browse'; id: string; params: Record<string, never> };
 
 /** Requests the side bar makes, and what each is answered with. */
 export interface SidebarRequests {
   'training/start': { params: TrainRequest; result: TrainStarted };
+  'weights/browse': { params: Record<string, never>; result: WeightsFilePicked };
 }
 
 const { prepared: _prepared, run: _run, resume: _resume, ...trainRequestChecks } = trainOptionChecks;
@@ -58,4 +122,6 @@ export const sidebarToViewSchemas: Record<SidebarToView['type'], Check> = {
 export const sidebarToHostSchemas: Record<SidebarToHost['type'], Check> = {
   'run/open': obj({ path: nonEmpty }),
   'training/start': exact({ type: str, id: nonEmpty, params: trainRequest }),
+  'weights/check': exact({ type: str, params: exact({ model: literal(...MODEL_NAMES), alpha: optional(numberIn(0.35, 1.4)), size: int(32, 1024), again: optional(bool) }) }),
+  'weights/browse': exact({ type: str, id: nonEmpty, params: exact({}) }),
 };
