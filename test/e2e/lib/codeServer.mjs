@@ -67,6 +67,9 @@ export async function startCodeServer({ runDir, extensionsDir, userDataDir, port
     NODE_OPTIONS: '',
     // The extension's backend sees the software Vulkan adapter, as on a machine with a Vulkan driver.
     ...softwareVulkanEnv(),
+    // ImageNet weights come from an address that does not resolve: every scenario sees what an offline
+    // machine sees (a failed lookup), whether or not this machine can reach storage.googleapis.com.
+    LESION_LAB_WEIGHTS_BASE_URL: 'http://keras-weights.invalid/',
   };
   delete env.ELECTRON_RUN_AS_NODE;
   const child = spawn(
