@@ -21,6 +21,7 @@ const PALETTE: Record<string, string> = {
   'install-engine': 'Lesion Lab: Install GPU Engine…',
   weights: 'the Run form’s Weights field',
   'inspect-dataset': 'Lesion Lab: Prepare Dataset…',
+  'lr-find': 'the Find button beside a learning rate in the Run form',
 };
 
 /**
@@ -80,6 +81,10 @@ export const OPTION_WORDS: Readonly<Record<string, string>> = {
   dir: 'the engines folder',
   registry: 'an npm registry',
   spec: 'a package file',
+  // lr-find: the range the Find button sweeps
+  'start-lr': 'the lowest learning rate tried',
+  'end-lr': 'the highest learning rate tried',
+  steps: 'the number of batches tried',
   // test diagnostics
   count: 'the count',
   fill: 'the fill mode',
