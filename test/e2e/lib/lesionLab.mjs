@@ -47,9 +47,18 @@ export const totals = (summary) => ({
  * images, then checks that the Training view and the manifest count the augmented images.
  */
 export async function augmentThroughUi(page, workspace, target, timeout = 180_000) {
-  await runCommand(page, 'Lesion Lab: Augment…');
   const box = page.locator('.quick-input-widget input');
-  await box.waitFor({ state: 'visible', timeout: 15_000 });
+  // A panel that opens late (the Dataset panel after Prepare, under load) can take the focus and close the input
+  // box as it appears: then ask again.
+  for (let attempt = 1; ; attempt++) {
+    await runCommand(page, 'Lesion Lab: Augment…');
+    try {
+      await box.waitFor({ state: 'visible', timeout: 8_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
   await box.fill(String(target));
   await page.keyboard.press('Enter');
   const summary = await waitFor(() => {

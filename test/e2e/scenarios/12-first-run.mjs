@@ -128,7 +128,8 @@ export async function run(t) {
 
   const started = Date.now();
   await button(runSection(sidebar), 'Start').click();
-  const runDir = await waitFor(() => runFolders(workspace).map((r) => join(workspace, 'runs', r))[0], 'the run folder', 60_000);
+  // The folder exists a moment before its config.json.
+  const runDir = await waitFor(() => runFolders(workspace).map((r) => join(workspace, 'runs', r)).find((d) => existsSync(join(d, 'config.json'))), 'the run folder and its config.json', 60_000);
   const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
   const o = config.options;
   assert.deepEqual(
