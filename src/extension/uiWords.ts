@@ -22,6 +22,7 @@ const PALETTE: Record<string, string> = {
   weights: 'the Run form’s Weights field',
   'inspect-dataset': 'Lesion Lab: Prepare Dataset…',
   'lr-find': 'the Find button beside a learning rate in the Run form',
+  cv: 'a cross-validation',
 };
 
 /**
@@ -85,6 +86,10 @@ export const OPTION_WORDS: Readonly<Record<string, string>> = {
   'start-lr': 'the lowest learning rate tried',
   'end-lr': 'the highest learning rate tried',
   steps: 'the number of batches tried',
+  // cross-validation
+  folds: 'the number of folds',
+  fold: 'the validation fold',
+  'fold-seed': 'the folds’ seed',
   // test diagnostics
   count: 'the count',
   fill: 'the fill mode',
@@ -125,6 +130,7 @@ const PHRASES: readonly [RegExp, string][] = [
   [/Train \(or --resume\) until/g, 'Train (or Resume) until'],
   [/use --base-url with a mirror/g, 'try again later: downloading again continues where it stopped'],
   [/Point --data at/g, 'Pick'],
+  [/, or train without --folds/g, ', or train without folds'],
   [/Check --data,/g, 'Check the folder you picked,'],
   [/Say which columns hold the image and the label, e\.g\. `lesion-lab prepare[^`]*`/g, 'Run Lesion Lab: Prepare Dataset… again and say which columns hold the image and the label when it asks'],
   [/Name the table with --table FILE/g, 'Pick the table when Prepare Dataset… asks for it'],
