@@ -7,7 +7,9 @@ import path from 'node:path';
 import { crashPoint } from './crashPoints';
 
 let counter = 0;
-const tempName = (target: string): string => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${++counter}`);
+/** The temporary sibling a write to `target` goes to first (a dot-file, `.tmp-` in its name). */
+export const atomicTempPath = (target: string): string => path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${++counter}`);
+const tempName = atomicTempPath;
 
 export interface AtomicWriteOptions {
   /**
