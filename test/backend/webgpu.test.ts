@@ -148,6 +148,20 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     assert.match(cacheLog(again.events) ?? '', /^feature cache: reused/, 'the same precision still reuses its own');
   });
 
+  it('at WebGPU\'s default limits (128 MiB per storage binding) train and evaluate on webgpu run cleanly, the limits recorded', async () => {
+    const { prepared } = await preparedDemoDataset(dir, 6);
+    const run = path.join(dir, 'run-default-limits');
+    const env = { ...vulkan.env, LESION_LAB_WEBGPU_LIMITS: 'default' };
+    const t = await runCli(['train', '--prepared', prepared, '--run', run, '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '64', '--batch', '16', '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--engine', 'webgpu', '--json'], { env });
+    assert.equal(t.code, 0, t.stderr);
+    const config = JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as { engine: { device?: string } };
+    assert.match(config.engine.device ?? '', /llvmpipe.*WebGPU default limits/);
+    const metrics = (await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { loss: number });
+    assert.ok(metrics.length === 2 && metrics.every((m) => Number.isFinite(m.loss)), `losses ${metrics.map((m) => m.loss).join(', ')}`);
+    const ev = await runCli(['evaluate', '--run', run, '--engine', 'webgpu', '--json'], { env });
+    assert.equal(ev.code, 0, ev.stderr);
+  });
+
   it('--precision mixed on an engine without float16 warns and trains in float32', async () => {
     const prepared = path.join(dir, 'prepared');
     const run = path.join(dir, 'run-wasm');

@@ -11,12 +11,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { EngineName } from '../../src/shared/protocol/engines';
-import { initEngine } from '../../src/backend/engines/load';
+import { checkEngineHealth, initEngine } from '../../src/backend/engines/load';
 import { setIm2ColMaxElements } from '../../src/backend/engines/webgpu/conv2dBackpropFilter';
 import { countDispatches } from '../../src/backend/engines/webgpu/dispatchCounter';
 import type { OptimizerName } from '../../src/backend/engines/webgpu/fusedOptimizers';
 import { createOptimizer } from '../../src/backend/engines/webgpu/fusedOptimizers';
 import { activeWebGpuKernels } from '../../src/backend/engines/webgpu/register';
+import { webgpuBackend } from '../../src/backend/engines/webgpu/backendInternals';
 import { seededTensor } from '../helpers/seededTensor';
 import { exitWhenDone } from '../helpers/vulkan';
 
@@ -40,6 +41,12 @@ export const CONV_CASES: ConvCase[] = [
   { name: '7x7 stride 2 same (ResNet stem)', x: [2, 32, 32, 3], filter: [7, 7, 3, 16], strides: 2, pad: 'same' },
   { name: '3x3 same, long reduction', x: [4, 24, 24, 8], filter: [3, 3, 8, 8], strides: 1, pad: 'same' },
   { name: '3x3 same, im2col in batch chunks', x: [5, 6, 6, 4], filter: [3, 3, 4, 6], strides: 1, pad: 'same', chunkLimit: 2 * 36 * 36 },
+  { name: '3x3 same, im2col chunks that split images', x: [3, 6, 6, 4], filter: [3, 3, 4, 6], strides: 1, pad: 'same', chunkLimit: 500 },
+  // At WebGPU's default limits only (it takes ~20 s on cpu): 8·64·64 rows × 1,152 columns = 151 MB of im2col,
+  // more than the default 128 MiB storage binding, so it must be cut at the device's limit, not at 256 MiB.
+  ...(process.env.LESION_LAB_WEBGPU_LIMITS === 'default'
+    ? [{ name: '3x3 same, im2col past 128 MiB (chunked to the device limit)', x: [8, 64, 64, 128], filter: [3, 3, 128, 1], strides: 1, pad: 'same' } satisfies ConvCase]
+    : []),
 ];
 
 export interface DepthwiseCase {
@@ -81,6 +88,8 @@ export interface OptimizerTrace {
 export interface EngineResult {
   engine: EngineName;
   device?: string;
+  /** The device's maxStorageBufferBindingSize (webgpu only). */
+  storageBindingLimit?: number;
   kernels: string[];
   conv: number[][];
   depthwise: number[][];
@@ -175,7 +184,10 @@ async function runOn(engine: EngineName): Promise<EngineResult> {
   const depthwise = await depthwiseResults(engine);
   const optimizers = {} as Record<OptimizerName, OptimizerTrace>;
   for (const name of ['rmsprop', 'adam', 'sgd'] as const) optimizers[name] = await optimizerTrace(name, engine);
-  return { engine, device: loaded.device, kernels: engine === 'webgpu' ? activeWebGpuKernels() : [], conv, depthwise: depthwise.values, depthwiseDispatches: depthwise.dispatches, optimizers };
+  const storageBindingLimit = engine === 'webgpu' ? webgpuBackend()!.device.limits.maxStorageBufferBindingSize : undefined;
+  // A buffer past the device's limits is a validation error that only shows here (the results would be zeros too).
+  await checkEngineHealth();
+  return { engine, device: loaded.device, storageBindingLimit, kernels: engine === 'webgpu' ? activeWebGpuKernels() : [], conv, depthwise: depthwise.values, depthwiseDispatches: depthwise.dispatches, optimizers };
 }
 
 async function main(): Promise<void> {

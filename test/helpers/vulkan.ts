@@ -53,6 +53,19 @@ export function requireSoftwareVulkan(): SoftwareVulkan {
   throw new Error(`no software Vulkan driver in ${softwareVulkanHome()}: run npm test, or test/e2e/setup.sh (it extracts Mesa lavapipe there)`);
 }
 
+/**
+ * The device limits the webgpu tests run under: the adapter's maxima (what TF.js asks for, as on a user's GPU) and
+ * WebGPU's defaults (128 MiB per storage binding, 256 MiB per buffer: engines/load.ts honours
+ * LESION_LAB_WEBGPU_LIMITS=default), so a temporary sized past what a device may allow fails here.
+ */
+export const WEBGPU_LIMIT_MODES: readonly { name: string; env: Record<string, string> }[] = [
+  { name: 'adapter limits', env: {} },
+  { name: 'WebGPU default limits', env: { LESION_LAB_WEBGPU_LIMITS: 'default' } },
+];
+
+/** WebGPU's default maxStorageBufferBindingSize. */
+export const DEFAULT_STORAGE_BINDING_BYTES = 128 * 1024 * 1024;
+
 /** ‖actual − expected‖ / ‖expected‖: how the engine-parity tests compare tensors. */
 export function relativeL2(actual: number[], expected: number[]): number {
   if (actual.length !== expected.length) throw new Error(`relativeL2: ${actual.length} vs ${expected.length} elements`);

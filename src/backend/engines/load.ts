@@ -158,12 +158,15 @@ async function initWebGpu(): Promise<LoadedEngine> {
   useWebGpuKernels();
   useWebGpuPrecision('float32');
   watchGpuDevice(webgpuBackend()!.device);
-  return { tf, engine: 'webgpu', backend: 'webgpu', device: adapterName };
+  return { tf, engine: 'webgpu', backend: 'webgpu', device: defaultLimitsRequested() ? `${adapterName}, WebGPU default limits` : adapterName };
 }
 
 /**
  * TF.js asks for its device with only 'timestamp-query'; float16 shaders (`--precision mixed`) need 'shader-f16'
  * on the device too, so the adapters it gets add that feature to their device request when they have it.
+ * With LESION_LAB_WEBGPU_LIMITS=default the device is asked for with WebGPU's default limits instead of the
+ * adapter's maxima TF.js asks for (128 MiB per storage binding, …): what the tests run with, so that a buffer
+ * sized past what a device may allow fails here and not on a user's GPU.
  */
 function requestHalfPrecision(gpu: GPU): void {
   const patched = gpu as GPU & { lesionLabHalf?: boolean };
@@ -171,14 +174,25 @@ function requestHalfPrecision(gpu: GPU): void {
   const requestAdapter = gpu.requestAdapter.bind(gpu);
   patched.requestAdapter = async (options?: GPURequestAdapterOptions) => {
     const adapter = await requestAdapter(options);
-    if (adapter?.features.has('shader-f16')) {
+    if (adapter) {
+      const half = adapter.features.has('shader-f16');
       const requestDevice = adapter.requestDevice.bind(adapter);
-      adapter.requestDevice = (descriptor?: GPUDeviceDescriptor) =>
-        requestDevice({ ...descriptor, requiredFeatures: [...(descriptor?.requiredFeatures ?? []), 'shader-f16'] });
+      adapter.requestDevice = (descriptor?: GPUDeviceDescriptor) => {
+        const { requiredLimits, ...rest } = descriptor ?? {};
+        return requestDevice({
+          ...rest,
+          ...(defaultLimitsRequested() ? {} : { requiredLimits }),
+          requiredFeatures: [...(descriptor?.requiredFeatures ?? []), ...(half ? ['shader-f16' as GPUFeatureName] : [])],
+        });
+      };
     }
     return adapter;
   };
   patched.lesionLabHalf = true;
+}
+
+function defaultLimitsRequested(): boolean {
+  return process.env.LESION_LAB_WEBGPU_LIMITS === 'default';
 }
 
 async function initNative(name: 'tfjs-node' | 'tfjs-node-gpu'): Promise<LoadedEngine> {

@@ -5,14 +5,16 @@
  *   1×1, stride 1, no padding:  dW = reshape(x, [N·H·W, Ci])ᵀ · reshape(dy, [N·H·W, Co])
  *   otherwise:                  dW = im2col(x)ᵀ · reshape(dy, [N·outH·outW, Co])
  * with the backend's own BatchMatMul (which splits the long N·H·W reduction across workgroups). The im2col
- * matrix is built in batch chunks so it stays under IM2COL_MAX_ELEMENTS.
+ * matrix is built in chunks of its rows (output pixels of the batch) that fit both IM2COL_MAX_ELEMENTS and what the
+ * device binds as one storage buffer (deviceLimits.ts).
  */
 import type { Conv2DBackpropFilterAttrs, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { backend_util, getKernel } from '@tensorflow/tfjs-core';
 import type { ProgramUniform, WebGpuBackendInternals, WebGpuProgram } from './backendInternals';
 import { flatDispatch, hasExpectedInternals } from './backendInternals';
+import { storageElements } from './deviceLimits';
 
-/** 64 Mi floats (256 MiB): the largest im2col matrix built at once; bigger batches are done in chunks. */
+/** 64 Mi floats (256 MiB): the largest im2col matrix built at once (less where the device binds less). */
 export const IM2COL_MAX_ELEMENTS = 64 * 1024 * 1024;
 let im2colMaxElements = IM2COL_MAX_ELEMENTS;
 
@@ -23,10 +25,13 @@ export function setIm2ColMaxElements(n: number): number {
   return previous;
 }
 
-/** Rows = (image, output pixel), columns = (filter row, filter column, input channel), as the filter is laid out. */
+/**
+ * Rows = (image, output pixel) from rowOffset on, columns = (filter row, filter column, input channel), as the filter
+ * is laid out.
+ */
 class BatchIm2ColProgram implements WebGpuProgram {
   variableNames = ['x'];
-  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, outWidth : i32, pixelsPerImage : i32, itemsPerFilterRow : i32, inChannels : i32, batchOffset : i32,';
+  uniforms = 'pads : vec2<i32>, strides : vec2<i32>, outWidth : i32, pixelsPerImage : i32, itemsPerFilterRow : i32, inChannels : i32, rowOffset : i32,';
   outputShape: number[];
   shaderKey = 'lesionBatchIm2Col';
   dispatchLayout: { x: number[] };
@@ -45,9 +50,9 @@ class BatchIm2ColProgram implements WebGpuProgram {
       fn main(index : i32) {
         if (index < uniforms.size) {
           let coords = getCoordsFromIndex(index);
-          let row = coords[0];
+          let row = uniforms.rowOffset + coords[0];
           let col = coords[1];
-          let batch = uniforms.batchOffset + row / uniforms.pixelsPerImage;
+          let batch = row / uniforms.pixelsPerImage;
           let pixel = row % uniforms.pixelsPerImage;
           let xRow = (pixel / uniforms.outWidth) * uniforms.strides[0] - uniforms.pads[0] + col / uniforms.itemsPerFilterRow;
           let xCol = (pixel % uniforms.outWidth) * uniforms.strides[1] - uniforms.pads[1] + (col % uniforms.itemsPerFilterRow) / uniforms.inChannels;
@@ -71,6 +76,11 @@ function backendKernel(name: string): Kernel {
   return config.kernelFunc as unknown as Kernel;
 }
 
+/** Columns of the im2col matrix: one row of it must fit a storage binding (it always does but for huge filters). */
+function filterDepth(attrs: Conv2DBackpropFilterAttrs): number {
+  return attrs.filterShape[0] * attrs.filterShape[1] * attrs.filterShape[2];
+}
+
 /** Whether the matrix formulation applies (NHWC float32 — what tfjs-layers trains with); otherwise the stock kernel runs. */
 function supported(x: TensorInfo, dy: TensorInfo, attrs: Conv2DBackpropFilterAttrs): boolean {
   return (attrs.dataFormat ?? 'NHWC') === 'NHWC' && x.dtype === 'float32' && dy.dtype === 'float32' && x.shape.length === 4;
@@ -81,7 +91,7 @@ export function makeConv2DBackpropFilterConfig(stock: KernelConfig | undefined):
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const attrs = args.attrs as Conv2DBackpropFilterAttrs;
     const backend = args.backend;
-    if (!supported(x, dy, attrs) || !hasExpectedInternals(backend)) {
+    if (!supported(x, dy, attrs) || !hasExpectedInternals(backend) || filterDepth(attrs) > storageElements(backend, 4)) {
       if (!stock) throw new Error('Conv2DBackpropFilter: unsupported input and no stock kernel to fall back to');
       return stock.kernelFunc(args as Parameters<KernelFunc>[0]) as TensorInfo;
     }
@@ -117,11 +127,12 @@ export function conv2DBackpropFilterByMatMul(x: TensorInfo, dy: TensorInfo, attr
       const x2d = keep(reshape({ inputs: { x }, backend, attrs: { shape: [batchSize * pixels, inChannels] } }));
       dw = keep(batchMatMul({ inputs: { a: x2d, b: dy2d }, backend, attrs: { transposeA: true, transposeB: false } }));
     } else {
-      const chunk = Math.max(1, Math.min(batchSize, Math.floor(im2colMaxElements / Math.max(1, pixels * depth))));
+      const rows = batchSize * pixels;
+      const chunk = Math.max(1, Math.min(rows, Math.floor(Math.min(im2colMaxElements, storageElements(backend, 4)) / depth)));
       let sum: TensorInfo | undefined;
-      for (let b0 = 0; b0 < batchSize; b0 += chunk) {
-        const n = Math.min(chunk, batchSize - b0);
-        const program = new BatchIm2ColProgram(n * pixels, depth);
+      for (let r0 = 0; r0 < rows; r0 += chunk) {
+        const n = Math.min(chunk, rows - r0);
+        const program = new BatchIm2ColProgram(n, depth);
         const uniforms: ProgramUniform[] = [
           { type: 'int32', data: [info.padInfo.top, info.padInfo.left] },
           { type: 'int32', data: [info.strideHeight, info.strideWidth] },
@@ -129,11 +140,11 @@ export function conv2DBackpropFilterByMatMul(x: TensorInfo, dy: TensorInfo, attr
           { type: 'int32', data: [pixels] },
           { type: 'int32', data: [filterWidth * inChannels] },
           { type: 'int32', data: [inChannels] },
-          { type: 'int32', data: [b0] },
+          { type: 'int32', data: [r0] },
         ];
         const cols = keep(backend.runWebGPUProgram(program, [x], 'float32', uniforms));
-        const rows = n === batchSize ? dy2d : keep(backendKernel('Slice')({ inputs: { x: dy2d }, backend, attrs: { begin: [b0 * pixels, 0], size: [n * pixels, outChannels] } }));
-        const part = keep(batchMatMul({ inputs: { a: cols, b: rows }, backend, attrs: { transposeA: true, transposeB: false } }));
+        const dyRows = n === rows ? dy2d : keep(backendKernel('Slice')({ inputs: { x: dy2d }, backend, attrs: { begin: [r0, 0], size: [n, outChannels] } }));
+        const part = keep(batchMatMul({ inputs: { a: cols, b: dyRows }, backend, attrs: { transposeA: true, transposeB: false } }));
         sum = sum ? keep(backendKernel('Add')({ inputs: { a: sum, b: part }, backend })) : part;
       }
       dw = sum!;

@@ -13,6 +13,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { WebGpuBackendInternals } from './backendInternals';
 import type { DirectProgram } from './directProgram';
 import { flatGrid } from './backendInternals';
+import { storageElements } from './deviceLimits';
 import { allocateOutput, runDirect } from './directProgram';
 
 const TILE_M = 64;
@@ -174,10 +175,13 @@ export function halfMatMul(backend: WebGpuBackendInternals, o: HalfMatMulOptions
   return out;
 }
 
-/** How many ways to split a reduction of length k over an m×n output so the GPU has TARGET_WORKGROUPS to run. */
-function reductionSplits(m: number, n: number, k: number): { splits: number; kPerSplit: number } {
+/**
+ * How many ways to split a reduction of length k over an m×n output so the GPU has TARGET_WORKGROUPS to run (at
+ * most `maxSplits`: the partial sums must fit one storage binding).
+ */
+function reductionSplits(m: number, n: number, k: number, maxSplits: number): { splits: number; kPerSplit: number } {
   const tiles = Math.ceil(m / TILE_M) * Math.ceil(n / TILE_N);
-  const wanted = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(k / (8 * TILE_K)), 64));
+  const wanted = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / tiles), Math.ceil(k / (8 * TILE_K)), 64, maxSplits));
   const kPerSplit = Math.ceil(k / wanted / TILE_K) * TILE_K;
   return { splits: Math.ceil(k / kPerSplit), kPerSplit };
 }
@@ -191,10 +195,12 @@ export interface SumTerm {
 /**
  * Σ over `terms` of A_t·B_t (each [m, k_t]·[k_t, n]), each term's reduction split across workgroups into partial
  * sums, then added (times outScale) by one more dispatch: the filter gradient, whose reduction runs over every
- * image and pixel of the batch.
+ * image and pixel of the batch. Undefined when even one partial sum per term would not fit a storage binding.
  */
-export function halfMatMulSum(backend: WebGpuBackendInternals, m: number, n: number, terms: SumTerm[], outScale: number): TensorInfo {
-  const plans = terms.map((t) => reductionSplits(m, n, t.k));
+export function halfMatMulSum(backend: WebGpuBackendInternals, m: number, n: number, terms: SumTerm[], outScale: number): TensorInfo | undefined {
+  const maxSplits = Math.floor(storageElements(backend, 4) / (m * n) / terms.length);
+  if (maxSplits < 1) return undefined;
+  const plans = terms.map((t) => reductionSplits(m, n, t.k, maxSplits));
   const totalSplits = plans.reduce((s, p) => s + p.splits, 0);
   const partials = allocateOutput(backend, [totalSplits, m, n]);
   try {

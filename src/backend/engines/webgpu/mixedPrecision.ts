@@ -13,6 +13,7 @@ import { backend_util, getKernel, registerKernel, unregisterKernel } from '@tens
 import type { WebGpuBackendInternals } from './backendInternals';
 import { flatGrid, hasExpectedInternals } from './backendInternals';
 import type { DirectProgram } from './directProgram';
+import { storageElements } from './deviceLimits';
 import { allocateHalfStorage, allocateOutput, runDirect } from './directProgram';
 import type { Operand, SumTerm } from './halfMatMul';
 import { halfMatMul, halfMatMulSum } from './halfMatMul';
@@ -120,10 +121,13 @@ function isPointwise(info: BackendUtil.Conv2DInfo): boolean {
   );
 }
 
-/** Images per float16 im2col chunk. */
-function chunkSize(info: BackendUtil.Conv2DInfo): number {
+/**
+ * Images per float16 im2col chunk: within HALF_IM2COL_MAX_ELEMENTS and what the device binds as one storage buffer
+ * (deviceLimits.ts); 0 when one image's matrix alone does not fit (the float32 kernel, which chunks by rows, runs).
+ */
+function chunkSize(backend: WebGpuBackendInternals, info: BackendUtil.Conv2DInfo): number {
   const perImage = info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
-  return Math.max(1, Math.min(info.batchSize, Math.floor(halfIm2ColMaxElements / Math.max(1, perImage))));
+  return Math.min(info.batchSize, Math.floor(Math.min(halfIm2ColMaxElements, storageElements(backend, 2)) / Math.max(1, perImage)));
 }
 
 function reshaped(t: TensorInfo, shape: number[]): TensorInfo {
@@ -148,7 +152,7 @@ function float32Nhwc(dataFormat: string | undefined, ...ts: (TensorInfo | undefi
 }
 
 /** y = conv(x, W) (+ bias) with float16 operands. */
-function forward(backend: WebGpuBackendInternals, x: TensorInfo, filter: TensorInfo, info: BackendUtil.Conv2DInfo, bias: TensorInfo | undefined): TensorInfo {
+function forward(backend: WebGpuBackendInternals, x: TensorInfo, filter: TensorInfo, info: BackendUtil.Conv2DInfo, bias: TensorInfo | undefined): TensorInfo | undefined {
   const pixels = info.outHeight * info.outWidth;
   const rows = info.batchSize * pixels;
   const depth = info.filterHeight * info.filterWidth * info.inChannels;
@@ -156,8 +160,9 @@ function forward(backend: WebGpuBackendInternals, x: TensorInfo, filter: TensorI
   if (isPointwise(info)) {
     return reshaped(halfMatMul(backend, { m: rows, n: info.outChannels, k: depth, a: { tensor: x }, b: { tensor: filter }, bias }), outShape);
   }
+  const chunk = chunkSize(backend, info);
+  if (chunk < 1) return undefined;
   const y = allocateOutput(backend, [rows, info.outChannels]);
-  const chunk = chunkSize(info);
   for (let b0 = 0; b0 < info.batchSize; b0 += chunk) {
     const n = Math.min(chunk, info.batchSize - b0);
     const cols = halfIm2Col(backend, x, info, b0, n);
@@ -171,7 +176,7 @@ function forward(backend: WebGpuBackendInternals, x: TensorInfo, filter: TensorI
 }
 
 /** dW = im2col(x)ᵀ · dy (xᵀ · dy for 1×1), with dy scaled into float16's range. */
-function filterGradient(backend: WebGpuBackendInternals, x: TensorInfo, dy: TensorInfo, info: BackendUtil.Conv2DInfo): TensorInfo {
+function filterGradient(backend: WebGpuBackendInternals, x: TensorInfo, dy: TensorInfo, info: BackendUtil.Conv2DInfo): TensorInfo | undefined {
   const pixels = info.outHeight * info.outWidth;
   const depth = info.filterHeight * info.filterWidth * info.inChannels;
   const co = info.outChannels;
@@ -180,7 +185,8 @@ function filterGradient(backend: WebGpuBackendInternals, x: TensorInfo, dy: Tens
   if (isPointwise(info)) {
     terms = [{ k: info.batchSize * pixels, build: () => ({ a: { tensor: x, transposed: true }, b: gradient(0), release: () => undefined }) }];
   } else {
-    const chunk = chunkSize(info);
+    const chunk = chunkSize(backend, info);
+    if (chunk < 1) return undefined;
     terms = [];
     for (let b0 = 0; b0 < info.batchSize; b0 += chunk) {
       const n = Math.min(chunk, info.batchSize - b0);
@@ -194,7 +200,7 @@ function filterGradient(backend: WebGpuBackendInternals, x: TensorInfo, dy: Tens
     }
   }
   const dw = halfMatMulSum(backend, depth, co, terms, 1 / GRADIENT_SCALE);
-  return reshaped(dw, [info.filterHeight, info.filterWidth, info.inChannels, co]);
+  return dw && reshaped(dw, [info.filterHeight, info.filterWidth, info.inChannels, co]);
 }
 
 /** dx = dy · Wᵀ for a 1×1 stride-1 convolution. */
