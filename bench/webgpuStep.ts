@@ -1,12 +1,8 @@
 /**
  * The webgpu training step, TF.js 4.22 stock vs Lesion Lab's webgpu kernels, side by side in one process on the
  * same adapter: ResNet50 and MobileNetV2 (src/backend/models, Keras layer for layer) + the reference head,
- * RMSprop (or --optimizer adam|sgd), trainOnBatch on a fixed batch. Variants:
- *   stock    TF.js as shipped (stock gradients, stock kernels, stock optimizer)
- *   +grads   the project's broadcasting Mean/Sum/FusedBatchNorm gradients (every engine has them)
- *   +conv    + the matmul Conv2DBackpropFilter and the fused one-dispatch optimizer (src/backend/engines/webgpu)
- *   lesion   + the fused training-mode batch normalisation (batchNormKernels.ts): Lesion Lab as it trains
- *   mixed    lesion with --precision mixed: float16 convolution operands, float32 sums (mixedPrecision.ts)
+ * RMSprop (or --optimizer adam|sgd), trainOnBatch on a fixed batch, in every variant of bench/webgpuVariants.ts
+ * (stock TF.js, then the project's changes one by one, then mixed precision).
  * Reports img/s (median step), GPU time per step (timestamp queries over every compute pass of one extra step:
  * engines/webgpu/gpuTimer.ts), GPU dispatches per step, ratios to stock, and per variant the kernels with the most
  * dispatches and the most GPU time (one more step, one dispatch per pass, so each pass is one kernel's). On a
@@ -25,15 +21,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { ModelName } from '../src/shared/protocol/jobs';
 import { initEngine } from '../src/backend/engines/load';
-import { deviceHasHalf, useWebGpuPrecision } from '../src/backend/engines/webgpu/mixedPrecision';
-import { useGradientFixes } from '../src/backend/engines/broadcastGradients';
+import { deviceHasHalf } from '../src/backend/engines/webgpu/mixedPrecision';
 import { webgpuBackend } from '../src/backend/engines/webgpu/backendInternals';
 import type { WebGpuBackendInternals } from '../src/backend/engines/webgpu/backendInternals';
 import { supportsGpuTimestamps, timeGpu } from '../src/backend/engines/webgpu/gpuTimer';
 import { dispatchesByKernel } from '../src/backend/engines/webgpu/kernelAttribution';
 import type { OptimizerName } from '../src/backend/engines/webgpu/fusedOptimizers';
 import { createOptimizer } from '../src/backend/engines/webgpu/fusedOptimizers';
-import { useWebGpuKernels } from '../src/backend/engines/webgpu/register';
+import type { WebGpuVariant } from './webgpuVariants';
+import { WEBGPU_VARIANTS, restoreLesionLab } from './webgpuVariants';
 import { buildBackbone, buildClassifier } from '../src/backend/models/backbone';
 
 function arg(name: string, fallback: string): string {
@@ -49,24 +45,7 @@ const optimizerName = arg('optimizer', 'rmsprop') as OptimizerName;
 const pythonForTorch = arg('pytorch', '');
 const CLASSES = 7;
 
-interface Variant {
-  name: string;
-  /** Puts the registries in this variant's state (they are global; switched before each of its steps). */
-  activate(): void;
-  /** The engine name createOptimizer gets: 'webgpu' → fused, anything else → stock. */
-  optimizerEngine: 'webgpu' | 'cpu';
-}
-
-const float32 = (kernels?: Parameters<typeof useWebGpuKernels>[0]) => (useWebGpuPrecision('float32'), useWebGpuKernels(kernels));
-const ALL_VARIANTS: Variant[] = [
-  { name: 'stock', activate: () => (useGradientFixes([]), float32([])), optimizerEngine: 'cpu' },
-  { name: '+grads', activate: () => (useGradientFixes(), float32([])), optimizerEngine: 'cpu' },
-  { name: '+conv', activate: () => (useGradientFixes(), float32(['Conv2DBackpropFilter'])), optimizerEngine: 'webgpu' },
-  { name: 'lesion', activate: () => (useGradientFixes(), float32()), optimizerEngine: 'webgpu' },
-  // --precision mixed: the convolutions with float16 operands (adapters with shader-f16; --no-mixed leaves it out).
-  { name: 'mixed', activate: () => (useGradientFixes(), float32(), useWebGpuPrecision('mixed')), optimizerEngine: 'webgpu' },
-];
-let VARIANTS: Variant[] = ALL_VARIANTS;
+let VARIANTS: readonly WebGpuVariant[] = WEBGPU_VARIANTS;
 
 interface Result {
   model: string;
@@ -102,7 +81,7 @@ function median(xs: number[]): number {
 async function compare(name: ModelName, backend: WebGpuBackendInternals | undefined): Promise<Result[]> {
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 7);
   const y = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => i % CLASSES), 'int32'), CLASSES);
-  const built: { variant: Variant; model: tfl.LayersModel }[] = VARIANTS.map((variant) => {
+  const built: { variant: WebGpuVariant; model: tfl.LayersModel }[] = VARIANTS.map((variant) => {
     const model = buildClassifier(buildBackbone(name, { inputSize: size }), CLASSES);
     model.compile({ optimizer: createOptimizer(optimizerName, 1e-3, variant.optimizerEngine), loss: 'categoricalCrossentropy' });
     return { variant, model };
@@ -138,9 +117,7 @@ async function compare(name: ModelName, backend: WebGpuBackendInternals | undefi
   } finally {
     for (const b of built) b.model.dispose();
     tf.dispose([x, y]);
-    useGradientFixes();
-    useWebGpuKernels();
-    useWebGpuPrecision('float32');
+    restoreLesionLab();
   }
 }
 
@@ -179,7 +156,7 @@ async function main(): Promise<void> {
   const backend = webgpuBackend();
   const timed = backend && supportsGpuTimestamps(backend) ? backend : undefined;
   const half = !!backend && deviceHasHalf(backend);
-  VARIANTS = ALL_VARIANTS.filter((v) => v.name !== 'mixed' || (half && !process.argv.includes('--no-mixed')));
+  VARIANTS = WEBGPU_VARIANTS.filter((v) => v.name !== 'mixed' || (half && !process.argv.includes('--no-mixed')));
   if (!half) console.log('mixed variant left out: the adapter has no shader-f16');
   console.log(`webgpu on ${engine.device}; ${size}×${size}, batch ${batch}, ${optimizerName}, trainOnBatch, median of ${steps} steps; node ${process.version}`);
   console.log(
