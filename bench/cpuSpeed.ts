@@ -24,6 +24,7 @@ import { initEngine } from '../src/backend/engines/load';
 import { physicalCores } from '../src/backend/engines/wasmThreads';
 import { createOptimizer } from '../src/backend/engines/webgpu/fusedOptimizers';
 import { buildBackbone, buildClassifier } from '../src/backend/models/backbone';
+import { foldBatchNorm } from '../src/backend/models/foldedInference';
 import { profileStep, topKernels } from './kernelProfile';
 
 type Workload = 'train' | 'infer';
@@ -76,9 +77,11 @@ async function childMain(workload: Workload, threads: number, steps: number): Pr
       await model.trainOnBatch(x, y);
     };
   } else {
+    // The forward pass the feature cache, evaluate and predict run: batch norm folded into the convolutions.
     model = buildBackbone('resnet50', { inputSize: w.size });
+    const forward = foldBatchNorm(model);
     step = async () => {
-      const out = model.predict(x) as tf.Tensor;
+      const out = forward.run(x);
       await out.data();
       out.dispose();
     };

@@ -17,7 +17,8 @@ case "$command" in
     ;;
   rehearse)
     kit="$repo/bench/out/gpu-kit"
-    node "$repo/bench/gpuKit.mjs" "$kit"
+    # LESION_LAB_GPU_KIT_REUSE=1 runs the kit already packed there (packing takes a few minutes).
+    if [ "${LESION_LAB_GPU_KIT_REUSE:-}" != 1 ] || [ ! -f "$kit/run.sh" ]; then node "$repo/bench/gpuKit.mjs" "$kit"; fi
     vulkan="${LESION_LAB_E2E_HOME:-$HOME/.cache/lesion-lab/e2e}/vulkan"
     if [ ! -f "$vulkan/lvp_icd.json" ]; then echo "no software Vulkan in $vulkan: run test/e2e/setup.sh first" >&2; exit 1; fi
     # A PATH whose `node` fails, ahead of the real one: the kit must use its own.
@@ -30,8 +31,8 @@ case "$command" in
     if unshare -rn true 2>/dev/null; then isolate=(unshare -rn); echo "rehearsal: no network (unshare -rn)"; else echo "rehearsal: unshare -rn unavailable; the network stays up"; fi
     env PATH="$nonode:$PATH" VK_ICD_FILENAMES="$vulkan/lvp_icd.json" LD_LIBRARY_PATH="$vulkan/root/usr/lib/x86_64-linux-gnu" \
       MESA_SHADER_CACHE_DIR="$vulkan/shader-cache" LESION_LAB_GPU_KIT_HOME="$(mktemp -d)" \
-      "${isolate[@]}" bash "$kit/run.sh" --size 32 --batch 2 --steps 1 --budget 480 --python "${python:-python3}" \
-      --demo-size 32 --demo-per-class 16 --demo-epochs 6 "${@:2}"
+      "${isolate[@]}" bash "$kit/run.sh" --size 32 --batch 2 --steps 1 --budget 1500 --python "${python:-python3}" \
+      --demo-size 64 "${@:2}"
     ;;
   *)
     echo "usage: bash bench/gpu.sh pack [DIR] | rehearse [bench options]; then bash DIR/run.sh on the GPU machine" >&2

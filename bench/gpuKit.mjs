@@ -117,7 +117,7 @@ fi
 export LD_LIBRARY_PATH="$kit/vulkan\${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 nvidia_icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 if [ -z "\${VK_ICD_FILENAMES:-}" ] && [ -f "$nvidia_icd" ]; then export VK_ICD_FILENAMES="$nvidia_icd"; fi
-echo "kit ${id}: $("$home/node" --version) from the kit; Vulkan ICD \${VK_ICD_FILENAMES:-(the loader's default search)}"
+echo "kit ${id}: $("$home/node" --version) from the kit; Vulkan ICD \${VK_ICD_FILENAMES:-from the loader search path}"
 exec "$home/node" "$home/app/dist/bench/gpu.js" --cli "$home/app/dist/backend/cli.js" "$@"
 `;
 }

@@ -19,6 +19,7 @@ import { loadTrainedModel } from './trainedModel';
 import { runSplitImages, splitImages } from '../training/datasetImages';
 import { renderModelCard } from './modelCard';
 import { RunFolder } from '../training/runFolder';
+import { foldBatchNorm } from '../models/foldedInference';
 
 const TOP_LOSSES = 24;
 
@@ -45,12 +46,19 @@ export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Pr
     const progress = new ProgressReporter(ctx.emit, `evaluate ${splitName}`, images.length, 'image');
     let done = 0;
     const pipeline = { size: config.options.size, preprocess: trained.preprocess, batchSize: config.options.batch };
-    for await (const b of imageBatches(images, images.map((_, i) => i), pipeline, ctx.signal)) {
-      const out = tf.tidy(() => model.predict(tf.tensor4d(b.x, [b.count, pipeline.size, pipeline.size, 3])) as tf.Tensor);
-      probs.set((await out.data()) as Float32Array, done * numClasses);
-      out.dispose();
-      done += b.count;
-      progress.update(done);
+    const forward = foldBatchNorm(model);
+    try {
+      for await (const b of imageBatches(images, images.map((_, i) => i), pipeline, ctx.signal)) {
+        const x = tf.tensor4d(b.x, [b.count, pipeline.size, pipeline.size, 3]);
+        const out = forward.run(x);
+        x.dispose();
+        probs.set((await out.data()) as Float32Array, done * numClasses);
+        out.dispose();
+        done += b.count;
+        progress.update(done);
+      }
+    } finally {
+      forward.dispose();
     }
     const labels = Int32Array.from(images, (i) => i.label);
     const predicted = argmaxRows(probs, numClasses);

@@ -22,6 +22,7 @@ import { loadExportedModel } from '../export/exportedModel';
 import { decodeResizedRgb } from '../training/imagePipeline';
 import { gradCam, gradCamModel, writeGradCamOverlay } from './gradcam';
 import { loadTrainedModel } from './trainedModel';
+import { foldBatchNorm } from '../models/foldedInference';
 
 /** The 8 symmetries of the square (rotations by 90° and their mirror images), on an s×s RGB image. */
 export function dihedralVariants(rgb: Uint8Array, s: number): Uint8Array[] {
@@ -169,6 +170,7 @@ async function loadClassifier(options: PredictOptions, debug: (message: string) 
   }
   const trained = await loadTrainedModel(path.resolve(options.run!), options.engine, options.threads, debug);
   const { model } = trained;
+  const forward = foldBatchNorm(model);
   return {
     source: trained.run.dir,
     classes: trained.config.classes,
@@ -176,8 +178,11 @@ async function loadClassifier(options: PredictOptions, debug: (message: string) 
     size: trained.config.options.size,
     preprocess: trained.preprocess,
     layersModel: model,
-    predict: (x) => model.predict(x) as tf.Tensor,
-    dispose: () => model.dispose(),
+    predict: (x) => forward.run(x),
+    dispose: () => {
+      forward.dispose();
+      model.dispose();
+    },
   };
 }
 

@@ -4,7 +4,8 @@
  * forward pass every epoch). The cache key covers everything the features depend on: architecture,
  * the frozen weights themselves (a fingerprint), input size, preprocessing, each file's identity, and the
  * numerics that computed them — the engine (each sums in its own order, so a wasm run reusing cpu features
- * would not repeat a cpu run bit for bit) and the precision (float16 convolutions under --precision mixed).
+ * would not repeat a cpu run bit for bit), the precision (float16 convolutions under --precision mixed) and the
+ * forward pass itself (batch norm folded into the convolutions: models/foldedInference.ts).
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -14,6 +15,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineName } from '../../shared/protocol/engines';
 import type { Precision } from '../../shared/protocol/jobs';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
+import { foldBatchNorm } from '../models/foldedInference';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
 import type { LabeledImage, PipelineOptions } from './imagePipeline';
@@ -54,7 +56,7 @@ export interface FeatureNumerics {
 
 export async function featureCacheKey(frozen: tfl.LayersModel, images: readonly LabeledImage[], opts: PipelineOptions, numerics: FeatureNumerics): Promise<string> {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ v: 2, arch: frozen.toJSON(null, false), size: opts.size, preprocess: opts.preprocess, engine: numerics.engine, precision: numerics.precision }));
+  hash.update(JSON.stringify({ v: 3, forward: 'batch norm folded', arch: frozen.toJSON(null, false), size: opts.size, preprocess: opts.preprocess, engine: numerics.engine, precision: numerics.precision }));
   hash.update(await weightFingerprint(frozen));
   for (const img of images) {
     const st = await fs.stat(img.file);
@@ -89,16 +91,20 @@ export async function computeFeatures(
   const progress = new ProgressReporter(ctx.emit, task, images.length, 'image');
   let done = 0;
   const order = images.map((_, i) => i);
-  for await (const batch of imageBatches(images, order, opts, ctx.signal)) {
-    const out = tf.tidy(() => {
+  const forward = foldBatchNorm(frozen);
+  try {
+    for await (const batch of imageBatches(images, order, opts, ctx.signal)) {
       const x = tf.tensor4d(batch.x, [batch.count, opts.size, opts.size, 3]);
-      return frozen.predict(x) as tf.Tensor;
-    });
-    const values = (await out.data()) as Float32Array;
-    out.dispose();
-    data.set(values, done * dim);
-    done += batch.count;
-    progress.update(done);
+      const out = forward.run(x);
+      x.dispose();
+      const values = (await out.data()) as Float32Array;
+      out.dispose();
+      data.set(values, done * dim);
+      done += batch.count;
+      progress.update(done);
+    }
+  } finally {
+    forward.dispose();
   }
   await writeFileAtomic(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   await writeJsonAtomic(path.join(cacheDir, `${key}.json`), { dim, count: images.length, ...numerics, files: images.map((i) => i.file), createdAt: new Date().toISOString() });
