@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import type { EngineChoice } from '../shared/protocol/engines';
 import path from 'node:path';
 import { BackendClient } from './backendClient';
 import { JobRunner } from './jobRunner';
@@ -23,6 +22,7 @@ import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { PredictionController } from './panels/predictionController';
 import { SamplesController } from './panels/samplesController';
 import { assertNever } from '../shared/assertNever';
+import { engineSetting, threadsSetting } from './computeSettings';
 
 let client: BackendClient | undefined;
 
@@ -40,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const refresh = (kind: Parameters<LabPanels['refresh']>[0]) => (): void => lab.panels.refresh(kind);
   const samples = new SamplesController(jobs, refresh('samples'));
   const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
-  const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), () => vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto'));
+  const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), engineSetting, threadsSetting);
 
   const log = (line: string): void => output.appendLine(line);
   const onMessage: WebviewMessageHandler = (message, reply) => {

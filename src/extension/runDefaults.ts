@@ -5,12 +5,12 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import type { EngineChoice } from '../shared/protocol/engines';
-import type { Precision, TrainOptions } from '../shared/protocol/jobs';
+import type { TrainOptions } from '../shared/protocol/jobs';
 import type { RunFormDefaults, TrainRequest } from '../shared/protocol/views/sidebar';
 import type { NewRunDefaults, NewRunSetting } from '../shared/trainDefaults';
 import { SETTING_DEFAULTS, SETTING_KEYS, newRunDefaults } from '../shared/trainDefaults';
 import { preparedDir, runsDir } from './workspacePaths';
+import { engineSetting, precisionSetting, threadsSetting } from './computeSettings';
 
 function settings(): { values: NewRunDefaults; userSet: Set<NewRunSetting> } {
   const cfg = vscode.workspace.getConfiguration('lesionLab');
@@ -32,14 +32,6 @@ function settings(): { values: NewRunDefaults; userSet: Set<NewRunSetting> } {
     augment: read('augment'),
   };
   return { values, userSet };
-}
-
-export function engineSetting(): EngineChoice {
-  return vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto');
-}
-
-function precisionSetting(): Precision {
-  return vscode.workspace.getConfiguration('lesionLab').get<Precision>('precision', 'float32');
 }
 
 /** What the Run form starts from: the settings with pretrained weights, and the from-scratch recipe. */
@@ -84,6 +76,7 @@ export function newRunOptions(root: string, request: TrainRequest): TrainOptions
     augment: d.augment,
     engine: engineSetting(),
     precision: precisionSetting(),
+    threads: threadsSetting(),
     resume: false,
     classWeights: false,
     seed: 1,

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { EngineInfo } from '../../shared/protocol/engines';
 import { bundledPackageVersion } from './bundled';
 import type { WebGpuProbe } from './webgpuProbe';
+import { MAX_WASM_THREADS, wasmThreadsFor } from './wasmThreads';
 
 export interface AdapterDescription {
   name: string;
@@ -120,8 +121,10 @@ function detectWasm(p: EngineProbes, device: string): EngineInfo {
   if (!p.resolvePackage('@tensorflow/tfjs-backend-wasm')) {
     return { ...base, available: false, reason: 'the wasm package is missing from this installation; reinstall Lesion Lab' };
   }
+  // The threaded build needs SIMD too (TF.js ships it as threaded-SIMD only).
+  const threads = wasmThreadsFor(undefined);
   return p.wasmSimd()
-    ? { ...base, available: true, reason: 'WebAssembly with SIMD, one thread' }
+    ? { ...base, available: true, reason: `WebAssembly with SIMD, on ${threads} thread${threads === 1 ? '' : 's'} (every physical core, at most ${MAX_WASM_THREADS}; --threads to change)` }
     : { ...base, available: true, reason: 'WebAssembly without SIMD (slower), one thread' };
 }
 

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { EngineChoice, EngineInfo, EngineSelection } from '../../shared/protocol/engines';
 import type { LabContext } from '../labContext';
 import { installGpuEngine } from './installEngineCommand';
+import { engineSetting } from '../computeSettings';
 
 export const ENGINES_DOC_URI = vscode.Uri.from({ scheme: 'lesion-lab', path: 'Lesion Lab Engines' });
 
@@ -41,7 +42,7 @@ export function registerEngineCommands(lab: LabContext): vscode.Disposable[] {
   let document = 'Detecting engines…';
   const changed = new vscode.EventEmitter<vscode.Uri>();
   const provider: vscode.TextDocumentContentProvider = { onDidChange: changed.event, provideTextDocumentContent: () => document };
-  const setting = (): EngineChoice => vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto');
+  const setting = engineSetting;
   return [
     changed,
     vscode.workspace.registerTextDocumentContentProvider(ENGINES_DOC_URI.scheme, provider),

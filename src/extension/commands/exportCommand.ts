@@ -7,11 +7,11 @@ import * as vscode from 'vscode';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackendEvent } from '../../shared/protocol/backend';
-import type { EngineChoice } from '../../shared/protocol/engines';
 import type { ExportCheckpoint, ExportFormat } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { listRuns } from '../runFolders';
 import { requireTrust, runsDir, workspaceRoot } from '../workspacePaths';
+import { engineSetting, threadsSetting } from '../computeSettings';
 
 interface FormatItem extends vscode.QuickPickItem {
   format: ExportFormat;
@@ -37,7 +37,7 @@ export function registerExportCommand(lab: LabContext): vscode.Disposable {
     const out = path.join(run, 'exports', item.format);
     let finished: Extract<BackendEvent, { type: 'export/didFinish' }> | undefined;
     const result = await lab.jobs.run(
-      { command: 'export', options: { run, format: item.format, checkpoint, out, engine: vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto') } },
+      { command: 'export', options: { run, format: item.format, checkpoint, out, engine: engineSetting(), threads: threadsSetting() } },
       {
         title: `Export ${item.label}`,
         notify: true,

@@ -14,7 +14,8 @@ import type { TrainRequest } from '../../shared/protocol/views/sidebar';
 import { describeRunSetup } from '../../shared/runConfig';
 import type { LabContext } from '../labContext';
 import { listRuns, readRunConfig } from '../runFolders';
-import { engineSetting, newRunOptions } from '../runDefaults';
+import { newRunOptions } from '../runDefaults';
+import { engineSetting, precisionSetting, threadsSetting } from '../computeSettings';
 import type { TrainingSession } from '../trainingSession';
 import { weightsUnavailableMessage } from '../weightsAvailability';
 import { RequestRefused } from '../webviewInbox';
@@ -120,11 +121,12 @@ export async function resumeRun(lab: LabContext, session: TrainingSession, run: 
     ...config.options,
     run,
     engine: engineSetting(),
-    precision: vscode.workspace.getConfiguration('lesionLab').get('precision', 'float32'),
+    precision: precisionSetting(),
+    threads: threadsSetting(),
     resume: true,
-    // A resumed run keeps the options in its config.json; the settings choose only the engine and precision,
-    // and the phase and epochs when a head-only run goes on into fine-tuning.
-    explicit: ['engine', 'precision', ...(headOnly && phase === 'finetune' ? (['phase', 'epochs'] as const) : [])],
+    // A resumed run keeps the options in its config.json; the settings choose only the engine, precision and
+    // threads (a set thread count), and the phase and epochs when a head-only run goes on into fine-tuning.
+    explicit: ['engine', 'precision', ...(threadsSetting() !== undefined ? (['threads'] as const) : []), ...(headOnly && phase === 'finetune' ? (['phase', 'epochs'] as const) : [])],
     ...(headOnly && phase === 'finetune' ? { phase: 'finetune' as const, epochs: epochs ?? config.options.epochs } : {}),
   };
   await refuseFolderInUse(options);

@@ -2,7 +2,6 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { BackendEvent } from '../../shared/protocol/backend';
-import type { EngineChoice } from '../../shared/protocol/engines';
 import type { DownloadDataset, TableSpec } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
@@ -12,6 +11,7 @@ import type { PredictionController } from '../panels/predictionController';
 import { imagesToClassify } from '../panels/predictionController';
 import type { SamplesController } from '../panels/samplesController';
 import { askTableColumns } from './tablePicker';
+import { engineSetting, threadsSetting } from '../computeSettings';
 
 export interface ImagePanels {
   samples: SamplesController;
@@ -222,7 +222,7 @@ export function registerWorkflowCommands(lab: LabContext, images: ImagePanels): 
         return;
       }
       lab.currentRun = run;
-      const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: vscode.workspace.getConfiguration('lesionLab').get<EngineChoice>('engine', 'auto') } }, { title: 'Evaluate', notify: true, again: { label: 'Evaluate Again', command: 'lesionLab.evaluate', args: [run] } });
+      const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: engineSetting(), threads: threadsSetting() } }, { title: 'Evaluate', notify: true, again: { label: 'Evaluate Again', command: 'lesionLab.evaluate', args: [run] } });
       if (result?.status === 'done') lab.panels.show('evaluation');
     }),
     register('lesionLab.classifyLesion', async (arg?: unknown, selection?: unknown) => {

@@ -35,6 +35,8 @@ export class PredictionController {
     private readonly onChange: () => void,
     /** The lesionLab.engine setting, read at each use. */
     private readonly engine: () => EngineChoice = () => 'auto',
+    /** The lesionLab.threads setting (undefined: every physical core). */
+    private readonly threads: () => number | undefined = () => undefined,
   ) {}
 
   /** One predict job for all the images: one that cannot be read shows its reason, the others their results. */
@@ -45,7 +47,7 @@ export class PredictionController {
     const out = path.join(this.gradcamRoot, createHash('sha1').update(`${run}\0${images.join('\0')}`).digest('hex').slice(0, 16));
     let finished: Extract<BackendEvent, { type: 'predict/didFinish' }> | undefined;
     const failures = new Map<string, string>();
-    const result = await this.jobs.run({ command: 'predict', options: { run, images: [...images], tta, gradcam: out, engine: this.engine() } }, {
+    const result = await this.jobs.run({ command: 'predict', options: { run, images: [...images], tta, gradcam: out, engine: this.engine(), threads: this.threads() } }, {
       title: images.length === 1 ? 'Classify lesion' : `Classify ${images.length} lesions`,
       notify: true,
       onEvent: (e) => {

@@ -3,6 +3,7 @@ import type { EngineProbes } from '../../../src/backend/engines/detect';
 import { detectEngines } from '../../../src/backend/engines/detect';
 import { isSoftwareAdapter, selectEngine } from '../../../src/backend/engines/select';
 import { UserError } from '../../../src/backend/errors';
+import { wasmThreadsFor } from '../../../src/backend/engines/wasmThreads';
 
 function probes(over: Partial<EngineProbes> & { packages?: string[]; libs?: string[] } = {}): EngineProbes {
   const packages = new Set(over.packages ?? ['webgpu', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm']);
@@ -25,6 +26,14 @@ describe('engine detection', () => {
     assert.deepEqual(engines.map((e) => e.name), ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu']);
     assert.equal(engines.find((e) => e.name === 'cpu')!.available, true);
     assert.equal(engines.find((e) => e.name === 'wasm')!.available, true);
+  });
+
+  it('wasm says how many threads it will use: every physical core (capped), one without SIMD', async () => {
+    const threads = wasmThreadsFor(undefined);
+    const simd = (await detectEngines(probes())).find((e) => e.name === 'wasm')!;
+    assert.match(simd.reason, new RegExp(`with SIMD, on ${threads} threads?\\b.*--threads`));
+    const scalar = (await detectEngines(probes({ wasmSimd: () => false }))).find((e) => e.name === 'wasm')!;
+    assert.match(scalar.reason, /without SIMD.*one thread/);
   });
 
   it('says why tfjs-node-gpu is unavailable: not installed, then missing CUDA libraries, then load failure', async () => {
