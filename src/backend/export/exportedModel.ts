@@ -10,6 +10,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { UserError } from '../errors';
 import { buildBackbone, buildClassifier } from '../models/backbone';
+import { foldBatchNorm } from '../models/foldedInference';
 import { fileSystemIOHandler, MODEL_JSON } from '../models/fileIo';
 import type { PreprocessSpec } from '../models/preprocess';
 import { loadKerasH5Weights } from '../models/weights';
@@ -84,12 +85,17 @@ async function loadOnnx(file: string, source: string): Promise<ExportedModel> {
   };
 }
 
+// The forward pass `predict --run` uses (batch norm folded into the convolutions): an export predicts what its run does.
 function fromLayersModel(source: string, format: ExportFormat, metadata: ExportMetadata, model: tfl.LayersModel): ExportedModel {
+  const forward = foldBatchNorm(model);
   return {
     ...describe(source, format, metadata),
     layersModel: model,
-    predict: (x) => model.predict(x) as tf.Tensor,
-    dispose: () => model.dispose(),
+    predict: (x) => forward.run(x),
+    dispose: () => {
+      forward.dispose();
+      model.dispose();
+    },
   };
 }
 
