@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { BackendClient } from './backendClient';
 import { JobRunner } from './jobRunner';
 import type { LabContext } from './labContext';
@@ -10,13 +11,16 @@ import { TrainingSession } from './trainingSession';
 import { TrainingViewProvider } from './views/trainingView';
 import { detectEngines, registerEngineCommands } from './commands/engineCommands';
 import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
-import { pickWeightsFile, registerTrainingCommands, startNewRun } from './commands/trainingCommands';
+import { pickWeightsFile, registerTrainingCommands, startNewRun, trainOptionsFromForm } from './commands/trainingCommands';
 import { runFormDefaults } from './runDefaults';
 import { WeightsAvailability } from './weightsAvailability';
 import { answer } from './webviewInbox';
 import { registerExportCommand } from './commands/exportCommand';
 import { listRuns, readEvaluation } from './runFolders';
-import { runsDir } from './workspacePaths';
+import { runsDir, workspaceRoot } from './workspacePaths';
+import { RunsController } from './panels/runsController';
+import { LrFinderController } from './panels/lrFinderController';
+import { saveChartPng, saveMetricsCsv } from './commands/saveCharts';
 import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
 import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { PredictionController } from './panels/predictionController';
@@ -42,6 +46,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
   const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), engineSetting, threadsSetting);
 
+  const runs = new RunsController(
+    {
+      runsDir: () => {
+        const root = workspaceRoot(false);
+        return root ? runsDir(root) : undefined;
+      },
+      busyRun: () => (session.state.status === 'running' ? session.state.run : undefined),
+      openRun: async (run, target) => {
+        await lab.openRunFolder(run);
+        lab.panels.show(target);
+      },
+      runsChanged: async () => {
+        // A run shown in the Training panel that is gone from disk is shown no longer.
+        if (session.state.run && !existsSync(session.state.run)) session.clear();
+        await refreshWorkspaceState(lab);
+      },
+    },
+    refresh('runs'),
+  );
+  const lrFinder = new LrFinderController(jobs, trainOptionsFromForm, () => lab.panels.show('lrFinder', true), refresh('lrFinder'));
   const log = (line: string): void => output.appendLine(line);
   const onMessage: WebviewMessageHandler = (message, reply) => {
     switch (message.type) {
@@ -67,6 +91,25 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         break;
       case 'file/open':
         void vscode.commands.executeCommand('vscode.open', vscode.Uri.file(message.path), vscode.ViewColumn.One);
+        break;
+      case 'training/savePng':
+        void saveChartPng(session.state.run, message.chart, message.dataUrl);
+        break;
+      case 'training/saveCsv':
+        void saveMetricsCsv(session, message.what);
+        break;
+      case 'runs/compare':
+      case 'runs/open':
+      case 'runs/edit':
+      case 'runs/archive':
+      case 'runs/delete':
+      case 'runs/cleanUp':
+      case 'runs/showArchived':
+      case 'runs/refresh':
+        void runs.handle(message);
+        break;
+      case 'lrFind/start':
+        void answer(message.id, reply, log, () => lrFinder.find(message.params));
         break;
       case 'training/start':
         void answer(message.id, reply, log, async () => {
@@ -136,6 +179,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         snapshot: () => ({ type: 'augmentPreview/state', state: preview.state }),
       },
       {
+        kind: 'runs',
+        viewType: 'lesionLab.runs',
+        title: 'Lesion Lab: Runs',
+        snapshot: () => ({ type: 'runs/state', state: runs.state }),
+      },
+      {
+        kind: 'lrFinder',
+        viewType: 'lesionLab.lrFinder',
+        title: 'Lesion Lab: Learning Rate Finder',
+        snapshot: () => ({ type: 'lrFinder/state', state: lrFinder.state }),
+      },
+      {
         kind: 'prediction',
         viewType: 'lesionLab.prediction',
         title: 'Lesion Lab: Prediction',
@@ -146,6 +201,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     log,
   );
 
+  let listedRuns = state.runs;
   const sidebar = new TrainingViewProvider(context.extensionUri, state, onMessage, log);
   context.subscriptions.push(
     output,
@@ -175,13 +231,28 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...registerWorkflowCommands(lab, { samples, preview, prediction }),
     ...registerTrainingCommands(lab, session),
     registerExportCommand(lab),
+    vscode.commands.registerCommand('lesionLab.showRuns', async () => {
+      lab.panels.show('runs');
+      await runs.reload();
+    }),
+    vscode.commands.registerCommand('lesionLab.cleanUpRuns', async () => {
+      await runs.reload();
+      await runs.handle({ type: 'runs/cleanUp' });
+    }),
+    // Runs appear, finish and change on disk (this window's jobs, the CLI, another window): the table follows.
+    state.onDidChange(() => {
+      if (lab.panels.isOpen('runs') && state.runs !== listedRuns) {
+        listedRuns = state.runs;
+        void runs.reload();
+      }
+    }),
   );
   client.events.on('crash', () => output.appendLine('The backend process exited; it restarts on the next request.'));
   // Datasets prepared and runs trained outside this window (the CLI in a terminal, another window)
   // show up without a reload.
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (folder) {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/{manifest.json,status.json,evaluation.json}'));
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/{manifest.json,status.json,evaluation.json,metrics.jsonl,meta.json}'));
     let timer: NodeJS.Timeout | undefined;
     const later = (): void => {
       clearTimeout(timer);

@@ -6,12 +6,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PreparedClass } from '../shared/classes';
 import { preparedClasses } from '../shared/classes';
-import type { DatasetSummary, EpochMetrics, Evaluation } from '../shared/protocol/results';
+import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation } from '../shared/protocol/results';
 import type { TrainingMarker } from '../shared/protocol/views/training';
 import type { RunSummary } from './state';
-import { parseMetricsJsonl } from '../shared/runFiles';
+import { parseBatchesJsonl, parseMetricsJsonl } from '../shared/runFiles';
 import type { RunConfig } from '../shared/runConfig';
 import { describeRunSetup } from '../shared/runConfig';
+import type { RunMeta, RunRow } from '../shared/runsTable';
+import { runsTableRow } from '../shared/runsTable';
 
 async function readJson<T>(file: string): Promise<T | undefined> {
   try {
@@ -23,6 +25,10 @@ async function readJson<T>(file: string): Promise<T | undefined> {
 
 export async function readMetrics(run: string): Promise<EpochMetrics[]> {
   return parseMetricsJsonl(await fs.readFile(path.join(run, 'metrics.jsonl'), 'utf8').catch(() => ''));
+}
+
+export async function readBatches(run: string): Promise<BatchMetrics[]> {
+  return parseBatchesJsonl(await fs.readFile(path.join(run, 'batches.jsonl'), 'utf8').catch(() => ''));
 }
 
 export function readEvaluation(run: string): Promise<Evaluation | undefined> {
@@ -41,9 +47,59 @@ export async function readRunSetup(run: string): Promise<string | undefined> {
 
 /** The run's status; a "running" run whose process is gone was interrupted (crash, kill, reboot). */
 export async function readRunStatus(run: string): Promise<string> {
-  const status = await readJson<{ status?: string; pid?: number }>(path.join(run, 'status.json'));
-  if (status?.status === 'running' && typeof status.pid === 'number' && !processAlive(status.pid)) return 'interrupted';
-  return status?.status ?? 'unknown';
+  return (await readRunStatusFile(run)).status;
+}
+
+async function readRunStatusFile(run: string): Promise<{ status: string; error?: string }> {
+  const status = await readJson<{ status?: string; pid?: number; error?: unknown }>(path.join(run, 'status.json'));
+  if (status?.status === 'running' && typeof status.pid === 'number' && !processAlive(status.pid)) return { status: 'interrupted' };
+  return { status: status?.status ?? 'unknown', ...(typeof status?.error === 'string' ? { error: status.error } : {}) };
+}
+
+/** What a person wrote about the run (meta.json); undefined when nothing was. */
+export function readRunMeta(run: string): Promise<RunMeta | undefined> {
+  return readJson<RunMeta>(path.join(run, 'meta.json'));
+}
+
+/** A row of the runs table: the run's setup, results, status and meta, from what its folder holds. */
+export async function readRunRow(run: string): Promise<RunRow> {
+  const [config, metrics, status, markers, evaluation, meta, hasModelCard] = await Promise.all([
+    readRunConfig(run),
+    readMetrics(run),
+    readRunStatusFile(run),
+    readMarkers(run),
+    readEvaluation(run),
+    readRunMeta(run),
+    fs.access(path.join(run, 'model-card.md')).then(() => true, () => false),
+  ]);
+  return runsTableRow({
+    path: run,
+    config,
+    metrics,
+    status: status.status,
+    error: status.error,
+    bestCheckpointEpochs: markers.filter((m) => m.kind === 'best').map((m) => m.epoch),
+    evaluation,
+    meta,
+    hasModelCard,
+  });
+}
+
+/** Every run folder (one with a config.json) in `runsDir`, as runs-table rows, oldest first. */
+export async function listRunRows(runsDir: string): Promise<RunRow[]> {
+  return Promise.all((await runFolderPaths(runsDir)).map(readRunRow));
+}
+
+async function runFolderPaths(runsDir: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await fs.readdir(runsDir);
+  } catch {
+    return [];
+  }
+  const dirs = entries.sort().map((name) => path.join(runsDir, name));
+  const isRun = await Promise.all(dirs.map((dir) => fs.access(path.join(dir, 'config.json')).then(() => true, () => false)));
+  return dirs.filter((_, i) => isRun[i]);
 }
 
 export function processAlive(pid: number): boolean {
@@ -55,23 +111,21 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-export async function listRuns(runsDir: string): Promise<RunSummary[]> {
-  let entries: string[];
-  try {
-    entries = await fs.readdir(runsDir);
-  } catch {
-    return [];
-  }
+/**
+ * The runs for the side bar and the pickers (Resume, Fine-tune, Compare), oldest first: archived ones left
+ * out unless asked for, each by the name a person gave it.
+ */
+export async function listRuns(runsDir: string, opts: { archived?: boolean } = {}): Promise<RunSummary[]> {
   const runs: RunSummary[] = [];
-  for (const name of entries.sort()) {
-    const dir = path.join(runsDir, name);
-    if (!(await readJson(path.join(dir, 'config.json')))) continue;
+  for (const dir of await runFolderPaths(runsDir)) {
+    const meta = await readRunMeta(dir);
+    if (meta?.archived && !opts.archived) continue;
     const metrics = await readMetrics(dir);
     // The best checkpoint's figure (chosen by val_acc, the first of equals, as training chose it), not the best of every epoch.
     const best = metrics.reduce<EpochMetrics | undefined>((b, m) => (!b || m.valAccuracy > b.valAccuracy ? m : b), undefined)?.valBalancedAccuracy;
     const config = await readRunConfig(dir);
     const status = await readRunStatus(dir);
-    runs.push({ path: dir, name, epochs: metrics.length, bestValBalancedAccuracy: best, status, ...(config?.options ? { setup: runTooltip(config, metrics, status) } : {}) });
+    runs.push({ path: dir, name: meta?.name?.trim() || path.basename(dir), epochs: metrics.length, bestValBalancedAccuracy: best, status, ...(config?.options ? { setup: runTooltip(config, metrics, status) } : {}) });
   }
   return runs;
 }

@@ -1,8 +1,10 @@
 import * as vscode from 'vscode';
 import type { BackendEvent, JobStatus } from '../shared/protocol/backend';
+import type { BatchMetrics } from '../shared/protocol/results';
 import type { TrainingPanelState } from '../shared/protocol/views/training';
+import { TRAINING_BATCH_POINTS } from '../shared/protocol/views/training';
 import path from 'node:path';
-import { markerOf, readMarkers, readMetrics, readRunSetup, readRunStatus } from './runFolders';
+import { markerOf, readBatches, readMarkers, readMetrics, readRunSetup, readRunStatus } from './runFolders';
 import { assertNever } from '../shared/assertNever';
 
 /**
@@ -13,17 +15,27 @@ export class TrainingSession implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changed.event;
   state: TrainingPanelState = { status: 'empty', epochs: [] };
+  /** Every batch of the run shown (the panel gets them thinned); what Save as CSV writes. */
+  private allBatches: BatchMetrics[] = [];
 
   begin(run: string): void {
-    this.state = { run, status: 'running', epochs: [], markers: [], compare: this.state.compare };
+    this.allBatches = [];
+    this.state = { run, status: 'running', epochs: [], batches: [], markers: [], compare: this.state.compare };
     this.changed.fire();
   }
 
   /** A resumed run: its finished epochs from disk, then live. */
   async resume(run: string): Promise<void> {
-    const [epochs, markers, setup] = await Promise.all([readMetrics(run), readMarkers(run), readRunSetup(run)]);
-    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare, setup };
+    const [epochs, markers, setup, batches] = await Promise.all([readMetrics(run), readMarkers(run), readRunSetup(run), readBatches(run)]);
+    // The epoch the run stopped in is trained again: its batches on disk are replaced as they come.
+    this.allBatches = batches.filter((b) => epochs.some((m) => m.epoch === b.epoch));
+    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare, setup, batches: thinned(this.allBatches) };
     this.changed.fire();
+  }
+
+  /** The run's batches, all of them. */
+  get batches(): readonly BatchMetrics[] {
+    return this.allBatches;
   }
 
   onEvent(e: BackendEvent): void {
@@ -48,9 +60,14 @@ export class TrainingSession implements vscode.Disposable {
         this.state = { ...this.state, markers: [...(this.state.markers ?? []).filter((m) => !(m.epoch === marker.epoch && m.kind === marker.kind)), marker] };
         break;
       }
-      case 'train/didBatch':
-        this.state = { ...this.state, batch: { phase: e.phase, epoch: e.epoch, batch: e.batch, batches: e.batches, rate: e.rate, etaSeconds: e.etaSeconds } };
+      case 'train/didBatch': {
+        const first = e.points[0]?.step;
+        // A resumed epoch starts again at its first batch: what was there from before goes.
+        if (first !== undefined && this.allBatches.length && this.allBatches.at(-1)!.step >= first) this.allBatches = this.allBatches.filter((b) => b.step < first);
+        this.allBatches.push(...e.points);
+        this.state = { ...this.state, batches: thinned(this.allBatches), batch: { phase: e.phase, epoch: e.epoch, batch: e.batch, batches: e.batches, rate: e.rate, etaSeconds: e.etaSeconds } };
         break;
+      }
       case 'log':
       case 'progress':
       case 'error':
@@ -84,11 +101,13 @@ export class TrainingSession implements vscode.Disposable {
   }
 
   async load(run: string): Promise<void> {
-    const [epochs, status, markers, setup] = await Promise.all([readMetrics(run), readRunStatus(run), readMarkers(run), readRunSetup(run)]);
+    const [epochs, status, markers, setup, batches] = await Promise.all([readMetrics(run), readRunStatus(run), readMarkers(run), readRunSetup(run), readBatches(run)]);
     const known = ['running', 'finished', 'failed', 'cancelled', 'interrupted'] as const;
+    this.allBatches = batches;
     this.state = {
       run,
       epochs,
+      batches: thinned(batches),
       markers,
       setup,
       status: (known as readonly string[]).includes(status) ? (status as (typeof known)[number]) : 'finished',
@@ -104,7 +123,24 @@ export class TrainingSession implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** Shows nothing (the run shown was deleted). */
+  clear(): void {
+    this.allBatches = [];
+    this.state = { status: 'empty', epochs: [] };
+    this.changed.fire();
+  }
+
   dispose(): void {
     this.changed.dispose();
   }
+}
+
+/** At most TRAINING_BATCH_POINTS batches, evenly spaced, the first and the last kept (a long run's curve keeps its shape). */
+export function thinned(batches: BatchMetrics[]): BatchMetrics[] {
+  if (batches.length <= TRAINING_BATCH_POINTS) return batches;
+  const stride = batches.length / TRAINING_BATCH_POINTS;
+  const out: BatchMetrics[] = [];
+  for (let i = 0; i < TRAINING_BATCH_POINTS - 1; i++) out.push(batches[Math.floor(i * stride)]!);
+  out.push(batches.at(-1)!);
+  return out;
 }

@@ -47,12 +47,19 @@ export function stopReason(loss: number | null, smoothed: number | null, bestSmo
   return undefined;
 }
 
+/** How far the smoothed loss must fall before its minimum for the curve to count as descending (a share of where it started). */
+export const LR_FIND_MIN_DROP = 0.02;
+/** The slope is measured across half a decade of learning rate: across neighbouring points it is mostly noise. */
+const SLOPE_SPAN_DECADES = 0.5;
+
 /**
  * The suggestion, from the smoothed curve as fastai reads it: leave out the first tenth of the points (the
  * average is still settling) and the last few (where it diverges); the minimum; and the steepest descent per
- * decade of learning rate on the way down to it (past the minimum the curve only climbs or thrashes, and a
- * "descent" there is noise). Points whose loss is not a number are left out. Undefined fields: the curve
- * has too few usable points, or never descends.
+ * decade of learning rate on the way down to it (past the minimum the curve only climbs or thrashes). The
+ * slope is taken across half a decade, and only a curve that falls by LR_FIND_MIN_DROP before its minimum
+ * has a steepest descent: on a flat, noisy curve the steepest "descent" is noise (then a tenth of the minimum
+ * is suggested). Points whose loss is not a number are left out. Undefined fields: too few usable points,
+ * or the curve never descends.
  */
 export function suggestLearningRate(points: readonly LrPoint[]): LrSuggestion {
   const skipStart = Math.floor(points.length / 10);
@@ -63,18 +70,24 @@ export function suggestLearningRate(points: readonly LrPoint[]): LrSuggestion {
   window.forEach((p, i) => {
     if (p.smoothed < window[minAt]!.smoothed) minAt = i;
   });
+  const minimum = window[minAt]!.lr;
+  const minimumTenth = minimum / 10;
+  if (minAt === 0) return { minimum, minimumTenth };
+  const decadesPerPoint = (Math.log10(window.at(-1)!.lr) - Math.log10(window[0]!.lr)) / Math.max(1, window.length - 1);
+  const span = Math.max(1, Math.round(SLOPE_SPAN_DECADES / Math.max(decadesPerPoint, 1e-9)));
+  const descends = window[0]!.smoothed - window[minAt]!.smoothed > LR_FIND_MIN_DROP * Math.abs(window[0]!.smoothed);
   let steepest: number | undefined;
   let steepestSlope = 0;
-  for (let i = 0; i < minAt; i++) {
+  for (let i = 0; descends && i < minAt; i++) {
+    const j = Math.min(i + span, minAt);
     const a = window[i]!;
-    const b = window[i + 1]!;
+    const b = window[j]!;
     const slope = (b.smoothed - a.smoothed) / (Math.log10(b.lr) - Math.log10(a.lr));
     if (Number.isFinite(slope) && slope < steepestSlope) {
       steepestSlope = slope;
-      steepest = a.lr;
+      // The middle of the span, as a point of the curve.
+      steepest = window[i + Math.floor((j - i) / 2)]!.lr;
     }
   }
-  const minimum = window[minAt]!.lr;
-  const minimumTenth = minimum / 10;
-  return { steepest, minimum, minimumTenth, suggested: steepest ?? (minAt > 0 ? minimumTenth : undefined) };
+  return { steepest, minimum, minimumTenth, suggested: steepest ?? minimumTenth };
 }

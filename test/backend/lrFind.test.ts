@@ -61,7 +61,8 @@ describe('backend process: lr-find (the learning-rate range test)', function () 
     const r = await runCli(['lr-find', '--prepared', prepared, ...MODEL, '--phase', 'finetune', '--steps', '20', '--end-lr', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^learning-rate range test \(finetune phase, adam, batch 8\): 20 batches up to 1\.0e\+0/m);
-    assert.match(r.stdout, /^ {2}steepest descent {3}\d\.\de[-+]\d+$/m);
+    // From scratch on a few images the curve may be flat until it diverges: then there is no steepest descent.
+    assert.match(r.stdout, /^ {2}steepest descent {3}(\d\.\de[-+]\d+|—)$/m);
     assert.match(r.stdout, /^ {2}minimum \/ 10 {7}\d\.\de[-+]\d+ {3}\(minimum at \d\.\de[-+]\d+\)$/m);
     assert.match(r.stdout, /^suggested learning rate: \d\.\de[-+]\d+$/m);
   });

@@ -29,14 +29,17 @@ export function runCommand(command: WebviewCommand, ...args: string[]): void {
   post({ type: 'command/run', command, args });
 }
 
-/** Sends a request and resolves with the host's result, or rejects with the error the host gave. */
-export function request<K extends WebviewRequestType>(type: K, params: WebviewRequests[K]['params']): Promise<WebviewRequests[K]['result']> {
+/**
+ * Sends a request and resolves with the host's result, or rejects with the error the host gave. A request
+ * that runs a job the person watches (the learning-rate finder) passes a longer `timeoutMs`.
+ */
+export function request<K extends WebviewRequestType>(type: K, params: WebviewRequests[K]['params'], timeoutMs = REQUEST_TIMEOUT_MS): Promise<WebviewRequests[K]['result']> {
   const id = `${currentView ?? 'view'}-${++nextRequest}`;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       pending.delete(id);
       reject(new Error('Lesion Lab did not answer; see the Lesion Lab output channel.'));
-    }, REQUEST_TIMEOUT_MS);
+    }, timeoutMs);
     pending.set(id, { resolve: resolve as (r: unknown) => void, reject, timer });
     api.postMessage({ type, id, params });
   });

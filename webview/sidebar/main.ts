@@ -294,6 +294,52 @@ function hostOf(url: string): string {
   }
 }
 
+/** What the learning-rate finder said last (or that it is running), shown under the form. */
+let lrNote = '';
+/** The range test runs ~100 batches: minutes on a CPU, longer for a large model. */
+const LR_FIND_TIMEOUT_MS = 60 * 60_000;
+
+/** "1.3e-3": a learning rate as the field shows it. */
+const lrText = (x: number): string => x.toExponential(1).replace(/\.0e/, 'e');
+
+/** Runs the range test for `phase` with the form's model and sizes, then puts its suggestion into the phase's field. */
+function findLearningRate(phase: 'head' | 'finetune'): void {
+  if (!lastState) return;
+  const key = phase === 'head' ? 'lr' : 'finetuneLr';
+  const redraw = (): void => {
+    formRevision++;
+    if (lastState) render(lastState);
+  };
+  const r = readForm(formValues(lastState));
+  if ('error' in r) {
+    formError = r.error;
+    redraw();
+    return;
+  }
+  formError = '';
+  lrNote = `Finding the ${phase === 'head' ? 'head' : 'fine-tuning'} learning rate (about 100 batches)…`;
+  redraw();
+  request('lrFind/start', { phase, form: r.overrides }, LR_FIND_TIMEOUT_MS).then(
+    (a) => {
+      memory.touched[key] = lrText(a.suggested);
+      remember();
+      const how = a.steepest === a.suggested ? `steepest descent${a.minimumTenth !== undefined ? `; minimum/10: ${lrText(a.minimumTenth)}` : ''}` : 'a tenth of the minimum: the loss showed no clear descent';
+      lrNote = `${phase === 'head' ? 'Head' : 'Fine-tune'} learning rate ${lrText(a.suggested)} from the range test (${how}).`;
+      redraw();
+    },
+    (err: Error) => {
+      formError = err.message;
+      lrNote = '';
+      redraw();
+    },
+  );
+}
+
+/** The Find button beside a learning rate. */
+function findButton(phase: 'head' | 'finetune', s: SidebarState): HTMLElement {
+  return button('Find', () => findLearningRate(phase), { secondary: true, disabled: !!s.job || !s.trusted || !s.dataset, title: `Learning-rate range test for the ${phase === 'head' ? 'head' : 'fine-tuning'} phase with this model, size and batch; puts its suggestion here` });
+}
+
 /** A learning rate as the backend writes it: 0.001, 0.0001. */
 const rate = (x: number): string => String(x);
 
@@ -324,8 +370,8 @@ function runSection(s: SidebarState): HTMLElement {
   const weightsOptions = [...new Set(['imagenet', 'none', form.weights])];
   const moreOptions = h('vscode-collapsible', { title: 'More options', class: 'more', open: memory.moreOpen },
     h('div', { class: 'form' },
-      field('Head learning rate', 'lr', textfield(form.lr, { placeholder: rate(d.lr) })),
-      field('Fine-tune learning rate', 'finetuneLr', textfield(form.finetuneLr, { placeholder: rate(d.finetuneLr) })),
+      field('Head learning rate', 'lr', textfield(form.lr, { placeholder: rate(d.lr) }), findButton('head', s)),
+      field('Fine-tune learning rate', 'finetuneLr', textfield(form.finetuneLr, { placeholder: rate(d.finetuneLr) }), findButton('finetune', s)),
       field('Optimizer', 'optimizer', select(form.optimizer, ['default', 'rmsprop', 'adam', 'sgd'])),
       field('Unfreeze from', 'unfreezeFrom', textfield(form.unfreezeFrom, { placeholder: d.unfreezeFrom === '1' ? '1 (every layer)' : d.unfreezeFrom })),
       field('Class weights', 'classWeights', select(form.classWeights, ['no', 'yes'])),
@@ -353,6 +399,7 @@ function runSection(s: SidebarState): HTMLElement {
       field('Augmentation', 'augment', select(form.augment, ['none', 'disk', 'online']))),
     moreOptions,
     formError ? h('p', { class: 'error', role: 'alert' }, formError) : null,
+    lrNote ? h('p', { class: 'muted small', 'data-testid': 'lr-note' }, lrNote) : null,
     h('div', { class: 'actions' },
       button('Start', start, { disabled: !!s.job || !s.trusted || !s.dataset, title: s.dataset ? 'Start a new run with what the form shows' : 'Prepare a dataset first' }),
       button('Stop', () => runCommand('lesionLab.stop'), { secondary: true, disabled: !s.job }),
@@ -385,6 +432,7 @@ function runsSection(s: SidebarState): HTMLElement {
   if (s.runs.length === 0) return section('Runs', h('p', { class: 'muted' }, 'No runs yet. Start one above; each run keeps its checkpoints and metrics in runs/.'));
   return section(
     'Runs',
+    h('p', { class: 'small' }, h('a', { href: '#', class: 'all-runs', title: 'Every run in a table: setups and results side by side, compare, rename, annotate, delete', onclick: (ev: Event) => { ev.preventDefault(); runCommand('lesionLab.showRuns'); } }, 'All runs (table, compare, manage)…')),
     h('ul', { class: 'runs' },
       ...[...s.runs].reverse().slice(0, 12).map((r) =>
         h('li', { title: r.setup ?? r.path },

@@ -1,113 +1,280 @@
 import '../common/elements';
-import type { EpochMetrics } from '../../src/shared/protocol/results';
+import type { ChartDataset, ScatterDataPoint } from 'chart.js';
+import type { BatchMetrics, EpochMetrics } from '../../src/shared/protocol/results';
 import type { TrainingPanelState } from '../../src/shared/protocol/views/training';
 import { formatDuration } from '../../src/shared/format';
+import { emaSmooth } from '../../src/shared/smoothing';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren, themeColor } from '../common/dom';
 import { button } from '../common/elements';
-import type { Plugin } from 'chart.js';
 import { Chart, applyThemeDefaults, seriesColors } from '../common/charts';
+import type { MarkerLine } from '../common/chartTools';
+import { chartFrame, markerLines, markerStripHeight, opaqueBackground, zoomOptions } from '../common/chartTools';
 
 const root = appRoot();
-let charts: Chart[] = [];
 
-/** Draws the phase boundary and early-stop epochs as dashed vertical lines, labelled. */
-function verticalLines(lines: { epoch: number; label: string; color: string }[]): Plugin<'line'> {
-  return {
-    id: 'verticalLines',
-    afterDatasetsDraw(chart) {
-      const { ctx, chartArea, scales } = chart;
-      const labels = chart.data.labels as number[];
-      for (const line of lines) {
-        const index = labels.indexOf(line.epoch);
-        if (index < 0) continue;
-        const x = scales.x!.getPixelForValue(index);
-        ctx.save();
-        ctx.strokeStyle = line.color;
-        ctx.fillStyle = line.color;
-        ctx.setLineDash([4, 4]);
-        ctx.beginPath();
-        ctx.moveTo(x, chartArea.top);
-        ctx.lineTo(x, chartArea.bottom);
-        ctx.stroke();
-        ctx.setLineDash([]);
-        ctx.font = '11px sans-serif';
-        ctx.textAlign = x > chartArea.right - 90 ? 'right' : 'left';
-        ctx.fillText(line.label, x + (ctx.textAlign === 'right' ? -4 : 4), chartArea.top + 12);
-        ctx.restore();
-      }
-    },
-  };
+/** The view's own settings, as TensorBoard's: they survive every state snapshot. */
+const view = {
+  smoothing: 0.6,
+  x: 'step' as 'step' | 'epoch' | 'time',
+  logLoss: false,
+};
+
+type Point = ScatterDataPoint;
+type LineDataset = ChartDataset<'line', Point[]>;
+
+interface Axis {
+  title: string;
+  /** x of a batch, and of an epoch's validation (at the step its last batch ended). */
+  batch(b: BatchMetrics): number;
+  epoch(m: EpochMetrics): number;
 }
 
-interface Series {
+/** The x axis: training steps, epochs (fractional for batches), or minutes since the run's first batch. */
+function axisFor(s: TrainingPanelState): Axis {
+  const batches = s.batches ?? [];
+  const perEpoch = batches[0]?.batches;
+  const lastStepOf = new Map<number, number>();
+  for (const b of batches) lastStepOf.set(b.epoch, Math.max(lastStepOf.get(b.epoch) ?? 0, b.step));
+  const stepOf = (m: EpochMetrics): number => m.step ?? lastStepOf.get(m.epoch) ?? (perEpoch ? m.epoch * perEpoch : m.epoch);
+  if (view.x === 'epoch' || (view.x === 'step' && batches.length === 0 && s.epochs.every((m) => m.step === undefined))) {
+    return { title: 'epoch', batch: (b) => b.epoch - 1 + b.batch / b.batches, epoch: (m) => m.epoch };
+  }
+  if (view.x === 'time') {
+    const finished = (m: EpochMetrics): number => Date.parse(m.finishedAt);
+    const t0 = batches.length ? batches[0]!.time - 1 : s.epochs.length ? finished(s.epochs[0]!) - s.epochs[0]!.seconds * 1000 : Date.now();
+    return { title: 'minutes since the first batch (wall time)', batch: (b) => (b.time - t0) / 60_000, epoch: (m) => (finished(m) - t0) / 60_000 };
+  }
+  return { title: 'step (training batches)', batch: (b) => b.step, epoch: stepOf };
+}
+
+interface SeriesSpec {
+  id: string;
   label: string;
-  key: keyof EpochMetrics;
+  color: string;
+  /** Per-batch values, smoothed (with the raw ones faint behind). */
+  batch?: (b: BatchMetrics) => number | null;
+  /** Per-epoch values, as points joined by a line. */
+  epoch?: (m: EpochMetrics) => number;
+  dash?: number[];
+  pointStyle?: 'circle' | 'rectRot' | 'triangle';
+  /** Drawn above the others (smaller order is drawn last in chart.js). */
+  order?: number;
 }
 
-function lineChart(title: string, s: TrainingPanelState, series: Series[], compareKey: keyof EpochMetrics, yLabel: string, percent: boolean): HTMLElement {
-  const canvas = h('canvas', { role: 'img', 'aria-label': title });
-  const colors = seriesColors();
-  const epochs = s.epochs;
-  const allEpochs = [...new Set([...epochs.map((m) => m.epoch), ...(s.compare ?? []).flatMap((c) => c.epochs.map((m) => m.epoch))])].sort((a, b) => a - b);
-  const valueAt = (list: EpochMetrics[], key: keyof EpochMetrics) => allEpochs.map((e) => {
-    const m = list.find((x) => x.epoch === e);
-    return m ? (m[key] as number) : null;
-  });
+function datasetsFor(s: TrainingPanelState, axis: Axis, specs: SeriesSpec[], compareKey?: keyof EpochMetrics, compareLabel?: string): LineDataset[] {
+  const out: LineDataset[] = [];
+  const batches = s.batches ?? [];
   const best = new Set((s.markers ?? []).filter((m) => m.kind === 'best').map((m) => m.epoch));
-  const boundary = epochs.find((m) => m.phase === 'finetune' && epochs.some((x) => x.phase === 'head'));
-  const lines = [
-    ...(boundary ? [{ epoch: boundary.epoch, label: 'fine-tuning starts', color: themeColor('--vscode-descriptionForeground', '#888') }] : []),
-    ...(s.markers ?? []).filter((m) => m.kind === 'earlyStop').map((m) => ({ epoch: m.epoch, label: 'early stop', color: themeColor('--vscode-charts-red', '#f14c4c') })),
+  for (const spec of specs) {
+    if (spec.batch && batches.length) {
+      const raw = batches.map((b) => spec.batch!(b));
+      const smooth = emaSmooth(raw, view.smoothing);
+      const xs = batches.map(axis.batch);
+      out.push({ label: `${spec.label} (raw)`, data: xs.map((x, i) => ({ x, y: raw[i] as number })), borderColor: fade(spec.color), backgroundColor: fade(spec.color), borderWidth: 1, pointRadius: 0, spanGaps: false, order: 20 });
+      out.push({ label: spec.label, data: xs.map((x, i) => ({ x, y: smooth[i] as number })), borderColor: spec.color, backgroundColor: spec.color, borderWidth: 2, pointRadius: 0, spanGaps: false, order: 10 });
+    } else if (spec.epoch) {
+      const points = s.epochs.map((m) => ({ x: axis.epoch(m), y: spec.epoch!(m) }));
+      const isVal = spec.id.startsWith('val');
+      out.push({
+        label: spec.label,
+        data: points,
+        borderColor: spec.color,
+        backgroundColor: spec.color,
+        borderWidth: 2,
+        borderDash: spec.dash,
+        pointStyle: s.epochs.map((m) => (isVal && best.has(m.epoch) ? 'triangle' : (spec.pointStyle ?? 'circle'))),
+        pointRadius: s.epochs.map((m) => (isVal && best.has(m.epoch) ? 6 : s.epochs.length > 60 ? 0 : 3)),
+        tension: 0.1,
+        order: spec.order ?? 5,
+      });
+    }
+  }
+  const colors = seriesColors();
+  // Compared runs: on the epoch axis, or on their own steps; wall times of other runs do not line up.
+  for (const [i, c] of (s.compare ?? []).entries()) {
+    if (!compareKey || view.x === 'time') break;
+    const color = colors[(specs.length + i) % colors.length]!;
+    const x = (m: EpochMetrics): number => (axis.title === 'epoch' ? m.epoch : (m.step ?? m.epoch));
+    out.push({ label: `${c.name}: ${compareLabel}`, data: c.epochs.map((m) => ({ x: x(m), y: m[compareKey] as number })), borderColor: color, backgroundColor: color, borderDash: [6, 3], borderWidth: 2, pointRadius: 2, tension: 0.1, order: 6 });
+  }
+  return out;
+}
+
+/** The raw series behind a smoothed one: the same colour, faint (the palette is #rrggbb). */
+function fade(color: string): string {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+  return m ? `rgba(${parseInt(m[1]!, 16)}, ${parseInt(m[2]!, 16)}, ${parseInt(m[3]!, 16)}, 0.3)` : color;
+}
+
+interface ChartSpec {
+  id: string;
+  title: string;
+  yTitle: string;
+  percent?: boolean;
+  log?: boolean;
+  build(s: TrainingPanelState, axis: Axis): LineDataset[];
+}
+
+function chartSpecs(): ChartSpec[] {
+  const c = seriesColors();
+  return [
+    {
+      id: 'loss',
+      title: 'Loss',
+      yTitle: 'cross-entropy',
+      log: view.logLoss,
+      build: (s, axis) => datasetsFor(s, axis, [
+        s.batches?.length ? { id: 'loss', label: 'loss', color: c[0]!, batch: (b) => b.loss } : { id: 'loss', label: 'loss', color: c[0]!, epoch: (m) => m.loss },
+        { id: 'valLoss', label: 'val_loss', color: c[1]!, epoch: (m) => m.valLoss },
+      ], 'valLoss', 'val_loss'),
+    },
+    {
+      id: 'accuracy',
+      title: 'Accuracy',
+      yTitle: 'accuracy',
+      percent: true,
+      build: (s, axis) => datasetsFor(s, axis, [
+        s.batches?.length ? { id: 'acc', label: 'acc', color: c[0]!, batch: (b) => b.accuracy } : { id: 'acc', label: 'acc', color: c[0]!, epoch: (m) => m.accuracy },
+        { id: 'valAcc', label: 'val_acc', color: c[1]!, epoch: (m) => m.valAccuracy },
+        // Often equal to val_acc: dashed and drawn on top, so both stay visible.
+        { id: 'valBalAcc', label: 'balanced val_acc', color: c[2]!, epoch: (m) => m.valBalancedAccuracy, dash: [7, 4], pointStyle: 'rectRot', order: 1 },
+      ], 'valBalancedAccuracy', 'balanced val_acc'),
+    },
+    {
+      id: 'lr',
+      title: 'Learning rate',
+      yTitle: 'learning rate',
+      log: true,
+      build: (s, axis) => {
+        const batches = s.batches ?? [];
+        const data = batches.length ? batches.map((b) => ({ x: axis.batch(b), y: b.lr })) : s.epochs.map((m) => ({ x: axis.epoch(m), y: m.lr }));
+        return [{ label: 'lr', data, borderColor: c[3]!, backgroundColor: c[3]!, borderWidth: 2, pointRadius: batches.length ? 0 : 3, stepped: 'before', order: 5 }];
+      },
+    },
   ];
-  const datasets = [
-    ...series.map((x, i) => ({
-      label: x.label,
-      data: valueAt(epochs, x.key),
-      borderColor: colors[i % colors.length],
-      backgroundColor: colors[i % colors.length],
-      // Checkpoint-improved epochs are drawn as larger triangles on the validation series.
-      pointStyle: allEpochs.map((e) => (best.has(e) && String(x.key).startsWith('val') ? 'triangle' : 'circle')),
-      pointRadius: allEpochs.map((e) => (best.has(e) && String(x.key).startsWith('val') ? 6 : allEpochs.length > 40 ? 0 : 3)),
-      tension: 0.15,
-      spanGaps: true,
-    })),
-    ...(s.compare ?? []).map((c, i) => ({
-      label: `${c.name}: ${series.find((x) => x.key === compareKey)?.label ?? String(compareKey)}`,
-      data: valueAt(c.epochs, compareKey),
-      borderColor: colors[(series.length + i) % colors.length],
-      backgroundColor: colors[(series.length + i) % colors.length],
-      borderDash: [6, 3],
-      pointRadius: 2,
-      tension: 0.15,
-      spanGaps: true,
-    })),
-  ];
-  charts.push(new Chart(canvas, {
-    type: 'line',
-    data: { labels: allEpochs, datasets },
-    options: {
-      plugins: {
-        title: { display: true, text: title },
-        legend: { position: 'bottom' },
-        tooltip: {
-          callbacks: {
-            label: (c) => `${c.dataset.label}: ${percent ? `${((c.parsed.y ?? 0) * 100).toFixed(1)}%` : (c.parsed.y ?? 0).toFixed(4)}`,
-            afterBody: (items) => (s.markers ?? []).filter((m) => m.epoch === allEpochs[items[0]?.dataIndex ?? -1]).map((m) => m.label),
+}
+
+/** Phase boundary and early stops as labelled dashed lines. */
+function markerLinesFor(s: TrainingPanelState, axis: Axis): MarkerLine[] {
+  const lines: MarkerLine[] = [];
+  const batches = s.batches ?? [];
+  const firstFine = batches.find((b) => b.phase === 'finetune');
+  const boundaryEpoch = s.epochs.find((m) => m.phase === 'finetune' && s.epochs.some((x) => x.phase === 'head'));
+  if (firstFine && batches.some((b) => b.phase === 'head')) lines.push({ x: axis.batch({ ...firstFine, batch: firstFine.batch - 1 }), label: 'fine-tuning starts', color: themeColor('--vscode-descriptionForeground', '#888') });
+  else if (boundaryEpoch) {
+    const before = s.epochs.filter((m) => m.epoch < boundaryEpoch.epoch).at(-1);
+    if (before) lines.push({ x: axis.epoch(before), label: 'fine-tuning starts', color: themeColor('--vscode-descriptionForeground', '#888') });
+  }
+  for (const m of (s.markers ?? []).filter((x) => x.kind === 'earlyStop')) {
+    const at = s.epochs.find((e) => e.epoch === m.epoch);
+    if (at) lines.push({ x: axis.epoch(at), label: `early stop (epoch ${m.epoch})`, color: themeColor('--vscode-charts-red', '#f14c4c') });
+  }
+  return lines;
+}
+
+interface LiveChart {
+  chart: Chart<'line', Point[]>;
+  signature: string;
+  frame: HTMLElement;
+  lines: MarkerLine[];
+}
+const live = new Map<string, LiveChart>();
+
+/**
+ * Draws each chart, or updates it in place when only its data changed: zoom and pan survive the
+ * snapshots that arrive several times a second while a run trains.
+ */
+function drawCharts(s: TrainingPanelState): HTMLElement[] {
+  const axis = axisFor(s);
+  const lines = markerLinesFor(s, axis);
+  const frames: HTMLElement[] = [];
+  for (const spec of chartSpecs()) {
+    const datasets = spec.build(s, axis);
+    // What is drawn, for a person's tools and the tests: batches on the chart, the smoothing applied.
+    const mark = (frame: HTMLElement): void => {
+      frame.dataset.batches = String(s.batches?.length ?? 0);
+      frame.dataset.smoothing = String(view.smoothing);
+    };
+    const signature = JSON.stringify([document.body.className, axis.title, spec.log, datasets.map((d) => d.label), lines.map((l) => l.label)]);
+    const existing = live.get(spec.id);
+    if (existing && existing.signature === signature) {
+      existing.chart.data.datasets.forEach((d, i) => {
+        d.data = datasets[i]!.data;
+        if (datasets[i]!.pointStyle) (d as LineDataset).pointStyle = datasets[i]!.pointStyle;
+        if (datasets[i]!.pointRadius !== undefined) (d as LineDataset).pointRadius = datasets[i]!.pointRadius;
+      });
+      existing.lines.splice(0, existing.lines.length, ...lines);
+      existing.chart.update('none');
+      mark(existing.frame);
+      frames.push(existing.frame);
+      continue;
+    }
+    existing?.chart.destroy();
+    const canvas = h('canvas', { role: 'img', 'aria-label': spec.title });
+    const ownLines = [...lines];
+    const frame = chartFrame(spec.title, canvas, () => live.get(spec.id)?.chart, (dataUrl) => post({ type: 'training/savePng', chart: spec.title, dataUrl }));
+    const chart = new Chart<'line', Point[]>(canvas, {
+      type: 'line',
+      data: { datasets },
+      options: {
+        parsing: false,
+        normalized: true,
+        interaction: { mode: 'nearest', axis: 'x', intersect: false },
+        layout: { padding: { top: markerStripHeight(ownLines) } },
+        plugins: {
+          title: { display: true, text: spec.title },
+          legend: { position: 'bottom', labels: { filter: (item) => !item.text.endsWith('(raw)'), usePointStyle: true } },
+          tooltip: {
+            filter: (item) => !String(item.dataset.label).endsWith('(raw)'),
+            callbacks: {
+              label: (c) => `${c.dataset.label}: ${c.parsed.y === null ? '—' : spec.percent ? `${(c.parsed.y * 100).toFixed(1)}%` : spec.id === 'lr' ? c.parsed.y.toExponential(2) : c.parsed.y.toFixed(4)}`,
+            },
           },
+          zoom: zoomOptions(),
+        },
+        scales: {
+          x: { type: 'linear', title: { display: true, text: axis.title } },
+          y: spec.log
+            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` } }
+            : { type: 'linear', title: { display: true, text: spec.yTitle }, ...(spec.percent ? { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%` } } : { beginAtZero: true }) },
         },
       },
-      scales: {
-        x: { title: { display: true, text: 'epoch' } },
-        y: { title: { display: true, text: yLabel }, ...(percent ? { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%` } } : { beginAtZero: true }) },
-      },
-    },
-    plugins: [verticalLines(lines)],
-  }));
-  return h('div', { class: 'chart' }, canvas);
+      plugins: [opaqueBackground, markerLines(ownLines)],
+    });
+    live.set(spec.id, { chart, signature, frame, lines: ownLines });
+    mark(frame);
+    frames.push(frame);
+  }
+  return frames;
 }
 
-/** The epoch whose weights are in checkpoints/best: the last "improved" event, else the first epoch with the highest val_acc (as Keras' strict improvement picks it). */
+function controls(s: TrainingPanelState): HTMLElement {
+  const slider = h('input', { type: 'range', min: '0', max: '0.99', step: '0.01', value: String(view.smoothing), 'aria-label': 'Smoothing', id: 'smoothing' });
+  const shown = h('output', { for: 'smoothing', class: 'mono' }, view.smoothing.toFixed(2));
+  slider.addEventListener('input', () => {
+    view.smoothing = Number((slider as HTMLInputElement).value);
+    shown.textContent = view.smoothing.toFixed(2);
+    if (last) render(last);
+  });
+  const xAxis = h('select', { 'aria-label': 'Horizontal axis' },
+    ...(['step', 'epoch', 'time'] as const).map((x) => h('option', { value: x, selected: view.x === x }, { step: 'Step', epoch: 'Epoch', time: 'Wall time' }[x])));
+  xAxis.addEventListener('change', () => {
+    view.x = (xAxis as HTMLSelectElement).value as typeof view.x;
+    if (last) render(last);
+  });
+  const log = h('input', { type: 'checkbox', checked: view.logLoss, 'aria-label': 'Log scale for loss' });
+  log.addEventListener('change', () => {
+    view.logLoss = (log as HTMLInputElement).checked;
+    if (last) render(last);
+  });
+  return h('div', { class: 'controls curve-controls' },
+    h('label', { class: 'field', title: 'Exponential moving average of the per-batch curves (as TensorBoard); the raw values are drawn faint behind' }, h('span', {}, 'Smoothing'), slider, shown),
+    h('label', { class: 'field' }, h('span', {}, 'Horizontal axis'), xAxis),
+    h('label', { class: 'check' }, log, 'Log scale for loss'),
+    h('span', { class: 'muted small' }, s.batches?.length ? `${s.batches.length.toLocaleString('en')} batches; Ctrl+wheel or drag to zoom, Shift+drag to pan` : 'Ctrl+wheel or drag to zoom, Shift+drag to pan'));
+}
+
 function bestEpoch(s: TrainingPanelState): number | undefined {
   const marked = (s.markers ?? []).filter((m) => m.kind === 'best').map((m) => m.epoch);
   if (marked.length) return Math.max(...marked);
@@ -117,46 +284,66 @@ function bestEpoch(s: TrainingPanelState): number | undefined {
 }
 
 function epochTable(s: TrainingPanelState): HTMLElement {
-  const epochs = s.epochs;
   const bestAt = bestEpoch(s);
   return h('table', { class: 'data mono' },
     h('thead', {}, h('tr', {}, ...['epoch', 'phase', 'time', 'loss', 'acc', 'val_loss', 'val_acc', 'val_bal_acc', 'lr'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...epochs.map((m) => h('tr', { class: m.epoch === bestAt ? 'best' : '', title: m.epoch === bestAt ? 'best val_acc: the checkpoint evaluation and prediction use' : '' },
+    h('tbody', {}, ...s.epochs.map((m) => h('tr', { class: m.epoch === bestAt ? 'best' : '', title: m.epoch === bestAt ? 'best checkpoint: the one evaluation and prediction use' : '' },
       h('th', { scope: 'row' }, String(m.epoch)), h('td', {}, m.phase), h('td', {}, formatDuration(m.seconds)),
       h('td', {}, m.loss.toFixed(4)), h('td', {}, m.accuracy.toFixed(4)), h('td', {}, m.valLoss.toFixed(4)),
       h('td', {}, m.valAccuracy.toFixed(4)), h('td', {}, m.valBalancedAccuracy.toFixed(4)), h('td', {}, m.lr.toExponential(1))))));
 }
 
+/** The parts of the page, kept between snapshots so that the charts and the controls are not rebuilt. */
+let shell: { key: string; header: HTMLElement; progress: HTMLElement; charts: HTMLElement; table: HTMLElement } | undefined;
+let last: TrainingPanelState | undefined;
+
 function render(s: TrainingPanelState): void {
+  last = s;
   applyThemeDefaults();
-  for (const c of charts) c.destroy();
-  charts = [];
   if (s.status === 'empty' || !s.run) {
+    for (const c of live.values()) c.chart.destroy();
+    live.clear();
+    shell = undefined;
     replaceChildren(root, emptyState('No training run', 'Start a run from the Lesion Lab view, or open a run folder written by the CLI to see its curves here.',
-      button('Train…', () => runCommand('lesionLab.train')), button('Open Run Folder…', () => runCommand('lesionLab.openRun'), { secondary: true })));
+      button('Train…', () => runCommand('lesionLab.train')), button('Open Run Folder…', () => runCommand('lesionLab.openRun'), { secondary: true }), button('All Runs', () => runCommand('lesionLab.showRuns'), { secondary: true })));
     return;
   }
+  const hasCurves = s.epochs.length > 0 || (s.batches?.length ?? 0) > 0;
+  const key = JSON.stringify([s.run, s.status, s.setup, hasCurves]);
+  if (!shell || shell.key !== key) {
+    const header = h('header', { class: 'panel-header' }, h('h1', {}, 'Training'), h('span', { class: `status status-${s.status}` }, s.status), h('span', { class: 'muted' }, s.run),
+      h('div', { class: 'actions' },
+        button('Compare…', () => post({ type: 'training/compare' }), { secondary: true, title: 'Overlay other runs on these charts' }),
+        button('All Runs', () => runCommand('lesionLab.showRuns'), { secondary: true, title: 'Every run in a table: setups and results side by side' }),
+        s.status === 'running' ? button('Stop', () => runCommand('lesionLab.stop'), { secondary: true }) : button('Evaluate', () => runCommand('lesionLab.evaluate', s.run!), { secondary: true }),
+        s.status === 'interrupted' || s.status === 'cancelled' ? button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true }) : null));
+    shell = { key, header, progress: h('div'), charts: h('div', { class: 'charts' }), table: h('div') };
+    replaceChildren(root,
+      header,
+      s.setup ? h('p', { class: 'muted small run-setup', 'data-testid': 'run-setup' }, s.setup) : null,
+      s.status === 'interrupted' ? h('p', { class: 'warning' }, 'This run stopped without finishing (a crash, a kill or a reboot). Its last checkpoint is intact: Resume continues from it.') : null,
+      shell.progress,
+      hasCurves ? controls(s) : null,
+      shell.charts,
+      shell.table);
+  }
   const b = s.batch;
-  const progress = b
+  replaceChildren(shell.progress, b
     ? h('div', { class: 'batch' },
         h('span', {}, `${b.phase} · epoch ${b.epoch} · batch ${b.batch}/${b.batches} · ${b.rate.toFixed(1)} img/s${b.etaSeconds !== undefined ? ` · ETA ${formatDuration(b.etaSeconds)}` : ''}`),
         h('vscode-progress-bar', { value: Math.round((100 * b.batch) / Math.max(1, b.batches)), max: 100 }))
-    : null;
-  replaceChildren(root,
-    h('header', { class: 'panel-header' }, h('h1', {}, 'Training'), h('span', { class: `status status-${s.status}` }, s.status), h('span', { class: 'muted' }, s.run),
-      h('div', { class: 'actions' },
-        button('Compare…', () => post({ type: 'training/compare' }), { secondary: true, title: 'Overlay other runs on these charts' }),
-        s.status === 'running' ? button('Stop', () => runCommand('lesionLab.stop'), { secondary: true }) : button('Evaluate', () => runCommand('lesionLab.evaluate', s.run!), { secondary: true }),
-        s.status === 'interrupted' || s.status === 'cancelled' ? button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true }) : null)),
-    s.setup ? h('p', { class: 'muted small run-setup', 'data-testid': 'run-setup' }, s.setup) : null,
-    s.status === 'interrupted' ? h('p', { class: 'warning' }, 'This run stopped without finishing (a crash, a kill or a reboot). Its last checkpoint is intact: Resume continues from it.') : null,
-    progress,
-    s.epochs.length === 0
-      ? h('p', { class: 'muted' }, s.status === 'running' ? 'Waiting for the first epoch to finish…' : 'This run has no finished epochs.')
-      : h('div', { class: 'charts' },
-          lineChart('Loss', s, [{ label: 'loss', key: 'loss' }, { label: 'val_loss', key: 'valLoss' }], 'valLoss', 'cross-entropy', false),
-          lineChart('Accuracy', s, [{ label: 'acc', key: 'accuracy' }, { label: 'val_acc', key: 'valAccuracy' }, { label: 'balanced val_acc', key: 'valBalancedAccuracy' }], 'valBalancedAccuracy', 'accuracy', true)),
-    s.epochs.length ? h('h2', {}, 'Epoch log') : null,
+    : null);
+  if (!hasCurves) {
+    replaceChildren(shell.charts, h('p', { class: 'muted' }, s.status === 'running' ? 'Waiting for the first batches…' : 'This run has no finished batches.'));
+  } else {
+    const frames = drawCharts(s);
+    // Only attach what is not already in place: a chart's canvas stays in the page between snapshots.
+    if (frames.some((f, i) => shell!.charts.children[i] !== f) || shell.charts.children.length !== frames.length) replaceChildren(shell.charts, ...frames);
+  }
+  replaceChildren(shell.table,
+    s.epochs.length ? h('h2', {}, 'Epoch log', h('span', { class: 'actions inline' },
+      button('Save epochs as CSV…', () => post({ type: 'training/saveCsv', what: 'epochs' }), { secondary: true }),
+      s.batches?.length ? button('Save batches as CSV…', () => post({ type: 'training/saveCsv', what: 'batches' }), { secondary: true }) : null)) : null,
     s.epochs.length ? h('div', { class: 'table-wrap' }, epochTable(s)) : null);
 }
 

@@ -76,6 +76,17 @@ export async function startNewRun(lab: LabContext, session: TrainingSession, req
   return { run: options.run, done };
 }
 
+/** What a new run from the form would train with (the learning-rate finder's setup); refuses, saying why, without a folder or a prepared dataset. */
+export type TrainOptionsFromForm = (request: TrainRequest) => Promise<TrainOptions & { prepared: string }>;
+
+export const trainOptionsFromForm: TrainOptionsFromForm = async (request) => {
+  const root = workspaceRoot(false);
+  if (!root) throw new RequestRefused(openFolderMessage());
+  const options = newRunOptions(root, request);
+  if (!existsSync(path.join(options.prepared, 'manifest.json'))) throw new RequestRefused(`No prepared dataset at ${options.prepared}: prepare one first (Lesion Lab: Prepare Dataset…).`);
+  return options;
+};
+
 /** Makes sure the run's weights exist: nothing to do, a download to wait for, or a refusal with the ways out. */
 async function weightsStep(lab: LabContext, options: TrainOptions): Promise<{ downloaded: Promise<boolean> } | undefined> {
   if (options.weights === 'none') return undefined;

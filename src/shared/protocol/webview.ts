@@ -24,8 +24,12 @@ import type { SidebarRequests, SidebarToHost, SidebarToView } from './views/side
 import { sidebarToHostSchemas, sidebarToViewSchemas } from './views/sidebar';
 import type { TrainingToHost, TrainingToView } from './views/training';
 import { trainingToHostSchemas, trainingToViewSchemas } from './views/training';
+import type { RunsToHost, RunsToView } from './views/runs';
+import { runsToHostSchemas, runsToViewSchemas } from './views/runs';
+import type { LrFinderToView } from './views/lrFinder';
+import { lrFinderToViewSchemas } from './views/lrFinder';
 
-export type ViewKind = 'sidebar' | 'dataset' | 'samples' | 'training' | 'evaluation' | 'prediction' | 'augmentPreview';
+export type ViewKind = 'sidebar' | 'dataset' | 'samples' | 'training' | 'evaluation' | 'prediction' | 'augmentPreview' | 'runs' | 'lrFinder';
 
 /** Commands a webview may ask the host to run; anything else is refused. */
 export const WEBVIEW_COMMANDS = [
@@ -42,6 +46,7 @@ export const WEBVIEW_COMMANDS = [
   'lesionLab.showSamples',
   'lesionLab.showTraining',
   'lesionLab.showEvaluation',
+  'lesionLab.showRuns',
   'lesionLab.selectEngine',
   'lesionLab.showEngines',
   'lesionLab.createDemoData',
@@ -56,7 +61,7 @@ export type CommonToHost =
   | { type: 'command/run'; command: WebviewCommand; args?: string[] }
   | { type: 'file/open'; path: string };
 
-export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost;
+export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost | RunsToHost;
 
 /** Every request a view can make: its params and the result its response carries. */
 export type WebviewRequests = SidebarRequests;
@@ -67,10 +72,10 @@ export type WebviewRequest = Extract<WebviewToHost, { type: WebviewRequestType }
 /** Host → view: the answer to request `id`. */
 export type IpcResponse = { type: 'response'; id: string; ok: true; result: unknown } | { type: 'response'; id: string; ok: false; error: string };
 
-export type StateNotification = SidebarToView | DatasetToView | TrainingToView | EvaluationToView | SamplesToView | AugmentPreviewToView | PredictionToView;
+export type StateNotification = SidebarToView | DatasetToView | TrainingToView | EvaluationToView | SamplesToView | AugmentPreviewToView | PredictionToView | RunsToView | LrFinderToView;
 export type HostToWebview = StateNotification | IpcResponse;
 
-const viewKind = literal('sidebar', 'dataset', 'samples', 'training', 'evaluation', 'prediction', 'augmentPreview');
+const viewKind = literal('sidebar', 'dataset', 'samples', 'training', 'evaluation', 'prediction', 'augmentPreview', 'runs', 'lrFinder');
 const commonToHostSchemas: Record<CommonToHost['type'], Check> = {
   ready: obj({ view: viewKind }),
   'command/run': obj({ command: literal(...WEBVIEW_COMMANDS), args: optional(arrayOf(str)) }),
@@ -86,6 +91,8 @@ const toHostSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
   evaluation: commonToHostSchemas,
   prediction: { ...commonToHostSchemas, ...predictionToHostSchemas },
   augmentPreview: { ...commonToHostSchemas, ...augmentPreviewToHostSchemas },
+  runs: { ...commonToHostSchemas, ...runsToHostSchemas },
+  lrFinder: commonToHostSchemas,
 };
 
 // Every message type has a schema (a compile error otherwise), and each is some view's.
@@ -96,6 +103,7 @@ const allToHostSchemas: Record<WebviewToHost['type'], Check> = {
   ...samplesToHostSchemas,
   ...augmentPreviewToHostSchemas,
   ...predictionToHostSchemas,
+  ...runsToHostSchemas,
 };
 
 /** Checks a message from the `view` webview against that view's protocol. */
@@ -126,6 +134,8 @@ const toViewSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
   evaluation: evaluationToViewSchemas,
   prediction: predictionToViewSchemas,
   augmentPreview: augmentPreviewToViewSchemas,
+  runs: runsToViewSchemas,
+  lrFinder: lrFinderToViewSchemas,
 };
 
 /** Webviews validate what they receive too: a stale or foreign message must not break a view. */

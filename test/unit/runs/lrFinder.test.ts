@@ -76,6 +76,19 @@ describe('learning-rate finder', () => {
     assert.equal(stopReason(1, 1, Infinity), undefined, 'no best yet: no divergence');
   });
 
+  it('gives no steepest descent on a flat, noisy curve (its steep bits are noise): a tenth of the minimum instead', () => {
+    // Flat within ±0.5% until 1e-3, then diverging: from-scratch training on a tiny dataset looks like this.
+    const points: LrPoint[] = Array.from({ length: 100 }, (_, i) => {
+      const lr = lrAt(i, 100, 1e-7, 10);
+      const loss = 2 + 0.01 * Math.sin(i * 2.1) + (lr > 1e-3 ? Math.log10(lr / 1e-3) : 0);
+      return { lr, loss, smoothed: loss };
+    });
+    const s = suggestLearningRate(points);
+    assert.equal(s.steepest, undefined);
+    assert.equal(s.suggested, s.minimumTenth);
+    assert.ok(s.minimum! <= 1e-3, `the minimum lies in the flat part, at ${s.minimum}`);
+  });
+
   it('suggests nothing for a curve that never descends, or has no usable point', () => {
     const climbing: LrPoint[] = Array.from({ length: 50 }, (_, i) => ({ lr: lrAt(i, 50, 1e-6, 1), loss: 1 + i / 10, smoothed: 1 + i / 10 }));
     assert.equal(suggestLearningRate(climbing).suggested, undefined);

@@ -94,6 +94,19 @@ export interface WeightsFilePicked {
   path?: string;
 }
 
+/** The learning-rate range test for one phase of the run the form describes. */
+export interface LrFindRequest {
+  phase: 'head' | 'finetune';
+  form: TrainRequest;
+}
+
+/** The host's answer to `lrFind/start`: the learning rate to put into that phase's field, and the other reading. */
+export interface LrFindAnswer {
+  suggested: number;
+  steepest?: number;
+  minimumTenth?: number;
+}
+
 /** Side bar → host: commands (fire and forget) and requests (answered with a `response`). */
 export type SidebarToHost =
   /** Show a run in the Training and Evaluation panels. */
@@ -103,12 +116,15 @@ export type SidebarToHost =
   /** Find out whether these ImageNet weights are cached or can be downloaded (the answer comes in the state's `weights`). */
   | { type: 'weights/check'; params: WeightsCheckRequest }
   /** Pick a local weights file (Keras .h5 or TF.js model.json) in a file dialog. */
-  | { type: 'weights/browse'; id: string; params: Record<string, never> };
+  | { type: 'weights/browse'; id: string; params: Record<string, never> }
+  /** Run the range test (its curve in the Learning Rate Finder panel); answered with the suggestion once it ends. */
+  | { type: 'lrFind/start'; id: string; params: LrFindRequest };
 
 /** Requests the side bar makes, and what each is answered with. */
 export interface SidebarRequests {
   'training/start': { params: TrainRequest; result: TrainStarted };
   'weights/browse': { params: Record<string, never>; result: WeightsFilePicked };
+  'lrFind/start': { params: LrFindRequest; result: LrFindAnswer };
 }
 
 const { prepared: _prepared, run: _run, resume: _resume, ...trainRequestChecks } = trainOptionChecks;
@@ -124,4 +140,5 @@ export const sidebarToHostSchemas: Record<SidebarToHost['type'], Check> = {
   'training/start': exact({ type: str, id: nonEmpty, params: trainRequest }),
   'weights/check': exact({ type: str, params: exact({ model: literal(...MODEL_NAMES), alpha: optional(numberIn(0.35, 1.4)), size: int(32, 1024), again: optional(bool) }) }),
   'weights/browse': exact({ type: str, id: nonEmpty, params: exact({}) }),
+  'lrFind/start': exact({ type: str, id: nonEmpty, params: exact({ phase: literal('head', 'finetune'), form: trainRequest }) }),
 };

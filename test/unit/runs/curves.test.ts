@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { emaSmooth } from '../../../src/shared/smoothing';
+import { batchesCsv, epochsCsv } from '../../../src/shared/metricsCsv';
 
 describe('EMA smoothing (TensorBoard’s)', () => {
   it('weight 0 leaves the values as they are', () => {
@@ -36,5 +37,25 @@ describe('EMA smoothing (TensorBoard’s)', () => {
   it('clamps the weight: 1 would never move, so it acts as 0.999', () => {
     const s = emaSmooth([1, 2, 3], 1);
     assert.ok(s.every((v) => v !== null && Number.isFinite(v)));
+  });
+});
+
+describe('metrics as CSV', () => {
+  it('one row per epoch under a header; empty fields for what an older run did not record', () => {
+    const csv = epochsCsv([
+      { phase: 'head', epoch: 1, loss: 1.5, accuracy: 0.25, valLoss: 1.75, valAccuracy: 0.5, valBalancedAccuracy: 0.375, lr: 0.001, seconds: 2.5, finishedAt: '2025-01-01T00:00:00.000Z', step: 18 },
+      { phase: 'finetune', epoch: 2, loss: Number.NaN, accuracy: 0.5, valLoss: 1, valAccuracy: 0.5, valBalancedAccuracy: 0.5, lr: 0.0001, seconds: 3, finishedAt: 'a, "quoted" date' },
+    ]);
+    assert.equal(csv, [
+      'epoch,phase,step,loss,accuracy,val_loss,val_accuracy,val_balanced_accuracy,lr,seconds,finished_at',
+      '1,head,18,1.5,0.25,1.75,0.5,0.375,0.001,2.5,2025-01-01T00:00:00.000Z',
+      '2,finetune,,,0.5,1,0.5,0.5,0.0001,3,"a, ""quoted"" date"',
+      '',
+    ].join('\n'));
+  });
+
+  it('one row per batch, its time as an ISO date, a diverged batch’s loss empty', () => {
+    const csv = batchesCsv([{ phase: 'head', epoch: 1, batch: 2, batches: 9, step: 2, loss: null, accuracy: 0.5, lr: 0.001, time: Date.UTC(2025, 0, 2, 3, 4, 5) }]);
+    assert.equal(csv, 'step,epoch,batch,batches,phase,loss,accuracy,lr,time\n2,1,2,9,head,,0.5,0.001,2025-01-02T03:04:05.000Z\n');
   });
 });
