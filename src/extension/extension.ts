@@ -60,6 +60,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       runsChanged: async () => {
         // A run shown in the Training panel that is gone from disk is shown no longer.
         if (session.state.run && !existsSync(session.state.run)) session.clear();
+        if (state.evaluation && !existsSync(state.evaluation.run)) state.update({ evaluation: undefined });
+        if (lab.currentRun && !existsSync(lab.currentRun)) lab.currentRun = undefined;
         await refreshWorkspaceState(lab);
       },
     },

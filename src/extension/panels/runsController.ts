@@ -179,18 +179,18 @@ export class RunsController {
 
   private async trash(runs: RunRow[]): Promise<void> {
     const failed: string[] = [];
-    let where = '';
+    const moved: { name: string; where: string }[] = [];
     for (const run of runs) {
       try {
-        where = await trashRunFolder(run.path);
+        moved.push({ name: run.name, where: await trashRunFolder(run.path) });
       } catch (err) {
         failed.push(`${run.name}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
     await this.changed();
-    if (failed.length) void vscode.window.showErrorMessage(`Lesion Lab could not move ${failed.length === 1 ? 'a run' : `${failed.length} runs`} to the trash, so nothing of ${failed.length === 1 ? 'it' : 'them'} was deleted. ${failed.join('; ')}`);
-    const moved = runs.length - failed.length;
-    if (moved > 0) void vscode.window.showInformationMessage(`Moved ${moved === 1 ? `“${runs.find((r) => !failed.some((f) => f.startsWith(`${r.name}:`)))?.name}”` : `${moved} runs`} to ${moved === 1 ? where : 'the trash'}.`);
+    if (failed.length) void vscode.window.showErrorMessage(`Lesion Lab could not move ${failed.length === 1 ? 'a run' : `${failed.length} runs`} to the trash, so ${failed.length === 1 ? 'it is' : 'they are'} still there. ${failed.join('; ')}`);
+    if (moved.length === 1) void vscode.window.showInformationMessage(`Moved “${moved[0]!.name}” to ${moved[0]!.where}.`);
+    else if (moved.length > 1) void vscode.window.showInformationMessage(`Moved ${moved.length} runs to the trash.`);
   }
 }
 
