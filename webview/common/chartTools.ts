@@ -42,6 +42,26 @@ export interface MarkerLine {
 export const markerStripHeight = (lines: readonly MarkerLine[]): number => (lines.length ? 4 + 14 * lines.length : 0);
 
 /**
+ * A chart's title with the marker strip below it (its bottom padding): the labels sit between the title
+ * and the plot, clear of both.
+ */
+export function titleAboveMarkers(text: string, lines: readonly MarkerLine[]): { display: true; text: string; padding: { top: number; bottom: number } } {
+  return { display: true, text, padding: { top: 10, bottom: 10 + markerStripHeight(lines) } };
+}
+
+/** A log axis labelled at whole powers of ten only (1e-7 … 1e1), unrotated: no crowd of long decimals. */
+export function powersOfTenTicks(format: (x: number) => string): { autoSkip: false; maxRotation: 0; callback: (v: string | number) => string } {
+  return {
+    autoSkip: false,
+    maxRotation: 0,
+    callback: (v) => {
+      const e = Math.log10(Number(v));
+      return Math.abs(e - Math.round(e)) < 1e-6 ? format(10 ** Math.round(e)) : '';
+    },
+  };
+}
+
+/**
  * Dashed vertical lines at `lines[i].x` (an x-axis value), each labelled in its own row of the strip above
  * the plot area (see markerStripHeight): a label never lies over a curve.
  */

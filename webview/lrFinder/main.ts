@@ -4,11 +4,25 @@ import { connect } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren, themeColor } from '../common/dom';
 import { Chart, applyThemeDefaults, seriesColors } from '../common/charts';
 import type { MarkerLine } from '../common/chartTools';
-import { chartFrame, markerLines, markerStripHeight, opaqueBackground, zoomOptions } from '../common/chartTools';
+import { chartFrame, markerLines, opaqueBackground, powersOfTenTicks, titleAboveMarkers, zoomOptions } from '../common/chartTools';
+import { formatLearningRate } from '../../src/shared/runsTable';
 
 const root = appRoot();
 let chart: Chart<'line', { x: number; y: number }[]> | undefined;
 const lr = (x: number | undefined): string => (x === undefined ? '—' : x.toExponential(1));
+
+/**
+ * The loss axis spans the smoothed curve (with a margin): the raw losses of the last, diverging batches
+ * would otherwise stretch it until the part that matters is a flat line. Zoom out to see them whole.
+ */
+function lossRange(s: LrFinderPanelState): { min?: number; max?: number } {
+  const smoothed = s.points.map((p) => p.smoothed).filter((y): y is number => typeof y === 'number' && Number.isFinite(y));
+  if (!smoothed.length) return {};
+  const lo = Math.min(...smoothed);
+  const hi = Math.max(...smoothed);
+  const margin = Math.max(hi - lo, 0.05 * Math.abs(hi), 1e-3) * 0.25;
+  return { min: Math.max(0, lo - margin), max: hi + margin };
+}
 
 function render(s: LrFinderPanelState): void {
   applyThemeDefaults();
@@ -45,9 +59,11 @@ function render(s: LrFinderPanelState): void {
     },
     options: {
       parsing: false,
-      layout: { padding: { top: markerStripHeight(lines) } },
-      plugins: { title: { display: true, text: 'Loss against learning rate' }, legend: { position: 'bottom' }, zoom: zoomOptions() },
-      scales: { x: { type: 'logarithmic', title: { display: true, text: 'learning rate (log scale)' } }, y: { title: { display: true, text: 'training loss' } } },
+      plugins: { title: titleAboveMarkers('Loss against learning rate', lines), legend: { position: 'bottom' }, zoom: zoomOptions() },
+      scales: {
+        x: { type: 'logarithmic', title: { display: true, text: 'learning rate (log scale)' }, ticks: powersOfTenTicks(formatLearningRate) },
+        y: { title: { display: true, text: 'training loss' }, ...lossRange(s) },
+      },
     },
     plugins: [opaqueBackground, markerLines(lines)],
   });

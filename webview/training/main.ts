@@ -3,13 +3,14 @@ import type { ChartDataset, ScatterDataPoint } from 'chart.js';
 import type { BatchMetrics, EpochMetrics } from '../../src/shared/protocol/results';
 import type { TrainingPanelState } from '../../src/shared/protocol/views/training';
 import { formatDuration } from '../../src/shared/format';
+import { formatLearningRate } from '../../src/shared/runsTable';
 import { emaSmooth } from '../../src/shared/smoothing';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren, themeColor } from '../common/dom';
 import { button } from '../common/elements';
 import { Chart, applyThemeDefaults, seriesColors } from '../common/charts';
 import type { MarkerLine } from '../common/chartTools';
-import { chartFrame, markerLines, markerStripHeight, opaqueBackground, zoomOptions } from '../common/chartTools';
+import { chartFrame, markerLines, opaqueBackground, titleAboveMarkers, zoomOptions } from '../common/chartTools';
 
 const root = appRoot();
 
@@ -221,9 +222,8 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
         parsing: false,
         normalized: true,
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
-        layout: { padding: { top: markerStripHeight(ownLines) } },
         plugins: {
-          title: { display: true, text: spec.title },
+          title: titleAboveMarkers(spec.title, ownLines),
           legend: { position: 'bottom', labels: { filter: (item) => !item.text.endsWith('(raw)'), usePointStyle: true } },
           tooltip: {
             filter: (item) => !String(item.dataset.label).endsWith('(raw)'),
@@ -236,7 +236,7 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
         scales: {
           x: { type: 'linear', title: { display: true, text: axis.title } },
           y: spec.log
-            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` } }
+            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` }, ...(spec.id === 'lr' ? { ticks: { callback: (v: string | number) => formatLearningRate(Number(v)) } } : {}) }
             : { type: 'linear', title: { display: true, text: spec.yTitle }, ...(spec.percent ? { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%` } } : { beginAtZero: true }) },
         },
       },
@@ -249,7 +249,14 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
   return frames;
 }
 
-function controls(s: TrainingPanelState): HTMLElement {
+/** What the curves hold and how to zoom; its text follows every snapshot, the controls stay. */
+function curveNote(s: TrainingPanelState): string {
+  const n = s.batches?.length ?? 0;
+  const hint = 'Ctrl+wheel or drag to zoom, Shift+drag to pan';
+  return n ? `${n.toLocaleString('en')} ${n === 1 ? 'batch' : 'batches'}; ${hint}` : hint;
+}
+
+function controls(note: HTMLElement): HTMLElement {
   const slider = h('input', { type: 'range', min: '0', max: '0.99', step: '0.01', value: String(view.smoothing), 'aria-label': 'Smoothing', id: 'smoothing' });
   const shown = h('output', { for: 'smoothing', class: 'mono' }, view.smoothing.toFixed(2));
   slider.addEventListener('input', () => {
@@ -272,7 +279,7 @@ function controls(s: TrainingPanelState): HTMLElement {
     h('label', { class: 'field', title: 'Exponential moving average of the per-batch curves (as TensorBoard); the raw values are drawn faint behind' }, h('span', {}, 'Smoothing'), slider, shown),
     h('label', { class: 'field' }, h('span', {}, 'Horizontal axis'), xAxis),
     h('label', { class: 'check' }, log, 'Log scale for loss'),
-    h('span', { class: 'muted small' }, s.batches?.length ? `${s.batches.length.toLocaleString('en')} batches; Ctrl+wheel or drag to zoom, Shift+drag to pan` : 'Ctrl+wheel or drag to zoom, Shift+drag to pan'));
+    note);
 }
 
 function bestEpoch(s: TrainingPanelState): number | undefined {
@@ -294,7 +301,7 @@ function epochTable(s: TrainingPanelState): HTMLElement {
 }
 
 /** The parts of the page, kept between snapshots so that the charts and the controls are not rebuilt. */
-let shell: { key: string; header: HTMLElement; progress: HTMLElement; charts: HTMLElement; table: HTMLElement } | undefined;
+let shell: { key: string; header: HTMLElement; progress: HTMLElement; note: HTMLElement; charts: HTMLElement; table: HTMLElement } | undefined;
 let last: TrainingPanelState | undefined;
 
 function render(s: TrainingPanelState): void {
@@ -317,16 +324,17 @@ function render(s: TrainingPanelState): void {
         button('All Runs', () => runCommand('lesionLab.showRuns'), { secondary: true, title: 'Every run in a table: setups and results side by side' }),
         s.status === 'running' ? button('Stop', () => runCommand('lesionLab.stop'), { secondary: true }) : button('Evaluate', () => runCommand('lesionLab.evaluate', s.run!), { secondary: true }),
         s.status === 'interrupted' || s.status === 'cancelled' ? button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true }) : null));
-    shell = { key, header, progress: h('div'), charts: h('div', { class: 'charts' }), table: h('div') };
+    shell = { key, header, progress: h('div'), note: h('span', { class: 'muted small', 'data-testid': 'curve-note' }), charts: h('div', { class: 'charts' }), table: h('div') };
     replaceChildren(root,
       header,
       s.setup ? h('p', { class: 'muted small run-setup', 'data-testid': 'run-setup' }, s.setup) : null,
       s.status === 'interrupted' ? h('p', { class: 'warning' }, 'This run stopped without finishing (a crash, a kill or a reboot). Its last checkpoint is intact: Resume continues from it.') : null,
       shell.progress,
-      hasCurves ? controls(s) : null,
+      hasCurves ? controls(shell.note) : null,
       shell.charts,
       shell.table);
   }
+  shell.note.textContent = curveNote(s);
   const b = s.batch;
   replaceChildren(shell.progress, b
     ? h('div', { class: 'batch' },

@@ -53,7 +53,7 @@ async function assertChartsDrawn(panel, count, what) {
 
 const PANELS = [
   { command: 'Lesion Lab: Show Dataset', heading: 'Dataset', name: 'dataset-panel', charts: 1 },
-  { command: 'Lesion Lab: Show Training', heading: 'Training', name: 'training-panel', charts: 2 },
+  { command: 'Lesion Lab: Show Training', heading: 'Training', name: 'training-panel', charts: 3 },
   { command: 'Lesion Lab: Show Evaluation', heading: 'Evaluation', name: 'evaluation-panel', charts: 0 },
 ];
 
@@ -214,7 +214,7 @@ export async function run(t) {
     return status === 'finished';
   }, 'the run to finish', TRAINING_TIMEOUT);
 
-  // 3. The Training panel: both charts drawn, the epoch log has the two epochs of metrics.jsonl.
+  // 3. The Training panel: its three charts drawn, the epoch log has the two epochs of metrics.jsonl.
   const metrics = readJsonLines(join(runDir, 'metrics.jsonl'));
   assert.deepEqual(metrics.map((m) => [m.epoch, m.phase]), [[1, 'finetune'], [2, 'finetune']], 'metrics.jsonl has two fine-tune epochs');
   const log = await tableRows(training, 'table.data tbody tr');
@@ -223,7 +223,7 @@ export async function run(t) {
     // columns: epoch, phase, time, loss, acc, val_loss, val_acc, val_bal_acc, lr
     assert.deepEqual(log[i].slice(3, 8), [m.loss, m.accuracy, m.valLoss, m.valAccuracy, m.valBalancedAccuracy].map((v) => v.toFixed(4)), `epoch ${m.epoch}'s metrics`);
   }
-  await assertChartsDrawn(training, 2, 'the Training panel');
+  await assertChartsDrawn(training, 3, 'the Training panel (loss, accuracy, learning rate)');
   // The run's setup line: what config.json says it trained with, engine and precision included.
   const used = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).engine;
   const setup = (await training.locator('[data-testid="run-setup"]').innerText()).trim();

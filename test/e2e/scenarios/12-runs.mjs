@@ -81,7 +81,11 @@ async function picture(t, theme) {
     assert.equal(wider, undefined, `the ${heading} panel (${theme}) fits its column: ${wider}`);
     await t.screenshot(panel, `${name}-${theme}`);
   }
+  // A panel in a background tab has no page (its context is not retained): bring its tab forward.
+  await page.locator('.tab[aria-label^="Lesion Lab: Learning Rate Finder"]').first().click();
   const finder = await panelFrame(page, 'Learning rate finder');
+  await waitForWebviewTheme(finder, theme);
+  await assertChartsDrawn(finder, 1, `the learning rate finder (${theme})`);
   await t.screenshot(finder, `lr-finder-${theme}`);
   await t.screenshot(await sidebarFrame(page), `sidebar-${theme}`);
   await t.screenshot(page, `window-${theme}`);
