@@ -236,7 +236,7 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
         scales: {
           x: { type: 'linear', title: { display: true, text: axis.title } },
           y: spec.log
-            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` }, ...(spec.id === 'lr' ? { ticks: { callback: (v: string | number) => formatLearningRate(Number(v)) } } : {}) }
+            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` }, ...(spec.id === 'lr' ? { ticks: { callback: lrTick } } : {}) }
             : { type: 'linear', title: { display: true, text: spec.yTitle }, ...(spec.percent ? { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%` } } : { beginAtZero: true }) },
         },
       },
@@ -254,6 +254,13 @@ function curveNote(s: TrainingPanelState): string {
   const n = s.batches?.length ?? 0;
   const hint = 'Ctrl+wheel or drag to zoom, Shift+drag to pan';
   return n ? `${n.toLocaleString('en')} ${n === 1 ? 'batch' : 'batches'}; ${hint}` : hint;
+}
+
+/** A log axis of learning rates labelled at its ends and at 1, 2 and 5 × 10ⁿ: chart.js' own ticks crowd between. */
+function lrTick(v: string | number, i: number, ticks: readonly unknown[]): string {
+  const x = Number(v);
+  const mantissa = Number((x / 10 ** Math.floor(Math.log10(x) + 1e-9)).toPrecision(3));
+  return i === 0 || i === ticks.length - 1 || [1, 2, 5].includes(mantissa) ? formatLearningRate(x) : '';
 }
 
 function controls(note: HTMLElement): HTMLElement {
