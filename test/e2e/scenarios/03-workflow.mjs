@@ -34,7 +34,8 @@ export async function setupWorkspace(dir) {
 
 function newestRun(workspace) {
   const dir = join(workspace, 'runs');
-  const runs = existsSync(dir) ? readdirSync(dir).filter((d) => d.endsWith('-mobilenetv2')).sort() : [];
+  // A run folder counts once its config.json is there: train creates the folder (and its lock) a moment before.
+  const runs = existsSync(dir) ? readdirSync(dir).filter((d) => d.endsWith('-mobilenetv2') && existsSync(join(dir, d, 'config.json'))).sort() : [];
   return runs.length ? join(dir, runs.at(-1)) : undefined;
 }
 
