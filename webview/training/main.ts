@@ -236,7 +236,7 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
         scales: {
           x: { type: 'linear', title: { display: true, text: axis.title } },
           y: spec.log
-            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` }, ...(spec.id === 'lr' ? { ticks: { callback: lrTick } } : {}) }
+            ? { type: 'logarithmic', title: { display: true, text: `${spec.yTitle} (log scale)` }, ...(spec.id === 'lr' ? { ticks: { callback: lrTick, autoSkip: false } } : {}) }
             : { type: 'linear', title: { display: true, text: spec.yTitle }, ...(spec.percent ? { min: 0, max: 1, ticks: { callback: (v) => `${Math.round(Number(v) * 100)}%` } } : { beginAtZero: true }) },
         },
       },
