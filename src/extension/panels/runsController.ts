@@ -147,7 +147,7 @@ export class RunsController {
     if (runs.length === 0 || !this.writable('Deleting runs')) return;
     const busy = this.host.busyRun();
     if (runs.some((r) => r.path === busy)) {
-      void vscode.window.showWarningMessage(`${runs.find((r) => r.path === busy)!.name} is training now. Stop it first, then delete it.`);
+      void vscode.window.showWarningMessage(`${runs.find((r) => r.path === busy)!.name} is training now. Stop it first, then delete it.`, 'Stop Training').then((c) => c && vscode.commands.executeCommand('lesionLab.stop'));
       return;
     }
     const what = runs.length === 1 ? `the run “${runs[0]!.name}”` : `${runs.length} runs (${runs.map((r) => r.name).join(', ')})`;
@@ -179,16 +179,23 @@ export class RunsController {
 
   private async trash(runs: RunRow[]): Promise<void> {
     const failed: string[] = [];
+    let firstFailed: string | undefined;
     const moved: { name: string; where: string }[] = [];
     for (const run of runs) {
       try {
         moved.push({ name: run.name, where: await trashRunFolder(run.path) });
       } catch (err) {
         failed.push(`${run.name}: ${err instanceof Error ? err.message : String(err)}`);
+        firstFailed ??= run.path;
       }
     }
     await this.changed();
-    if (failed.length) void vscode.window.showErrorMessage(`Lesion Lab could not move ${failed.length === 1 ? 'a run' : `${failed.length} runs`} to the trash, so ${failed.length === 1 ? 'it is' : 'they are'} still there. ${failed.join('; ')}`);
+    if (failed.length) {
+      // The way on: the folder itself, to delete or move by hand.
+      void vscode.window
+        .showErrorMessage(`Lesion Lab could not move ${failed.length === 1 ? 'a run' : `${failed.length} runs`} to the trash, so ${failed.length === 1 ? 'it is' : 'they are'} still there. ${failed.join('; ')}`, 'Reveal Folder')
+        .then((c) => c && firstFailed && vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(firstFailed)));
+    }
     if (moved.length === 1) void vscode.window.showInformationMessage(`Moved “${moved[0]!.name}” to ${moved[0]!.where}.`);
     else if (moved.length > 1) void vscode.window.showInformationMessage(`Moved ${moved.length} runs to the trash.`);
   }
