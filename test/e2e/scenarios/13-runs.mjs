@@ -3,7 +3,8 @@
 // (meta.json in its folder); one deleted to the trash (the freedesktop.org trash under XDG_DATA_HOME: code-server
 // serves the workbench, so VS Code's own trash is not there). Then the run form's Find button runs the
 // learning-rate range test and fills the head's learning rate, and a run started with it shows per-batch
-// loss, smoothed, in the Training panel while it trains. Every panel is pictured dark and light.
+// loss, smoothed, in the Training panel while it trains; its epochs and batches saved as CSV and its loss
+// chart as PNG through save dialogs. Every panel is pictured dark and light.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -60,6 +61,19 @@ async function inputBox(page, value) {
   await box.fill(value);
   await page.keyboard.press('Enter');
   await box.waitFor({ state: 'hidden', timeout: 15_000 });
+}
+
+/** code-server's save dialog (VS Code's simple file dialog): type the file's path, press Enter, wait for the file. */
+async function saveInDialog(page, file) {
+  const box = page.locator('.quick-input-widget .quick-input-box input');
+  await waitFor(async () => ((await box.isVisible()) && (await box.inputValue()).startsWith('/')) || undefined, 'the save dialog', 30_000);
+  await box.fill(file);
+  await waitFor(async () => {
+    if (existsSync(file)) return true;
+    if (await box.isVisible()) await box.press('Enter').catch(() => undefined);
+    return undefined;
+  }, `${file} saved`, 30_000, 1000);
+  await waitFor(async () => !(await box.isVisible()) || undefined, 'the save dialog closed', 10_000);
 }
 
 async function assertChartsDrawn(panel, count, what) {
@@ -228,6 +242,24 @@ export async function run(t) {
   await waitFor(async () => (await training.locator('.status-finished').count()) > 0 || undefined, 'the run to finish', 240_000);
   assert.equal(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).options.lr, Number(found), 'the run trained with the learning rate the finder put in the form');
   assert.equal(lines(join(runDir, 'batches.jsonl')).length, Number(await lossFrame.getAttribute('data-batches')), 'every batch of batches.jsonl drawn');
+
+  // 7b. Exports through the host's save dialogs: the epochs as CSV, every batch as CSV, the loss chart as PNG.
+  const epochsCsv = join(workspace, 'epochs.csv');
+  await training.locator('vscode-button', { hasText: 'Save epochs as CSV…' }).click();
+  await saveInDialog(page, epochsCsv);
+  const csv = readFileSync(epochsCsv, 'utf8').trim().split('\n');
+  assert.match(csv[0], /^epoch,phase,step,loss,/);
+  assert.equal(csv.length - 1, lines(join(runDir, 'metrics.jsonl')).length, 'a row per epoch of metrics.jsonl');
+  const batchesCsv = join(workspace, 'batches.csv');
+  await training.locator('vscode-button', { hasText: 'Save batches as CSV…' }).click();
+  await saveInDialog(page, batchesCsv);
+  assert.equal(readFileSync(batchesCsv, 'utf8').trim().split('\n').length - 1, lines(join(runDir, 'batches.jsonl')).length, 'a row per batch of batches.jsonl');
+  const png = join(workspace, 'loss.png');
+  await lossFrame.locator('a', { hasText: 'Save PNG…' }).click();
+  await saveInDialog(page, png);
+  const bytes = readFileSync(png);
+  assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+  assert.ok(bytes.length > 5000, `the chart drawn in it (${bytes.length} bytes)`);
 
   // 8. Every panel, dark then light.
   await picture(t, 'dark');
