@@ -25,6 +25,7 @@ export interface CommandSpec {
 
 import { ENGINE_OPTION, THREADS_OPTION, b, n, optN, optS, s, seedOption } from './optionSpecs';
 import { TRAIN_OPTIONS, trainOptionsFromArgs } from './trainCommand';
+import { CV_OPTIONS, EXECUTOR_OPTIONS, FOLLOW_OPTIONS, cvTrainValues, executorFromArgs, followFromArgs } from './sweepCommandSpecs';
 
 /** Kept here for the modules and tests that import it from the commands table. */
 export { optionKey } from './optionSpecs';
@@ -150,6 +151,53 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: 'Train (head) and/or fine-tune an ImageNet-pretrained CNN on a prepared dataset.',
     options: TRAIN_OPTIONS,
     toRequest: (args) => ({ command: 'train', options: trainOptionsFromArgs(args) }),
+  },
+  {
+    name: 'cv',
+    summary: 'K-fold cross-validation: record K lesion-grouped, class-stratified folds in the prepared manifest, train one run per fold (locally or on Slurm), and summarise per fold, mean ± sd and out of fold.',
+    options: CV_OPTIONS,
+    toRequest: (args) => ({
+      command: 'cv',
+      options: { prepared: s(args.values.prepared), out: s(args.values.out), folds: n(args.values.folds), foldSeed: n(args.values['fold-seed']), train: cvTrainValues(args), executor: executorFromArgs(args.values), ...followFromArgs(args.values) },
+    }),
+  },
+  {
+    name: 'sweep',
+    summary: 'Grid or seeded random search over train options (and seeds, folds) from a JSON spec: the runs are planned into one sweep folder, then run locally or on Slurm; running it again skips finished runs and resumes the others.',
+    options: [
+      { name: 'spec', kind: 'string', required: true, metavar: 'FILE', help: 'the sweep spec (see README: Sweeps)' },
+      { name: 'out', kind: 'string', metavar: 'DIR', help: 'the sweep folder (default: the spec’s "out", else beside the spec, named after it)' },
+      ...EXECUTOR_OPTIONS,
+      ...FOLLOW_OPTIONS,
+    ],
+    toRequest: ({ values: v }) => ({ command: 'sweep', options: { spec: s(v.spec), out: optS(v.out), executor: executorFromArgs(v), ...followFromArgs(v) } }),
+  },
+  {
+    name: 'sweep-task',
+    summary: 'Run one task of a sweep (what each executor runs): start its run, resume it if it had started, or skip it if it finished.',
+    options: [
+      { name: 'sweep', kind: 'string', required: true, metavar: 'DIR', help: 'the sweep folder' },
+      { name: 'index', kind: 'int', required: true, min: 0, metavar: 'I', help: 'the task (Slurm: $SLURM_ARRAY_TASK_ID)' },
+    ],
+    toRequest: ({ values: v }) => ({ command: 'sweep-task', options: { sweep: s(v.sweep), index: n(v.index) } }),
+  },
+  {
+    name: 'sweep-status',
+    summary: "Each run of a sweep with its state from the scheduler (squeue/sacct for Slurm) and its figures; writes the summary so far.",
+    options: [
+      { name: 'sweep', kind: 'string', required: true, metavar: 'DIR', help: 'the sweep folder' },
+      { name: 'resubmit', kind: 'boolean', help: 'submit the failed, cancelled and never-submitted runs again (they resume)' },
+    ],
+    toRequest: ({ values: v }) => ({ command: 'sweep-status', options: { sweep: s(v.sweep), resubmit: b(v.resubmit) } }),
+  },
+  {
+    name: 'sweep-cancel',
+    summary: 'Cancel a sweep’s queued and running runs (scancel for Slurm; a local sweep stops as a whole); finished runs are kept.',
+    options: [
+      { name: 'sweep', kind: 'string', required: true, metavar: 'DIR', help: 'the sweep folder' },
+      { name: 'tasks', kind: 'list', metavar: 'I,J', help: 'only these tasks (default: all)' },
+    ],
+    toRequest: ({ values: v }) => ({ command: 'sweep-cancel', options: { sweep: s(v.sweep), tasks: tasksList(v.tasks as string[] | undefined) } }),
   },
   {
     name: 'lr-find',
@@ -306,6 +354,15 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
 ];
 
+function tasksList(list: string[] | undefined): number[] | undefined {
+  if (!list) return undefined;
+  return list.map((x) => {
+    const i = Number(x);
+    if (!Number.isInteger(i) || i < 0) throw new UsageError(`--tasks takes task numbers (0, 1, …), got "${x}"`, 'sweep-cancel');
+    return i;
+  });
+}
+
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find((c) => c.name === name);
 }
@@ -342,6 +399,16 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
       return (await import('./augment/augment')).augmentDataset(request.options, ctx);
     case 'train':
       return (await import('./training/train')).train(request.options, ctx);
+    case 'cv':
+      return (await import('./sweep/sweepCommands')).crossValidate(request.options, ctx);
+    case 'sweep':
+      return (await import('./sweep/sweepCommands')).sweepFromSpec(request.options, ctx);
+    case 'sweep-task':
+      return (await import('./sweep/sweepTask')).runSweepTask(request.options, ctx);
+    case 'sweep-status':
+      return void (await (await import('./sweep/sweepCommands')).sweepStatusCommand(request.options, ctx));
+    case 'sweep-cancel':
+      return (await import('./sweep/sweepCommands')).sweepCancelCommand(request.options, ctx);
     case 'lr-find': {
       const result = await (await import('./training/lrFind')).lrFind(request.options, ctx);
       ctx.emit({ type: 'lrFind/didFinish', ...result });

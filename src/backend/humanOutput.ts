@@ -13,6 +13,7 @@ const pct = (x: number): string => formatPercent(x);
 export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent) => void {
   let progressLineOpen = false;
   let lastPlainProgress = 0;
+  let lastSweepLine = '';
   const endProgressLine = (): void => {
     if (progressLineOpen) err.write('\n');
     progressLineOpen = false;
@@ -169,6 +170,27 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
               ? `not cached; downloadable${size} from ${w.url} (answered in ${w.download.seconds.toFixed(1)} s): run again with --download, or let train download it`
               : `not cached, and not downloadable now: ${w.download?.reason ?? 'unknown'}. Download ${w.url} elsewhere and give its path to train --weights, or train with --weights none`,
         );
+        return;
+      }
+      case 'sweep/didStatus': {
+        const s = e.status;
+        const counts = new Map<string, number>();
+        for (const task of s.tasks) counts.set(task.state, (counts.get(task.state) ?? 0) + 1);
+        const running = s.tasks.filter((task) => task.state === 'running').map((task) => `task ${task.index} epoch ${task.epochs}/${task.epochsTotal ?? '?'}`);
+        const text = `${s.kind === 'cv' ? 'cross-validation' : 'sweep'} ${s.name}: ${[...counts].map(([state, c]) => `${c} ${state}`).join(', ')}${running.length ? ` (${running.join(', ')})` : ''}${s.schedulerProblem ? ` — scheduler: ${s.schedulerProblem}` : ''}`;
+        if (text !== lastSweepLine) line(err, text);
+        lastSweepLine = text;
+        return;
+      }
+      case 'sweep/didFinish': {
+        const lines = [`${e.summary.finished} of ${e.summary.total} runs finished; summary: ${e.path}`];
+        for (const cv of e.summary.crossValidation) {
+          const config = Object.entries(cv.config).map(([k, v]) => `${k} ${v}`).join(', ') || 'base options';
+          lines.push(`  ${config}: balanced accuracy per fold ${cv.perFold.map((f) => pct(f.balancedAccuracy)).join(' / ')}, mean ${pct(cv.balancedAccuracy.mean)} ± ${pct(cv.balancedAccuracy.sd)}`);
+          if (cv.outOfFold) lines.push(`    out of fold (${cv.outOfFold.images} images): ${pct(cv.outOfFold.balancedAccuracy)} (95% CI ${pct(cv.outOfFold.balancedAccuracyCi.low)}–${pct(cv.outOfFold.balancedAccuracyCi.high)})`);
+        }
+        for (const r of [...e.summary.runs].sort((a, b) => b.valBalancedAccuracy - a.valBalancedAccuracy).slice(0, e.summary.crossValidation.length ? 0 : 10)) lines.push(`  ${r.name}: val balanced accuracy ${pct(r.valBalancedAccuracy)} (epoch ${r.bestEpoch})`);
+        line(out, lines.join('\n'));
         return;
       }
       case 'thumbnails/didRender':

@@ -192,6 +192,11 @@ export class JobRunner implements vscode.Disposable {
       case 'weights/didCheck':
         this.output.appendLine(`${e.type}: ${e.status.cached ? `cached ${e.status.file}` : `not cached; ${e.status.download?.reachable ? 'downloadable' : `not downloadable (${e.status.download?.reason ?? '?'})`}`}`);
         break;
+      case 'sweep/didStatus':
+        break; // the Sweep panel shows it
+      case 'sweep/didFinish':
+        this.output.appendLine(`${e.type}: ${e.summary.finished} of ${e.summary.total} runs finished; summary ${e.path}`);
+        break;
       case 'export/didFinish':
         this.output.appendLine(`${e.type}: ${e.format} → ${e.out} (${e.files.join(', ')}); max |Δp| vs checkpoint ${e.verification.maxAbsDiff.toExponential(1)} on ${e.verification.images} ${e.verification.source} images`);
         break;

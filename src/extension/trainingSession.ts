@@ -87,6 +87,8 @@ export class TrainingSession implements vscode.Disposable {
       case 'weights/didCheck':
       case 'thumbnails/didRender':
       case 'augmentPreview/didRender':
+      case 'sweep/didStatus':
+      case 'sweep/didFinish':
       case 'job/didEnd':
         return; // the curves change only with epochs, batches, checkpoints and early stops
       default:

@@ -3,10 +3,40 @@
  * extension reads it: the expanded plan (`sweep.json`, written before any task runs), each task's state as the
  * scheduler reports it, and the summary (`summary.json`) once runs have finished.
  */
+import type { Check } from './validate';
+import { arrayOf, literal, num, obj, optional, recordOf, str } from './validate';
+
 /** A confidence interval (the bootstrap's 95%). */
 export interface Interval {
   low: number;
   high: number;
+}
+
+/** Which executor runs a sweep's tasks, and how (see src/backend/sweep/executor.ts). */
+export type ExecutorKind = 'local' | 'slurm' | 'kubernetes';
+export const EXECUTOR_KINDS: readonly ExecutorKind[] = ['local', 'slurm', 'kubernetes'];
+
+export interface ExecutorOptions {
+  kind: ExecutorKind;
+  /** Tasks at once (local), or the array's throttle (`%N`, slurm). */
+  parallel?: number;
+  partition?: string;
+  /** Slurm's time limit per task, e.g. "4:00:00". */
+  time?: string;
+  cpus?: number;
+  gpus?: number;
+  /** Memory per task, e.g. "16G". */
+  mem?: string;
+  /** Extra `#SBATCH` lines (each without the prefix, e.g. "--qos=high"). */
+  sbatch?: string[];
+  /** A shell line run before each task, e.g. "module load nodejs/20". */
+  setup?: string;
+  /** The Node.js and the Lesion Lab CLI the tasks run (default: this process's own). */
+  node?: string;
+  cli?: string;
+  /** Kubernetes: the container image and the volume claim that holds the sweep folder. */
+  image?: string;
+  claim?: string;
 }
 
 /** A train option's value in a sweep: what the command line would take. */
@@ -116,3 +146,58 @@ export interface SweepSummary {
   crossValidation: CrossValidationResult[];
   writtenAt: string;
 }
+
+// ───────────────────────── validators (what arrives from the backend process) ─────────────────────────
+
+const sweepValue: Check = (v, p) => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? undefined : `${p} should be a string, number or boolean`);
+const sweepKind = literal('sweep', 'cv');
+const interval = obj({ low: num, high: num });
+const meanSd = obj({ mean: num, sd: num });
+
+export const sweepStatus: Check = obj({
+  folder: str,
+  kind: sweepKind,
+  name: str,
+  executor: str,
+  schedulerProblem: optional(str),
+  checkedAt: str,
+  tasks: arrayOf(
+    obj({
+      index: num,
+      name: str,
+      run: str,
+      state: literal(...TASK_STATES),
+      schedulerState: optional(str),
+      jobId: optional(str),
+      attempts: num,
+      params: recordOf(sweepValue),
+      epochs: num,
+      epochsTotal: optional(num),
+      valBalancedAccuracy: optional(num),
+      valAccuracy: optional(num),
+      valLoss: optional(num),
+      bestValBalancedAccuracy: optional(num),
+      message: optional(str),
+    }),
+  ),
+});
+
+export const sweepSummary: Check = obj({
+  kind: sweepKind,
+  name: str,
+  classes: arrayOf(str),
+  finished: num,
+  total: num,
+  writtenAt: str,
+  runs: arrayOf(obj({ index: num, name: str, params: recordOf(sweepValue), epochs: num, bestEpoch: num, valBalancedAccuracy: num, valAccuracy: num, valImages: num })),
+  crossValidation: arrayOf(
+    obj({
+      config: recordOf(sweepValue),
+      folds: num,
+      perFold: arrayOf(obj({ fold: num, balancedAccuracy: num, accuracy: num, images: num })),
+      balancedAccuracy: meanSd,
+      accuracy: meanSd,
+      outOfFold: optional(obj({ images: num, balancedAccuracy: num, accuracy: num, balancedAccuracyCi: interval, accuracyCi: interval, perClassRecall: recordOf(num) })),
+    }),
+  ),
+});

@@ -12,6 +12,8 @@ import type { EngineInfo, EngineSelection } from './engines';
 import { engineInfo, engineSelection } from './engines';
 import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName } from './jobs';
 import type { LrPoint, LrSuggestion } from '../lrFinder';
+import type { SweepStatus, SweepSummary } from '../sweep';
+import { sweepStatus, sweepSummary } from '../sweep';
 import { MODEL_NAMES, jobRequest } from './jobs';
 import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, PredictFailure, Prediction } from './results';
 import { batchMetrics, datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
@@ -67,6 +69,10 @@ export type BackendEvent =
   /** The learning-rate range test's curve and what it suggests; `stoppedBy`: why it ended. */
   | { type: 'lrFind/didFinish'; phase: 'head' | 'finetune'; optimizer: string; batch: number; points: LrPoint[]; suggestion: LrSuggestion; stoppedBy: 'end' | 'divergence' | 'nan' }
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
+  /** Every task of a sweep or cross-validation: its state from the scheduler, its epochs and latest figures. */
+  | { type: 'sweep/didStatus'; status: SweepStatus }
+  /** Every run of the sweep finished; `path`: its summary.json. */
+  | { type: 'sweep/didFinish'; folder: string; summary: SweepSummary; path: string }
   /** `run`: the run folder, or the export (folder or .onnx) given with --model. */
   /** `classes`: the model's classes in output order; `classLabels`: long names of those that have one. */
   /** One image could not be classified (unreadable, missing); the others go on. */
@@ -169,6 +175,8 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     stoppedBy: literal('end', 'divergence', 'nan'),
   }),
   'evaluate/didFinish': obj({ run: str, evaluation, path: str }),
+  'sweep/didStatus': obj({ status: sweepStatus }),
+  'sweep/didFinish': obj({ folder: str, summary: sweepSummary, path: str }),
   'predict/didFinish': obj({
     run: str,
     classes: optional(arrayOf(str)),

@@ -9,6 +9,8 @@ import type { AugmentRanges, FillMode } from './augmentation';
 import { fillMode } from './augmentation';
 import type { EngineChoice } from './engines';
 import { ENGINE_NAMES } from './engines';
+import type { CrossValidateOptions, SweepOptions } from './sweeps';
+import { crossValidateChecks, sweepCancelChecks, sweepOptionChecks, sweepStatusChecks, sweepTaskChecks, trainValuesCheck } from './sweeps';
 
 export type SplitMode = 'lesion' | 'image';
 export type LinkMode = 'hard' | 'symlink' | 'copy';
@@ -223,6 +225,13 @@ export type JobRequest =
   | { command: 'augment'; options: AugmentOptions }
   | { command: 'train'; options: TrainOptions }
   | { command: 'lr-find'; options: LrFindOptions }
+  /** K-fold cross-validation: records the folds in the prepared manifest and trains one run per fold (a sweep over folds). */
+  | { command: 'cv'; options: CrossValidateOptions }
+  | { command: 'sweep'; options: SweepOptions }
+  /** One task of a sweep, as every executor runs it: starts, resumes or skips its run. */
+  | { command: 'sweep-task'; options: { sweep: string; index: number } }
+  | { command: 'sweep-status'; options: { sweep: string; resubmit: boolean } }
+  | { command: 'sweep-cancel'; options: { sweep: string; tasks?: number[] } }
   | { command: 'evaluate'; options: EvaluateOptions }
   | { command: 'predict'; options: PredictOptions }
   | { command: 'export'; options: ExportOptions }
@@ -313,6 +322,9 @@ export const exportOptionChecks: FieldChecks<ExportOptions> = { run: nonEmpty, f
 export const weightsOptionChecks: FieldChecks<WeightsOptions> = { model: literal(...MODEL_NAMES), alpha: optional(numberIn(0.35, 1.4)), size: imageSize, download: bool, baseUrl: optional(nonEmpty) };
 export const installEngineOptionChecks: FieldChecks<InstallEngineOptions> = { package: literal('tfjs-node-gpu', 'tfjs-node'), dir: nonEmpty, registry: optional(nonEmpty), spec: optional(nonEmpty) };
 
+/** Train options a cross-validation decides itself (every fold run's folder, dataset and fold). */
+export const CV_MANAGED_TRAIN_OPTIONS: readonly (keyof TrainOptions)[] = ['prepared', 'run', 'resume', 'folds', 'fold', 'foldSeed', 'explicit'];
+
 type OptionsOf<C extends JobCommand> = Extract<JobRequest, { command: C }> extends { options: infer O } ? O : undefined;
 
 /** `undefined`: the command takes no options. */
@@ -326,6 +338,11 @@ const jobOptionChecks: { [C in JobCommand]: OptionsOf<C> extends undefined ? und
   augment: augmentOptionChecks,
   train: trainOptionChecks,
   'lr-find': lrFindOptionChecks,
+  cv: crossValidateChecks(trainValuesCheck(trainOptionChecks, CV_MANAGED_TRAIN_OPTIONS)),
+  sweep: sweepOptionChecks,
+  'sweep-task': sweepTaskChecks,
+  'sweep-status': sweepStatusChecks,
+  'sweep-cancel': sweepCancelChecks,
   evaluate: evaluateOptionChecks,
   predict: predictOptionChecks,
   export: exportOptionChecks,

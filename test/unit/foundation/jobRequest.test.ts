@@ -5,10 +5,12 @@ import type { OptionSpec } from '../../../src/backend/args';
 import { validateJobRequest } from '../../../src/shared/protocol/jobs';
 import { validateHostToBackend } from '../../../src/shared/protocol/backend';
 
+const numeric = (o: OptionSpec): boolean => o.kind === 'int' || o.kind === 'number';
+
 /** The smallest command line the CLI accepts: required options and positionals only. */
 function minimalArgv(c: CommandSpec): string[] {
   const argv: string[] = [];
-  for (const o of c.options.filter((o) => o.required || o.requiredUnless || o.name === c.exactlyOne?.[0])) argv.push(`--${o.name}`, o.choices?.[0] ?? 'x');
+  for (const o of c.options.filter((o) => o.required || o.requiredUnless || o.name === c.exactlyOne?.[0])) argv.push(`--${o.name}`, o.choices?.[0] ?? (numeric(o) ? String(o.min ?? 1) : 'x'));
   for (let i = 0; i < (c.positional?.min ?? 0); i++) argv.push(`image${i}.jpg`);
   return argv;
 }
@@ -44,7 +46,6 @@ function withValue(req: unknown, pathTo: string[], value: unknown): unknown {
   return copy;
 }
 
-const numeric = (o: OptionSpec): boolean => o.kind === 'int' || o.kind === 'number';
 
 describe('job requests: validated where they arrive from another process', () => {
   for (const c of COMMANDS) {

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BackendEvent } from '../../src/shared/protocol/backend';
+import type { SweepPlan, SweepSummary } from '../../src/shared/sweep';
+import type { PreparedManifest } from '../../src/backend/dataset/manifest';
+import { assertBuilt, runCli } from '../helpers/cli';
+import { preparedDemoDataset } from '../helpers/demoDataset';
+
+// MobileNetV2-0.35 at 32 px from scratch, one head epoch per fold: the cross-validation machinery, not the model, is under test.
+const TRAIN = ['--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--phase', 'head', '--epochs', '1', '--engine', 'wasm', '--threads', '1'];
+
+describe('backend process: k-fold cross-validation with the local executor', function () {
+  this.timeout(900_000);
+  let dir: string;
+  let prepared: string;
+
+  before(async () => {
+    assertBuilt();
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'lesion-cv-'));
+    ({ prepared } = await preparedDemoDataset(dir, 4));
+  });
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+
+  const why = (r: { stderr: string; events: BackendEvent[] }): string => r.events.filter((e) => e.type === 'error').map((e) => JSON.stringify(e)).join('\n') || r.stderr;
+
+  it('records the folds in the manifest, trains one run per fold (2 at a time), and pools every image once out of fold; a re-run trains nothing', async () => {
+    const out = path.join(dir, 'cv');
+    const r = await runCli(['cv', '--prepared', prepared, '--out', out, '--folds', '2', '--parallel', '2', ...TRAIN, '--json']);
+    assert.equal(r.code, 0, why(r));
+
+    const manifest = JSON.parse(await fs.readFile(path.join(prepared, 'manifest.json'), 'utf8')) as PreparedManifest;
+    const scheme = manifest.crossValidation?.find((s) => s.folds === 2);
+    assert.ok(scheme, 'the manifest records the 2 folds');
+    const foldable = manifest.images.filter((i) => i.split !== 'test');
+    assert.equal(Object.keys(scheme.assignment).length, foldable.length, 'every image has a fold');
+
+    const plan = JSON.parse(await fs.readFile(path.join(out, 'sweep.json'), 'utf8')) as SweepPlan;
+    assert.equal(plan.kind, 'cv');
+    assert.deepEqual(plan.tasks.map((t) => t.params.fold), [1, 2]);
+    for (const task of plan.tasks) {
+      const config = JSON.parse(await fs.readFile(path.join(out, task.run, 'config.json'), 'utf8')) as { options: { fold: number; folds: number }; dataset: { val: number } };
+      assert.equal(config.options.folds, 2);
+      assert.equal(config.options.fold, task.params.fold);
+      const inFold = Object.values(scheme.assignment).filter((f) => f === Number(task.params.fold) - 1).length;
+      assert.equal(config.dataset.val, inFold, `fold ${task.params.fold} validates on its own images`);
+    }
+
+    const finished = r.events.find((e): e is Extract<BackendEvent, { type: 'sweep/didFinish' }> => e.type === 'sweep/didFinish');
+    assert.ok(finished, 'sweep/didFinish');
+    const summary = JSON.parse(await fs.readFile(path.join(out, 'summary.json'), 'utf8')) as SweepSummary;
+    assert.deepEqual(summary, finished.summary);
+    assert.equal(summary.finished, 2);
+    assert.equal(summary.runs.length, 2);
+    const cv = summary.crossValidation[0]!;
+    assert.equal(cv.perFold.length, 2);
+    assert.ok(cv.outOfFold, 'out-of-fold pool');
+    assert.equal(cv.outOfFold.images, foldable.length, 'every image predicted exactly once out of fold');
+    const { low, high } = cv.outOfFold.balancedAccuracyCi;
+    assert.ok(low <= cv.outOfFold.balancedAccuracy && cv.outOfFold.balancedAccuracy <= high, `CI ${low}–${high} holds the point estimate`);
+    const mean = (cv.perFold[0]!.balancedAccuracy + cv.perFold[1]!.balancedAccuracy) / 2;
+    assert.ok(Math.abs(cv.balancedAccuracy.mean - mean) < 1e-12);
+    const md = await fs.readFile(path.join(out, 'summary.md'), 'utf8');
+    assert.match(md, /Out of fold \(\d+ images/);
+    const statuses = r.events.filter((e): e is Extract<BackendEvent, { type: 'sweep/didStatus' }> => e.type === 'sweep/didStatus');
+    assert.deepEqual(statuses.at(-1)!.status.tasks.map((t) => t.state), ['finished', 'finished']);
+
+    // The same cv again: both runs are finished, nothing trains, the metrics stay as they were.
+    const metricsBefore = await Promise.all(plan.tasks.map((t) => fs.readFile(path.join(out, t.run, 'metrics.jsonl'), 'utf8')));
+    const again = await runCli(['cv', '--prepared', prepared, '--out', out, '--folds', '2', ...TRAIN, '--json']);
+    assert.equal(again.code, 0, why(again));
+    assert.ok(again.events.some((e) => e.type === 'log' && /2 of 2 runs are finished or queued already; 0 to run/.test(e.message)));
+    const metricsAfter = await Promise.all(plan.tasks.map((t) => fs.readFile(path.join(out, t.run, 'metrics.jsonl'), 'utf8')));
+    assert.deepEqual(metricsAfter, metricsBefore);
+
+    // Another cv into the same folder is refused: two studies never share run folders.
+    const other = await runCli(['cv', '--prepared', prepared, '--out', out, '--folds', '2', ...TRAIN, '--lr', '0.01', '--json']);
+    assert.equal(other.code, 1);
+    assert.match(why(other), /holds another cross-validation/);
+  });
+});
