@@ -43,7 +43,7 @@ describe('backend process: k-fold cross-validation with the local executor', fun
       const config = JSON.parse(await fs.readFile(path.join(out, task.run, 'config.json'), 'utf8')) as { options: { fold: number; folds: number }; dataset: { val: number } };
       assert.equal(config.options.folds, 2);
       assert.equal(config.options.fold, task.params.fold);
-      const inFold = Object.values(scheme.assignment).filter((f) => f === Number(task.params.fold) - 1).length;
+      const inFold: number = Object.values(scheme.assignment).filter((f) => f === Number(task.params.fold) - 1).length;
       assert.equal(config.dataset.val, inFold, `fold ${task.params.fold} validates on its own images`);
     }
 
