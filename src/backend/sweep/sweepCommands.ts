@@ -15,7 +15,8 @@ import type { Executor, ExecutorOptions } from './executor';
 import { readExecutorRecord } from './executorRecord';
 import { kubernetesIndexedJob } from './kubernetesJob';
 import { LocalExecutor } from './localExecutor';
-import { SlurmExecutor } from './slurmExecutor';
+import { SlurmExecutor, sbatchScript } from './slurmExecutor';
+import { assertNever } from '../../shared/assertNever';
 import { SweepFolder, readPlan, writePlan } from './sweepFolder';
 import type { SweepSpec } from './sweepSpec';
 import { SweepSpecError, expandSweep, parseSweepSpec } from './sweepSpec';
@@ -35,6 +36,8 @@ export function makeExecutor(folder: SweepFolder, options: ExecutorOptions, ctx?
       return new SlurmExecutor(folder, options);
     case 'kubernetes':
       throw new UserError('The Kubernetes executor only writes a manifest: use it with --dry-run, then `kubectl apply -f` the file it writes.');
+    default:
+      return assertNever(options.kind, 'executor');
   }
 }
 
@@ -171,7 +174,6 @@ async function dryRun(folder: SweepFolder, plan: SweepPlan, options: ExecutorOpt
   switch (options.kind) {
     case 'slurm': {
       const executor = new SlurmExecutor(folder, options);
-      const { sbatchScript } = await import('./slurmExecutor');
       await writeFileAtomic(executor.script, sbatchScript(folder, plan, options));
       ctx.emit({ type: 'log', level: 'info', message: `wrote ${executor.script}; submit it with: sbatch --array=0-${plan.tasks.length - 1}${options.parallel ? `%${options.parallel}` : ''} ${executor.script}` });
       return;
@@ -185,6 +187,8 @@ async function dryRun(folder: SweepFolder, plan: SweepPlan, options: ExecutorOpt
     case 'local':
       ctx.emit({ type: 'log', level: 'info', message: `the plan is in ${folder.plan}; nothing was run (--dry-run)` });
       return;
+    default:
+      assertNever(options.kind, 'executor');
   }
 }
 
