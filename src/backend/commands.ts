@@ -248,12 +248,19 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: 'evaluate',
     summary: "Evaluate a run's best checkpoint: accuracy, balanced accuracy, per-class metrics, confusion matrix.",
     options: [
-      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'run', kind: 'string', metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'ensemble', kind: 'list', metavar: 'RUN,RUN…', help: 'instead of --run: average these runs’ probabilities (a sweep or cv folder: its finished runs)' },
       { name: 'data', kind: 'string', metavar: 'DIR', help: 'evaluate on this dataset instead of the validation split' },
+      { name: 'tta', kind: 'boolean', help: 'with --ensemble: average over flipped and rotated copies too' },
+      { name: 'out', kind: 'string', metavar: 'DIR', help: 'with --ensemble: where ensemble-evaluation.json goes (default: the sweep folder)' },
       ENGINE_OPTION,
       THREADS_OPTION,
     ],
-    toRequest: ({ values: v }) => ({ command: 'evaluate', options: { run: s(v.run), data: optS(v.data), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) } }),
+    exactlyOne: ['run', 'ensemble'],
+    toRequest: ({ values: v }) => ({
+      command: 'evaluate',
+      options: { run: optS(v.run), ensemble: v.ensemble as string[] | undefined, data: optS(v.data), tta: v.tta === true ? true : undefined, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+    }),
   },
   {
     name: 'predict',

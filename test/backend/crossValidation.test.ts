@@ -78,5 +78,26 @@ describe('backend process: k-fold cross-validation with the local executor', fun
     const other = await runCli(['cv', '--prepared', prepared, '--out', out, '--folds', '2', ...TRAIN, '--lr', '0.01', '--json']);
     assert.equal(other.code, 1);
     assert.match(why(other), /holds another cross-validation/);
+
+    // The fold models as an ensemble: not on their own folds (each trained on the other's), but on held-out data.
+    const refused = await runCli(['evaluate', '--ensemble', out, '--engine', 'wasm', '--json']);
+    assert.equal(refused.code, 1);
+    assert.match(why(refused), /no images none of them trained on.*--data DIR/s);
+    const heldOut = path.join(dir, 'held-out');
+    const d = await runCli(['demo-data', '--out', path.join(dir, 'demo2'), '--per-class', '3', '--size', '64', '--seed', '2', '--json']);
+    assert.equal(d.code, 0, d.stderr);
+    const p = await runCli(['prepare', '--data', path.join(dir, 'demo2'), '--out', heldOut, '--json']);
+    assert.equal(p.code, 0, p.stderr);
+    const ens = await runCli(['evaluate', '--ensemble', out, '--data', heldOut, '--tta', '--engine', 'wasm', '--threads', '1', '--json']);
+    assert.equal(ens.code, 0, why(ens));
+    const done = ens.events.find((e): e is Extract<BackendEvent, { type: 'evaluate/didFinish' }> => e.type === 'evaluate/didFinish');
+    assert.ok(done);
+    assert.equal(done.path, path.join(out, 'ensemble-evaluation.json'));
+    assert.match(done.evaluation.split, /ensemble of 2 models with TTA/);
+    const heldOutVal = (JSON.parse(await fs.readFile(path.join(heldOut, 'manifest.json'), 'utf8')) as PreparedManifest).images.filter((i) => i.split === 'val').length;
+    assert.equal(done.evaluation.count, heldOutVal);
+    const written = JSON.parse(await fs.readFile(done.path, 'utf8')) as { members: { run: string; balancedAccuracy: number }[]; intervals: { balancedAccuracy: { low: number; high: number } }; balancedAccuracy: number };
+    assert.deepEqual(written.members.map((m) => path.basename(m.run)), plan.tasks.map((t) => path.basename(t.run)));
+    assert.ok(written.intervals.balancedAccuracy.low <= written.balancedAccuracy && written.balancedAccuracy <= written.intervals.balancedAccuracy.high);
   });
 });

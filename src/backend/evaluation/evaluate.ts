@@ -20,6 +20,7 @@ import { runSplitImages, splitImages } from '../training/datasetImages';
 import { renderModelCard } from './modelCard';
 import { RunFolder } from '../training/runFolder';
 import { foldBatchNorm } from '../models/foldedInference';
+import type { RunConfig } from '../../shared/runConfig';
 
 const TOP_LOSSES = 24;
 
@@ -31,6 +32,9 @@ function splitLevel(s: DatasetSummary): string {
 }
 
 export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Promise<void> {
+  if (options.ensemble) return (await import('./ensemble')).evaluateEnsemble({ ...options, ensemble: options.ensemble }, ctx);
+  if (!options.run) throw new UserError('Give the run to evaluate with --run DIR, or an ensemble with --ensemble RUN,RUN… (or a sweep folder).');
+  if (options.tta || options.out) throw new UserError('--tta and --out go with --ensemble; evaluate a single run without them.');
   const runDir = path.resolve(options.run);
   const trained = await loadTrainedModel(runDir, options.engine, options.threads, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const { config, model } = trained;
@@ -60,25 +64,7 @@ export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Pr
     } finally {
       forward.dispose();
     }
-    const labels = Int32Array.from(images, (i) => i.label);
-    const predicted = argmaxRows(probs, numClasses);
-    const confusion = confusionMatrix(labels, predicted, numClasses);
-    const { perSample } = crossEntropy(probs, labels, numClasses);
-    const topLosses = [...perSample.keys()]
-      .sort((a, b) => perSample[b]! - perSample[a]!)
-      .slice(0, TOP_LOSSES)
-      .map((i) => ({ image: images[i]!.file, trueClass: config.classes[labels[i]!]!, predicted: config.classes[predicted[i]!]!, loss: perSample[i]! }));
-    const evaluation: Evaluation = {
-      split: splitName === 'val' ? `validation (${splitLevel(manifest.summary)}-level split)` : 'test',
-      classes: config.classes,
-      ...(config.classLabels ? { classLabels: config.classLabels } : {}),
-      confusion,
-      perClass: perClassMetrics(confusion, config.classes),
-      accuracy: accuracyOf(confusion),
-      balancedAccuracy: balancedAccuracyOf(confusion),
-      count: images.length,
-      topLosses,
-    };
+    const evaluation = evaluationOf(probs, images, config, splitName === 'val' ? `validation (${splitLevel(manifest.summary)}-level split)` : 'test');
     const run = new RunFolder(runDir);
     await writeJsonAtomic(run.evaluation, { ...evaluation, checkpointEpoch: trained.epoch, evaluatedAt: new Date().toISOString(), data: prepared });
     const metrics = await run.readMetrics();
@@ -87,4 +73,28 @@ export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Pr
   } finally {
     model.dispose();
   }
+}
+
+/** The figures of class probabilities (row-major [images × classes]) against the images' labels. */
+export function evaluationOf(probs: Float32Array, images: readonly LabeledImage[], config: Pick<RunConfig, 'classes' | 'classLabels'>, split: string): Evaluation {
+  const numClasses = config.classes.length;
+  const labels = Int32Array.from(images, (i) => i.label);
+  const predicted = argmaxRows(probs, numClasses);
+  const confusion = confusionMatrix(labels, predicted, numClasses);
+  const { perSample } = crossEntropy(probs, labels, numClasses);
+  const topLosses = [...perSample.keys()]
+    .sort((a, b) => perSample[b]! - perSample[a]!)
+    .slice(0, TOP_LOSSES)
+    .map((i) => ({ image: images[i]!.file, trueClass: config.classes[labels[i]!]!, predicted: config.classes[predicted[i]!]!, loss: perSample[i]! }));
+  return {
+    split,
+    classes: config.classes,
+    ...(config.classLabels ? { classLabels: config.classLabels } : {}),
+    confusion,
+    perClass: perClassMetrics(confusion, config.classes),
+    accuracy: accuracyOf(confusion),
+    balancedAccuracy: balancedAccuracyOf(confusion),
+    count: images.length,
+    topLosses,
+  };
 }

@@ -153,8 +153,15 @@ export interface LrFindOptions {
 }
 
 export interface EvaluateOptions {
-  run: string;
+  /** The run to evaluate; absent with `ensemble`. */
+  run?: string;
   data?: string;
+  /** Instead of `run`: run folders, or sweep/cross-validation folders (their finished runs), whose probabilities are averaged. */
+  ensemble?: string[];
+  /** Ensemble: average each image's 8 flipped and rotated copies too. */
+  tta?: boolean;
+  /** Ensemble: where ensemble-evaluation.json goes (default: the sweep folder given). */
+  out?: string;
   /** Default auto. */
   engine?: EngineChoice;
   /** CPU threads for the wasm engine (default: every physical core). */
@@ -315,7 +322,16 @@ export const lrFindOptionChecks: FieldChecks<LrFindOptions> = {
   threads,
   seed,
 };
-export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = { run: nonEmpty, data: optional(nonEmpty), engine: optional(engineChoice), threads };
+/** Exactly one of run and ensemble: checked by the CLI and by evaluate itself. */
+export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = {
+  run: optional(nonEmpty),
+  data: optional(nonEmpty),
+  ensemble: optional(arrayOfAtLeast(1, nonEmpty)),
+  tta: optional(bool),
+  out: optional(nonEmpty),
+  engine: optional(engineChoice),
+  threads,
+};
 /** Exactly one of run and model: checked by the command itself (predict.ts), which says which to give. */
 export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
 export const exportOptionChecks: FieldChecks<ExportOptions> = { run: nonEmpty, format: literal(...EXPORT_FORMATS), checkpoint: optional(literal(...EXPORT_CHECKPOINTS)), out: optional(nonEmpty), engine: optional(engineChoice), threads };
