@@ -23,7 +23,7 @@ import { readPlan, SweepFolder } from '../sweep/sweepFolder';
 import { readRunProgress } from '../sweep/runProgress';
 import { pooledIntervals } from '../sweep/pooledIntervals';
 import { argmaxRows } from './metrics';
-import { evaluationOf } from './evaluate';
+import { evaluationOf } from './evaluationOf';
 import { imageProbabilities } from './imageProbabilities';
 import { loadTrainedModel } from './trainedModel';
 

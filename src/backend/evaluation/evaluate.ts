@@ -6,7 +6,7 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EvaluateOptions } from '../../shared/protocol/jobs';
-import type { DatasetSummary, Evaluation } from '../../shared/protocol/results';
+import type { DatasetSummary } from '../../shared/protocol/results';
 import { UserError } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
@@ -14,15 +14,12 @@ import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 import { readManifest } from '../dataset/manifest';
 import type { LabeledImage } from '../training/imagePipeline';
 import { imageBatches } from '../training/imagePipeline';
-import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy, perClassMetrics } from './metrics';
+import { evaluationOf } from './evaluationOf';
 import { loadTrainedModel } from './trainedModel';
 import { runSplitImages, splitImages } from '../training/datasetImages';
 import { renderModelCard } from './modelCard';
 import { RunFolder } from '../training/runFolder';
 import { foldBatchNorm } from '../models/foldedInference';
-import type { RunConfig } from '../../shared/runConfig';
-
-const TOP_LOSSES = 24;
 
 /** What the validation split kept apart: lesions (HAM10000), patients (ISIC 2020) … or only images. */
 function splitLevel(s: DatasetSummary): string {
@@ -75,26 +72,3 @@ export async function evaluateRun(options: EvaluateOptions, ctx: JobContext): Pr
   }
 }
 
-/** The figures of class probabilities (row-major [images × classes]) against the images' labels. */
-export function evaluationOf(probs: Float32Array, images: readonly LabeledImage[], config: Pick<RunConfig, 'classes' | 'classLabels'>, split: string): Evaluation {
-  const numClasses = config.classes.length;
-  const labels = Int32Array.from(images, (i) => i.label);
-  const predicted = argmaxRows(probs, numClasses);
-  const confusion = confusionMatrix(labels, predicted, numClasses);
-  const { perSample } = crossEntropy(probs, labels, numClasses);
-  const topLosses = [...perSample.keys()]
-    .sort((a, b) => perSample[b]! - perSample[a]!)
-    .slice(0, TOP_LOSSES)
-    .map((i) => ({ image: images[i]!.file, trueClass: config.classes[labels[i]!]!, predicted: config.classes[predicted[i]!]!, loss: perSample[i]! }));
-  return {
-    split,
-    classes: config.classes,
-    ...(config.classLabels ? { classLabels: config.classLabels } : {}),
-    confusion,
-    perClass: perClassMetrics(confusion, config.classes),
-    accuracy: accuracyOf(confusion),
-    balancedAccuracy: balancedAccuracyOf(confusion),
-    count: images.length,
-    topLosses,
-  };
-}

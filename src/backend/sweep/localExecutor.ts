@@ -12,7 +12,7 @@ import { validateBackendEvent } from '../../shared/protocol/backend';
 import type { SweepPlan, SweepTask } from '../../shared/sweep';
 import { CancelledError, UserError } from '../errors';
 import type { JobContext } from '../job';
-import { processAlive } from './processAlive';
+import { processAlive } from '../folderLock';
 import type { Executor, ExecutorOptions, SchedulerTask, SchedulerView } from './executor';
 import { taskCommand } from './executor';
 import { readExecutorRecord, recordSubmission, thisHost, updateExecutorRecord } from './executorRecord';

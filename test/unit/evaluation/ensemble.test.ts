@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { averageProbabilities } from '../../../src/backend/evaluation/ensemble';
-import { evaluationOf } from '../../../src/backend/evaluation/evaluate';
+import { evaluationOf } from '../../../src/backend/evaluation/evaluationOf';
 import { argmaxRows } from '../../../src/backend/evaluation/metrics';
 
 describe('ensemble: averaging the members’ probabilities', () => {
