@@ -19,7 +19,7 @@ export const EXECUTOR_OPTIONS: OptionSpec[] = [
   { name: 'cpus', kind: 'int', min: 1, max: 1024, metavar: 'N', help: 'slurm/kubernetes: CPUs per run' },
   { name: 'gpus', kind: 'int', min: 0, max: 64, metavar: 'N', help: 'slurm/kubernetes: GPUs per run' },
   { name: 'mem', kind: 'string', metavar: 'SIZE', help: 'slurm/kubernetes: memory per run, e.g. 16G' },
-  { name: 'sbatch', kind: 'string', metavar: 'LINES', help: 'slurm: extra #SBATCH lines, separated by ";" (e.g. "--qos=high;--account=derm")' },
+  { name: 'sbatch', kind: 'string', metavar: 'LINES', help: 'slurm: extra #SBATCH options, separated by ";", with or without their dashes (e.g. "qos=high;account=derm")' },
   { name: 'setup', kind: 'string', metavar: 'SHELL', help: 'a shell line each run does first, e.g. "module load nodejs/20"' },
   { name: 'node', kind: 'string', metavar: 'PATH', help: 'the Node.js each run uses (default: this one)' },
   { name: 'cli', kind: 'string', metavar: 'PATH', help: 'the Lesion Lab CLI each run uses (default: this one — the installed extension’s or a checkout’s)' },
@@ -38,7 +38,9 @@ export function executorFromArgs(v: Record<string, OptionValue>): ExecutorOption
   const sbatch = optS(v.sbatch)
     ?.split(';')
     .map((l) => l.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    // A value starting with "--" would read as another option on the command line, so the dashes are optional.
+    .map((l) => (l.startsWith('-') ? l : `--${l}`));
   const o: ExecutorOptions = { kind: s(v.executor) as ExecutorKind };
   const set = <K extends keyof ExecutorOptions>(key: K, value: ExecutorOptions[K] | undefined): void => {
     if (value !== undefined) o[key] = value;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +56,22 @@ describe('backend process: sweeps on a real Slurm (sbatch --array, squeue/sacct,
     const names = existsSync(logs) ? await fs.readdir(logs) : [];
     return (await Promise.all(names.map(async (n) => `--- ${n}\n${await fs.readFile(path.join(logs, n), 'utf8')}`))).join('\n');
   };
+
+  it('--dry-run writes the batch script with every resource option, and Slurm accepts it (sbatch --test-only)', async () => {
+    const spec = path.join(dir, 'dry.json');
+    await fs.writeFile(spec, JSON.stringify({ prepared: 'prepared', train: { ...TRAIN, epochs: 1 }, grid: { lr: [0.001, 0.0003] } }));
+    const r = await runCli(['sweep', '--spec', spec, '--executor', 'slurm', '--partition', 'debug', '--time', '0:10:00', '--cpus', '1', '--mem', '100M', '--sbatch', 'comment="lesion lab";--nice=10', '--setup', 'echo set up', '--dry-run', '--json'], { env: env() });
+    assert.equal(r.code, 0, why(r));
+    const script = path.join(dir, 'dry', 'slurm', 'tasks.sbatch');
+    const text = await fs.readFile(script, 'utf8');
+    for (const line of ['#SBATCH --partition=debug', '#SBATCH --time=0:10:00', '#SBATCH --mem=100M', '#SBATCH --comment="lesion lab"', '#SBATCH --nice=10', 'echo set up']) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
+    assert.ok(r.events.some((e) => e.type === 'log' && e.message.includes(`sbatch --array=0-1 ${script}`)), 'says how to submit it');
+    assert.equal(existsSync(path.join(dir, 'dry', 'executor.json')), false, 'nothing was submitted');
+    // --test-only: slurmctld checks the script and its directives and says when it would start the array, submitting nothing.
+    const check = spawnSync('sbatch', ['--test-only', '--array=0-1', script], { env: slurm.env, encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+    assert.match(check.stderr, /Job \d+ to start at/);
+  });
 
   it('2 folds × 2 learning rates: one job array through sbatch, 4 tasks COMPLETED in sacct, a summary of 4 runs', async () => {
     const spec = path.join(dir, 'lr.json');

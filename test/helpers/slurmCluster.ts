@@ -165,7 +165,7 @@ export async function startSlurm(cpus = 2): Promise<SlurmCluster> {
         'MpiDefault=none',
         'KillWait=5',
         'MinJobAge=3600',
-        `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} State=UNKNOWN`,
+        `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=1024 State=UNKNOWN`,
         'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
         '',
       ].join('\n'),

@@ -59,7 +59,7 @@ function slurm(command: string, args: string[]): Promise<string> {
 /** The lines of the batch script; `$SLURM_ARRAY_TASK_ID` picks the task. */
 export function sbatchScript(folder: SweepFolder, plan: SweepPlan, o: ExecutorOptions): string {
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const lines = ['#!/bin/bash', `#SBATCH --job-name=${q(`lesion-lab-${plan.name}`.slice(0, 60))}`, `#SBATCH --output=${q(path.join(folder.logs, '%A_%a.out'))}`];
+  const lines = ['#!/bin/bash', `#SBATCH --job-name=${`lesion-lab-${plan.name}`.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 60)}`, `#SBATCH --output=${q(path.join(folder.logs, '%A_%a.out'))}`];
   if (o.partition) lines.push(`#SBATCH --partition=${o.partition}`);
   if (o.time) lines.push(`#SBATCH --time=${o.time}`);
   if (o.cpus) lines.push(`#SBATCH --cpus-per-task=${o.cpus}`);
