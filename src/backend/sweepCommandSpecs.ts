@@ -12,7 +12,7 @@ import { TRAIN_OPTIONS } from './trainCommand';
 import { DEFAULT_FOLD_SEED } from './sweep/sweepSpec';
 
 export const EXECUTOR_OPTIONS: OptionSpec[] = [
-  { name: 'executor', kind: 'string', choices: EXECUTOR_KINDS, default: 'local', help: 'local: N runs at a time on this machine; slurm: a job array (sbatch --array); kubernetes: an Indexed Job manifest (with --dry-run)' },
+  { name: 'executor', kind: 'string', choices: EXECUTOR_KINDS, default: 'local', help: 'local: N runs at a time on this machine; slurm: a job array (`sbatch --array`); kubernetes: an Indexed Job manifest (with --dry-run)' },
   { name: 'parallel', kind: 'int', min: 1, max: 10000, metavar: 'N', help: 'runs at a time (local: default 1, or one per GPU with LESION_LAB_LOCAL_GPUS; slurm: the array throttle %N)' },
   { name: 'partition', kind: 'string', metavar: 'NAME', help: 'slurm: the partition (default: the cluster’s)' },
   { name: 'time', kind: 'string', metavar: 'D-HH:MM:SS', help: 'slurm: time limit per run' },

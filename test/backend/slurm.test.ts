@@ -65,7 +65,7 @@ describe('backend process: sweeps on a real Slurm (sbatch --array, squeue/sacct,
     const script = path.join(dir, 'dry', 'slurm', 'tasks.sbatch');
     const text = await fs.readFile(script, 'utf8');
     for (const line of ['#SBATCH --partition=debug', '#SBATCH --time=0:10:00', '#SBATCH --mem=100M', '#SBATCH --comment="lesion lab"', '#SBATCH --nice=10', 'echo set up']) assert.ok(text.split('\n').includes(line), `${line} in\n${text}`);
-    assert.ok(r.events.some((e) => e.type === 'log' && e.message.includes(`sbatch --array=0-1 ${script}`)), 'says how to submit it');
+    assert.ok(r.events.some((e) => e.type === 'log' && e.message.includes(`\`sbatch --array=0-1 ${script}\``)), 'says how to submit it');
     assert.equal(existsSync(path.join(dir, 'dry', 'executor.json')), false, 'nothing was submitted');
     // --test-only: slurmctld checks the script and its directives and says when it would start the array, submitting nothing.
     const check = spawnSync('sbatch', ['--test-only', '--array=0-1', script], { env: slurm.env, encoding: 'utf8' });

@@ -175,7 +175,7 @@ async function dryRun(folder: SweepFolder, plan: SweepPlan, options: ExecutorOpt
     case 'slurm': {
       const executor = new SlurmExecutor(folder, options);
       await writeFileAtomic(executor.script, sbatchScript(folder, plan, options));
-      ctx.emit({ type: 'log', level: 'info', message: `wrote ${executor.script}; submit it with: sbatch --array=0-${plan.tasks.length - 1}${options.parallel ? `%${options.parallel}` : ''} ${executor.script}` });
+      ctx.emit({ type: 'log', level: 'info', message: `wrote ${executor.script}; submit it with: \`sbatch --array=0-${plan.tasks.length - 1}${options.parallel ? `%${options.parallel}` : ''} ${executor.script}\`` });
       return;
     }
     case 'kubernetes': {
