@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
 import type { SweepPlan, SweepSummary } from '../../src/shared/sweep';
 import type { PreparedManifest } from '../../src/backend/dataset/manifest';
+import { acquireFolderLock } from '../../src/backend/folderLock';
 import { assertBuilt, runCli } from '../helpers/cli';
 import { preparedDemoDataset } from '../helpers/demoDataset';
 
@@ -24,6 +25,19 @@ describe('backend process: k-fold cross-validation with the local executor', fun
   after(() => fs.rm(dir, { recursive: true, force: true }));
 
   const why = (r: { stderr: string; events: BackendEvent[] }): string => r.events.filter((e) => e.type === 'error').map((e) => JSON.stringify(e)).join('\n') || r.stderr;
+
+  it('records the folds under the prepared folder’s lock: while another process writes it, cv refuses and names it', async () => {
+    const lock = await acquireFolderLock(prepared, 'augment --prepared (the test)', 'The prepared folder');
+    try {
+      const r = await runCli(['cv', '--prepared', prepared, '--out', path.join(dir, 'cv-locked'), '--folds', '3', ...TRAIN, '--json']);
+      assert.equal(r.code, 1);
+      assert.match(why(r), new RegExp(`is in use by \`augment --prepared \\(the test\\)\` \\(pid ${process.pid}`));
+    } finally {
+      await lock.release();
+    }
+    const manifest = JSON.parse(await fs.readFile(path.join(prepared, 'manifest.json'), 'utf8')) as PreparedManifest;
+    assert.equal(manifest.crossValidation?.some((s) => s.folds === 3) ?? false, false, 'no folds recorded while locked');
+  });
 
   it('records the folds in the manifest, trains one run per fold (2 at a time), and pools every image once out of fold; a re-run trains nothing', async () => {
     const out = path.join(dir, 'cv');

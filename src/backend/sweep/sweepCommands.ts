@@ -11,6 +11,7 @@ import { CancelledError, UserError } from '../errors';
 import type { JobContext } from '../job';
 import { sleep } from '../job';
 import { recordFoldScheme } from '../dataset/foldScheme';
+import { withFolderLock } from '../folderLock';
 import type { Executor, ExecutorOptions } from './executor';
 import { readExecutorRecord } from './executorRecord';
 import { kubernetesIndexedJob } from './kubernetesJob';
@@ -86,7 +87,9 @@ async function runSweep(spec: SweepSpec, kind: SweepKind, source: unknown, out: 
     return specError(err, kind);
   }
   if (spec.folds) {
-    const { scheme, created } = await recordFoldScheme(spec.prepared, spec.folds.k, spec.folds.seed);
+    // Under the prepared folder's lock: prepare and augment write the same manifest.
+    const { k, seed } = spec.folds;
+    const { scheme, created } = await withFolderLock(spec.prepared, `${kind} --prepared ${spec.prepared} (recording ${k} folds)`, 'The prepared folder', ctx, () => recordFoldScheme(spec.prepared, k, seed));
     ctx.emit({ type: 'log', level: 'info', message: `${created ? 'made and recorded' : 'using the recorded'} ${scheme.folds} folds (seed ${scheme.seed}, each ${scheme.groupedBy} whole in one fold): ${scheme.counts.map((c) => c.reduce((a, b) => a + b, 0)).join(' / ')} images` });
   }
   await fs.mkdir(out, { recursive: true });
