@@ -13,7 +13,7 @@ import { detectEngines, registerEngineCommands } from './commands/engineCommands
 import { refreshWorkspaceState, registerWorkflowCommands } from './commands/workflowCommands';
 import { pickWeightsFile, registerTrainingCommands, startNewRun, trainOptionsFromForm } from './commands/trainingCommands';
 import { runFormDefaults } from './runDefaults';
-import { WeightsAvailability } from './weightsAvailability';
+import { WeightsAvailability, weightsUnavailableMessage } from './weightsAvailability';
 import { answer } from './webviewInbox';
 import { registerExportCommand } from './commands/exportCommand';
 import { listRuns, readEvaluation } from './runFolders';
@@ -67,7 +67,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     },
     refresh('runs'),
   );
-  const lrFinder = new LrFinderController(jobs, trainOptionsFromForm, () => lab.panels.show('lrFinder', true), refresh('lrFinder'));
+  const lrFinder = new LrFinderController(
+    jobs,
+    trainOptionsFromForm,
+    async (o) => {
+      // The range test downloads ImageNet weights it does not have (as train does); refused only when it cannot.
+      if (o.weights !== 'imagenet') return undefined;
+      const status = await lab.weights.check({ model: o.model, alpha: o.alpha, size: o.size }, true);
+      return status && !status.cached && !status.download?.reachable ? weightsUnavailableMessage(status) : undefined;
+    },
+    () => lab.panels.show('lrFinder', true),
+    refresh('lrFinder'),
+  );
   const log = (line: string): void => output.appendLine(line);
   const onMessage: WebviewMessageHandler = (message, reply) => {
     switch (message.type) {

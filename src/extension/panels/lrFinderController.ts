@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { BackendEvent } from '../../shared/protocol/backend';
-import type { LrFindOptions } from '../../shared/protocol/jobs';
+import type { LrFindOptions, TrainOptions } from '../../shared/protocol/jobs';
 import type { LrFinderPanelState } from '../../shared/protocol/views/lrFinder';
 import type { LrFindAnswer, LrFindRequest } from '../../shared/protocol/views/sidebar';
 import type { JobRunner } from '../jobRunner';
@@ -20,6 +20,8 @@ export class LrFinderController {
   constructor(
     private readonly jobs: JobRunner,
     private readonly trainOptions: TrainOptionsFromForm,
+    /** Why the run's weights cannot be had now (ImageNet weights neither cached nor downloadable), or undefined. */
+    private readonly weightsRefusal: (options: TrainOptions) => Promise<string | undefined>,
     private readonly showPanel: () => void,
     private readonly onChange: () => void,
   ) {}
@@ -28,6 +30,8 @@ export class LrFinderController {
     if (!vscode.workspace.isTrusted) throw new RequestRefused('The learning-rate finder trains a model: it is disabled in an untrusted workspace.');
     if (this.jobs.busy) throw new RequestRefused('Lesion Lab is busy with another job. Stop it first, or wait for it to finish.');
     const o = await this.trainOptions(request.form);
+    const refused = await this.weightsRefusal(o);
+    if (refused) throw new RequestRefused(refused);
     const options: LrFindOptions = {
       prepared: o.prepared,
       model: o.model,

@@ -63,16 +63,22 @@ async function inputBox(page, value) {
   await box.waitFor({ state: 'hidden', timeout: 15_000 });
 }
 
-/** code-server's save dialog (VS Code's simple file dialog): type the file's path, press Enter, wait for the file. */
+/**
+ * code-server's save dialog (VS Code's simple file dialog): type the file's path, wait until the dialog has
+ * taken it in (it lists the folder; an Enter before that saves under the default name), press Enter, wait for the file.
+ */
 async function saveInDialog(page, file) {
   const box = page.locator('.quick-input-widget .quick-input-box input');
   await waitFor(async () => ((await box.isVisible()) && (await box.inputValue()).startsWith('/')) || undefined, 'the save dialog', 30_000);
   await box.fill(file);
+  let settled = 0;
   await waitFor(async () => {
-    if (existsSync(file)) return true;
-    if (await box.isVisible()) await box.press('Enter').catch(() => undefined);
-    return undefined;
-  }, `${file} saved`, 30_000, 1000);
+    const ready = (await box.inputValue()) === file && (await page.locator('.quick-input-list .monaco-list-row').count()) > 0;
+    settled = ready ? settled + 1 : 0;
+    return settled >= 3 || undefined;
+  }, `the save dialog to show ${file}`, 15_000, 200);
+  await box.press('Enter');
+  await waitFor(() => existsSync(file) || undefined, `${file} saved`, 30_000);
   await waitFor(async () => !(await box.isVisible()) || undefined, 'the save dialog closed', 10_000);
 }
 
@@ -111,8 +117,12 @@ export async function run(t) {
 
   await openViewContainer(page, 'Lesion Lab');
   const sidebar = await sidebarFrame(page);
-  await sidebar.locator('a.all-runs').click();
-  const runs = await panelFrame(page, 'Runs', 60_000);
+  // The side bar redraws as its state comes in (engines, weights, runs): a click on a link just replaced is
+  // lost, so click until the panel is there.
+  const runs = await waitFor(async () => {
+    await sidebar.locator('a.all-runs').click({ timeout: 5000 }).catch(() => undefined);
+    return panelFrame(page, 'Runs', 5000).catch(() => undefined);
+  }, 'the Runs panel opened from the side bar', 90_000, 500);
 
   // 1. Three rows, each with its setup and its results.
   const table = await waitFor(async () => {
