@@ -3,7 +3,7 @@
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
 import type { EngineChoice } from '../shared/protocol/engines';
-import type { DownloadDataset, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName } from '../shared/protocol/jobs';
+import type { DownloadDataset, EvaluationSplit, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName } from '../shared/protocol/jobs';
 import { DOWNLOAD_DATASETS, EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, ParsedArgs, PositionalSpec } from './args';
@@ -246,11 +246,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'evaluate',
-    summary: "Evaluate a run's best checkpoint: accuracy, balanced accuracy, per-class metrics, confusion matrix.",
+    summary: "Evaluate a run's best checkpoint on one set, with 95% intervals, ROC/AUC and calibration; each set gets its own report.",
     options: [
       { name: 'run', kind: 'string', metavar: 'DIR', help: 'a run folder written by `train`' },
       { name: 'ensemble', kind: 'list', metavar: 'RUN,RUN…', help: 'instead of --run: average these runs’ probabilities (a sweep or cv folder: its finished runs)' },
-      { name: 'data', kind: 'string', metavar: 'DIR', help: 'evaluate on this dataset instead of the validation split' },
+      { name: 'split', kind: 'string', choices: ['val', 'test'], metavar: 'val|test', help: 'which split of a run (default: val; with --data, test when it has one)' },
+      { name: 'data', kind: 'string', metavar: 'DIR', help: 'another prepared folder (a run\'s report: evaluation-<its name>.json)' },
       { name: 'tta', kind: 'boolean', help: 'with --ensemble: average over flipped and rotated copies too' },
       { name: 'out', kind: 'string', metavar: 'DIR', help: 'with --ensemble: where ensemble-evaluation.json goes (default: the sweep folder)' },
       ENGINE_OPTION,
@@ -259,7 +260,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     exactlyOne: ['run', 'ensemble'],
     toRequest: ({ values: v }) => ({
       command: 'evaluate',
-      options: { run: optS(v.run), ensemble: v.ensemble as string[] | undefined, data: optS(v.data), tta: v.tta === true ? true : undefined, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+      options: { run: optS(v.run), ensemble: v.ensemble as string[] | undefined, data: optS(v.data), split: optS(v.split) as EvaluationSplit | undefined, tta: v.tta === true ? true : undefined, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
     }),
   },
   {
@@ -270,6 +271,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'model', kind: 'string', metavar: 'PATH', help: 'instead of --run: a folder written by `export`, or an exported .onnx file' },
       { name: 'tta', kind: 'boolean', help: 'average over flipped and rotated copies' },
       { name: 'gradcam', kind: 'string', metavar: 'OUTDIR', help: 'write Grad-CAM overlays here' },
+      { name: 'calibrated', kind: 'boolean', help: 'temperature-scale the probabilities (the temperature `evaluate` fitted on validation)' },
       ENGINE_OPTION,
       THREADS_OPTION,
     ],
@@ -277,7 +279,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     exactlyOne: ['run', 'model'],
     toRequest: ({ values: v, positionals }) => ({
       command: 'predict',
-      options: { run: optS(v.run), model: optS(v.model), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+      options: { run: optS(v.run), model: optS(v.model), images: positionals, tta: b(v.tta), gradcam: optS(v.gradcam), calibrated: b(v.calibrated), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
     }),
   },
   {

@@ -5,6 +5,9 @@
 import type { BackendEvent } from '../shared/protocol/backend';
 import { assertNever } from '../shared/assertNever';
 import { formatBytes, formatDuration, formatPercent } from '../shared/format';
+import type { Evaluation, ModelProvenance } from '../shared/protocol/results';
+import { describeMonitor } from '../shared/runConfig';
+import { ISIC2018_LEADERBOARD, chanceWarning, formatInterval, formatWithInterval } from '../shared/trust';
 
 type Stream = NodeJS.WritableStream & { isTTY?: boolean };
 
@@ -70,7 +73,9 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         const rows = e.summary.classes.map(
           (c) =>
             `  ${c.name.padEnd(width)} ${String(c.all.images).padStart(6)} images ${String(c.all.lesions).padStart(6)} ${groups} ` +
-            (testOnly ? `test ${String(c.test!.images).padStart(6)}` : `train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}`),
+            (testOnly
+              ? `test ${String(c.test!.images).padStart(6)}`
+              : `train ${String(c.train.images).padStart(6)}   val ${String(c.val.images).padStart(5)}${c.test ? `   test ${String(c.test.images).padStart(5)}` : ''}`),
         );
         line(
           out,
@@ -103,18 +108,21 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         const m = e.metrics;
         line(
           out,
-          `epoch ${m.epoch} (${m.phase}) ${formatDuration(m.seconds)} - loss: ${m.loss.toFixed(4)} - acc: ${m.accuracy.toFixed(4)} - val_loss: ${m.valLoss.toFixed(4)} - val_acc: ${m.valAccuracy.toFixed(4)} - val_bal_acc: ${m.valBalancedAccuracy.toFixed(4)}`,
+          `epoch ${m.epoch} (${m.phase}) ${formatDuration(m.seconds)} - loss: ${m.loss.toFixed(4)} - acc: ${m.accuracy.toFixed(4)} - val_loss: ${m.valLoss.toFixed(4)} - val_acc: ${m.valAccuracy.toFixed(4)} - val_bal_acc: ${m.valBalancedAccuracy.toFixed(4)}${m.valBalancedAccuracyCi ? ` (95% CI ${m.valBalancedAccuracyCi.low.toFixed(4)}–${m.valBalancedAccuracyCi.high.toFixed(4)})` : ''}`,
         );
         return;
       }
       case 'train/didCheckpoint':
-        if (e.kind === 'best') line(err, `  val_acc improved to ${e.valAccuracy.toFixed(4)}: saved ${e.path}`);
+        if (e.kind === 'best') line(err, `  ${e.monitor ?? 'val_acc'} improved to ${(e.value ?? e.valAccuracy).toFixed(4)}: saved ${e.path}`);
         return;
       case 'train/didStopEarly':
         line(err, `early stop at epoch ${e.epoch}: ${e.monitor} did not improve for ${e.patience} epochs`);
         return;
       case 'train/didFinish':
-        line(out, `finished ${e.run}: ${e.epochs} epochs, best val acc ${pct(e.bestValAccuracy)}, best balanced val acc ${pct(e.bestValBalancedAccuracy)}`);
+        line(
+          out,
+          `finished ${e.run}: ${e.epochs} epochs; kept epoch ${e.bestEpoch ?? '?'}, chosen by ${describeMonitor(e.monitor ?? 'val_acc')}: validation balanced accuracy ${formatWithInterval(e.bestValBalancedAccuracy, e.bestValBalancedAccuracyCi)}, accuracy ${pct(e.bestValAccuracy)} — optimistic: used for model selection`,
+        );
         return;
       case 'lrFind/didFinish': {
         const g = e.suggestion;
@@ -131,25 +139,17 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         );
         return;
       }
-      case 'evaluate/didFinish': {
-        const ev = e.evaluation;
-        line(
-          out,
-          [
-            `${ev.split}: ${ev.count} images, accuracy ${pct(ev.accuracy)}, balanced accuracy ${pct(ev.balancedAccuracy)}`,
-            ...ev.perClass.map((c) => `  ${c.name.padEnd(Math.max(6, ...ev.perClass.map((k) => k.name.length)))} precision ${pct(c.precision).padStart(6)}  recall ${pct(c.recall).padStart(6)}  F1 ${pct(c.f1).padStart(6)}  n=${c.support}`),
-            `written to ${e.path}`,
-          ].join('\n'),
-        );
+      case 'evaluate/didFinish':
+        line(out, [...evaluationSummary(e.evaluation), `written to ${e.path}`].join('\n'));
         return;
-      }
       case 'predict/didFailImage':
         line(err, `error: ${e.error}`);
         return;
       case 'predict/didFinish':
+        if (e.model) line(out, provenanceLines(e.model, e.predictions.length ? Object.keys(e.predictions[0]!.probabilities).length : 0).join('\n'));
         for (const p of e.predictions) {
           const top = Object.entries(p.probabilities).sort((a, b) => b[1] - a[1]).slice(0, 3);
-          line(out, `${p.image}: ${top.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}${p.gradcam ? ` (Grad-CAM: ${p.gradcam})` : ''}`);
+          line(out, `${p.image}: ${top.map(([k, v]) => `${k} ${pct(v)}`).join(', ')}${p.gradcam ? ` (Grad-CAM: ${p.gradcam})` : ''}${p.gradcamNote ? ` (${p.gradcamNote})` : ''}`);
         }
         return;
       case 'export/didFinish':
@@ -210,4 +210,39 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
         assertNever(e, 'event');
     }
   };
+}
+
+/** The evaluation as a person reads it at a terminal: each headline figure with its interval, and the warnings first. */
+export function evaluationSummary(ev: Evaluation): string[] {
+  const set = ev.set;
+  const warning = chanceWarning(ev.chance?.verdict, ev.classes.length);
+  const cal = ev.calibration;
+  const width = Math.max(6, ...ev.perClass.map((c) => c.name.length));
+  return [
+    `${ev.split}: ${ev.count} images${set?.usedForSelection ? ' — optimistic: used for model selection' : ''}`,
+    ...(warning ? [`warning: ${warning}`] : []),
+    ...(set?.overlapWithTraining ? [`warning: ${set.overlapWithTraining} of these images were in the run's training split: the figures are optimistic.`] : []),
+    `  balanced accuracy ${formatWithInterval(ev.balancedAccuracy, ev.balancedAccuracyCi)}`,
+    `  accuracy          ${formatWithInterval(ev.accuracy, ev.accuracyCi)}`,
+    ...(ev.ranking?.macroAuc !== undefined ? [`  macro AUC         ${ev.ranking.macroAuc.toFixed(3)} (one-vs-rest)`] : []),
+    ...(cal ? [`  calibration       ECE ${formatPercent(cal.ece)}${cal.temperature ? `; temperature-scaled (T ${cal.temperature.value.toFixed(2)}, fitted on ${cal.temperature.fittedOn}) ECE ${formatPercent(cal.temperature.ece)}` : ''}`] : []),
+    ...ev.perClass.map((c, k) => {
+      const auc = ev.ranking?.perClass[k]?.auc;
+      return `  ${c.name.padEnd(width)} precision ${pct(c.precision).padStart(6)}  recall ${pct(c.recall).padStart(6)}${c.recallCi ? ` (${formatInterval(c.recallCi)})`.padEnd(11) : ''}  F1 ${pct(c.f1).padStart(6)}${auc !== undefined ? `  AUC ${auc.toFixed(3)}` : ''}  n=${c.support}`;
+    }),
+    ...(set?.isic2018Test ? [`ISIC 2018 Task 3 leaderboard, for context: ${ISIC2018_LEADERBOARD.top}. ${ISIC2018_LEADERBOARD.caveat}`] : []),
+  ];
+}
+
+/** Where a model comes from, printed before its predictions. */
+export function provenanceLines(m: ModelProvenance, numClasses: number): string[] {
+  const v = m.validation;
+  const warning = chanceWarning(v?.chance, numClasses);
+  return [
+    `model: ${m.run}, checkpoint of epoch ${m.checkpointEpoch} of ${m.epochs}, chosen by ${describeMonitor(m.monitor)}`,
+    `trained on: ${m.trainedOn.synthetic ? 'synthetic demo data (painted shapes, not photographs): predictions on real photographs are meaningless' : `${m.trainedOn.images} images`} (${m.trainedOn.prepared})`,
+    v ? `validation balanced accuracy: ${formatWithInterval(v.balancedAccuracy, v.ci)} on ${v.images} images (${v.from === 'evaluation' ? 'evaluation.json' : "training's validation"}; optimistic: used for model selection)` : 'validation balanced accuracy: not recorded for this checkpoint',
+    ...(warning ? [`warning: ${warning}`] : []),
+    `probabilities: ${m.calibration.applied ? `temperature-scaled (T ${m.calibration.temperature?.toFixed(2)}, fitted on validation)` : 'the softmax as the model gives it (not calibrated)'}${m.calibration.ece !== undefined ? `; validation ECE ${formatPercent(m.calibration.ece)}${m.calibration.eceScaled !== undefined ? ` raw, ${formatPercent(m.calibration.eceScaled)} scaled` : ''}` : ''}`,
+  ];
 }

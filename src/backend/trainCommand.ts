@@ -2,8 +2,8 @@
  * `lesion-lab train`'s options: the CLI's, and also what a sweep's spec is checked against (every value a sweep
  * expands to passes the same parser a person's command line does).
  */
-import type { ModelName, Precision, TrainOptions } from '../shared/protocol/jobs';
-import { MODEL_NAMES, PRECISIONS } from '../shared/protocol/jobs';
+import type { ModelName, Monitor, Precision, TrainOptions } from '../shared/protocol/jobs';
+import { MODEL_NAMES, MONITORS, PRECISIONS } from '../shared/protocol/jobs';
 import type { OptionSpec, OptionValue, ParsedArgs } from './args';
 import { ENGINE_OPTION, THREADS_OPTION, b, n, optN, optS, optionKey, s, seedOption } from './optionSpecs';
 
@@ -34,6 +34,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'precision', kind: 'string', choices: PRECISIONS, default: 'float32', help: 'mixed: float16 convolutions on webgpu (adapters with shader-f16)' },
   THREADS_OPTION,
   { name: 'class-weights', kind: 'boolean', help: 'weight the loss by inverse class frequency' },
+  { name: 'monitor', kind: 'string', choices: MONITORS, default: 'val_bal_acc', help: 'what picks the best checkpoint: validation balanced accuracy, accuracy (the Keras reference) or loss' },
   { name: 'resume', kind: 'boolean', help: 'continue from the run folder’s last checkpoint, with the options in its config.json' },
   seedOption(1),
   ...FOLD_OPTIONS,
@@ -68,6 +69,7 @@ export function trainOptionsFromArgs({ values: v, given }: ParsedArgs): TrainOpt
     resume: b(v.resume),
     classWeights: b(v['class-weights']),
     seed: n(v.seed),
+    monitor: s(v.monitor) as Monitor,
     ...foldValues(v),
     explicit: given.map(optionKey) as (keyof TrainOptions)[],
   };

@@ -5,7 +5,7 @@
  */
 import type { ClassLabels } from './classes';
 import type { EngineName } from './protocol/engines';
-import type { Precision, TrainOptions } from './protocol/jobs';
+import type { Monitor, Precision, TrainOptions } from './protocol/jobs';
 
 /** TrainOptions with every default the backend chose written out. */
 export type ResolvedTrainOptions = TrainOptions & {
@@ -99,11 +99,26 @@ export interface RunConfig {
     layout?: string;
     groupedBy?: string;
     leakage?: string;
+    /** The images are Lesion Lab's synthetic demo data (painted, not photographed). */
+    synthetic?: boolean;
+    /** The dataset folder the prepared one was made from. */
+    source?: string;
   };
   /** Where fine-tuning starts, by name (`options.unfreezeFrom` may be an index). */
   finetuneFrom?: string;
   sessions?: RunSession[];
   epochEngines?: EpochEngine[];
+}
+
+/** What chose the run's best checkpoint: its --monitor; runs from before the option used val_acc. */
+export function runMonitor(c: Pick<RunConfig, 'options'>): Monitor {
+  return c.options.monitor ?? 'val_acc';
+}
+
+/** "best validation balanced accuracy (val_bal_acc)". */
+export function describeMonitor(m: Monitor): string {
+  const what = m === 'val_bal_acc' ? 'best validation balanced accuracy' : m === 'val_acc' ? 'best validation accuracy' : 'lowest validation loss';
+  return `${what} (${m})`;
 }
 
 /** "wasm for epochs 1–3, cpu (float32) for 4–5", or the one engine; undefined before any epoch was recorded. */

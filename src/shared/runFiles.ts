@@ -23,3 +23,26 @@ function parseJsonLines<T>(text: string): T[] {
   }
   return out;
 }
+
+/** The validation report, written over on every validation evaluate. */
+export const VALIDATION_REPORT = 'evaluation.json';
+
+/**
+ * The report file of an evaluated set: evaluation.json for the run's validation split, evaluation-test.json
+ * for its test split, evaluation-<name>.json for another prepared folder. Never one for two sets.
+ */
+export function evaluationReportFile(setId: string): string {
+  return setId === 'val' ? VALIDATION_REPORT : `evaluation-${setId}.json`;
+}
+
+/** Whether a file name in a run folder is an evaluation report. */
+export function isEvaluationReport(name: string): boolean {
+  return name === VALIDATION_REPORT || /^evaluation-[A-Za-z0-9._-]+\.json$/.test(name);
+}
+
+/** A set id from a folder name: letters, digits, dot, dash and underscore, never "val" or "test" (the run's own). */
+export function externalSetId(folderName: string, split: 'val' | 'test'): string {
+  const slug = folderName.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'data';
+  const id = split === 'test' ? slug : `${slug}-val`;
+  return id === 'val' || id === 'test' ? `data-${id}` : id;
+}

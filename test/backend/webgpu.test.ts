@@ -128,7 +128,8 @@ describe('backend process: the webgpu engine on software Vulkan (lavapipe)', fun
     const probs = Object.values(done.predictions[0]!.probabilities);
     assert.equal(probs.length, 7);
     assert.ok(Math.abs(probs.reduce((a, b) => a + b, 0) - 1) < 1e-4);
-    assert.equal((await fs.readdir(path.join(dir, 'cam'))).filter((f) => f.endsWith('.png')).length, 1);
+    const stem = path.parse(image).name;
+    assert.deepEqual((await fs.readdir(path.join(dir, 'cam'))).filter((f) => f.endsWith('.png')).sort(), [`${stem}.gradcam-heat.png`, `${stem}.gradcam.png`], 'the overlay, and the heat map alone for the panel');
   });
 
   it('the feature cache keeps float16 (mixed) and float32 features apart: a float32 run after the mixed one computes its own', async () => {

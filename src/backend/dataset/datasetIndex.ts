@@ -66,4 +66,6 @@ export interface DatasetIndex {
   /** Things a person should know that excluded nothing (folder-name case, a missing grouping file …). */
   notes: string[];
   testSet?: TestSetInfo;
+  /** The ISIC 2018 Task 3 test set's metadata and images, when they sit beside training data: prepared as test/. */
+  test?: { rows: MetadataRow[]; files: ImageFile[]; excluded: ExcludedFile[] };
 }

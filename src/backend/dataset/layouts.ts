@@ -276,15 +276,22 @@ async function indexFixedLayout(
   notes.push(...images.notes);
 
   let testSet: TestSetInfo | undefined;
+  let test: DatasetIndex['test'];
   if (purpose === 'train-val' && layout !== 'isic2019-task1-training' && isicTest[0]) {
     const input = scan.folders.find((f) => f.kind.key === ISIC_TEST_INPUT.key && f.images.length > 0);
     const testRows = await readIsicGroundTruth(isicTest[0], displayPath(root, isicTest[0]));
     testSet = { path: path.dirname(input?.path ?? isicTest[0]), groundTruth: isicTest[0], input: input?.path, images: testRows.length };
-    notes.push(
-      `the ISIC 2018 Task 3 test set (${testRows.length} images) is in ${displayPath(root, isicTest[0])}; it is not part of train/val (see manifest.json › testSet).`,
-    );
+    // Held out whole, as test/<dx>/: never trained on, never chooses a checkpoint.
+    const testImages = await collectImages(scan, (k) => k.key === ISIC_TEST_INPUT.key, out, ctx);
+    notes.push(...testImages.notes);
+    if (testImages.files.length > 0) {
+      test = { rows: testRows, files: testImages.files, excluded: testImages.excluded };
+      notes.push(`the ISIC 2018 Task 3 test set (${testRows.length} images) in ${displayPath(root, isicTest[0])} is held out as test/: evaluate it with \`lesion-lab evaluate --split test\`.`);
+    } else {
+      notes.push(`the ISIC 2018 Task 3 test set's ground truth is in ${displayPath(root, isicTest[0])}, but not its images (${ISIC_TEST_INPUT.folderName}/): no test split (see manifest.json › testSet).`);
+    }
   }
-  return { layout, root, purpose, classes, ...(grouping ? { grouping } : {}), rows, files: images.files, excluded: images.excluded, notes, testSet };
+  return { layout, root, purpose, classes, ...(grouping ? { grouping } : {}), rows, files: images.files, excluded: images.excluded, notes, testSet, ...(test ? { test } : {}) };
 }
 
 interface CollectedImages {

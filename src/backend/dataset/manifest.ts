@@ -21,7 +21,7 @@ import { preparedClasses } from '../../shared/classes';
 import type { LinkMode } from '../../shared/protocol/jobs';
 import type { DatasetSummary, ExcludedFile } from '../../shared/protocol/results';
 import type { Check } from '../../shared/validate';
-import { arrayOf, literal, num, obj, optional, recordOf, str } from '../../shared/validate';
+import { arrayOf, bool, literal, num, obj, optional, recordOf, str } from '../../shared/validate';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 
@@ -109,6 +109,7 @@ const summaryCheck = obj({
   straddlingLesions: optional(num),
   grouping: optional(obj({ column: str, noun: literal('lesion', 'patient', 'group'), ungrouped: num })),
   leakage: optional(str),
+  synthetic: optional(bool),
   classes: arrayOf(obj({ name: str, label: optional(str), all: classCount, train: classCount, val: classCount, augmented: optional(num) })),
   excludedCount: num,
   excluded: arrayOf(obj({ file: str, reason: str })),

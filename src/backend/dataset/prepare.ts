@@ -28,6 +28,7 @@ import { resolvePrepareFolders } from './outFolder';
 import type { Candidate } from './validate';
 import { DecodeCache, checkDecodable, excludeConflictingLesions, explainNoMatch, matchMetadataToFiles } from './validate';
 import { REASON } from './exclusionReasons';
+import { DEMO_MARKER } from '../demo/demoData';
 import { countStraddlingLesions, groupedSplit, imageStratifiedSplit } from './split';
 
 /** Folders of a prepared dataset that a new split replaces. */
@@ -75,9 +76,13 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
   for (const note of index.notes) ctx.emit({ type: 'log', level: 'info', message: note });
 
   const validated = await phase('validate', () => validateIndex(index, out, ctx));
-  const { images, excluded } = validated;
-  if (images.length === 0) {
-    const noneMatched = excluded.length > 0 && excluded.every((e) => e.reason === REASON.missingImage || e.reason === REASON.unlistedImage);
+  // The ISIC 2018 test set beside the training data is validated alike and goes to test/ whole.
+  const heldOut = index.test ? await phase('validate test', () => validateIndex({ ...index, ...index.test! }, out, ctx)) : { images: [], excluded: [] };
+  const trainVal = validated.images;
+  const images = [...trainVal, ...heldOut.images];
+  const excluded = [...validated.excluded, ...heldOut.excluded];
+  if (trainVal.length === 0) {
+    const noneMatched = validated.excluded.length > 0 && validated.excluded.every((e) => e.reason === REASON.missingImage || e.reason === REASON.unlistedImage);
     const likely = noneMatched ? explainNoMatch(index.rows, index.files) : undefined;
     throw new UserError(
       `None of the images in ${data} can be used: ${excluded.length} file(s) excluded (${describeExclusions(excluded)}).${likely ? ` Likely cause: ${likely}` : ''} Fix the dataset, or point --data at another copy.`,
@@ -91,15 +96,15 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
     progress.update(0, true);
     const result: ManifestSplit[] =
       index.purpose === 'test'
-        ? images.map(() => 'test')
+        ? trainVal.map(() => 'test')
         : options.split === 'lesion'
-          ? groupedSplit(images, options.valFraction, options.seed)
-          : imageStratifiedSplit(images, options.valFraction, options.seed, classes.map((c) => c.name));
+          ? groupedSplit(trainVal, options.valFraction, options.seed)
+          : imageStratifiedSplit(trainVal, options.valFraction, options.seed, classes.map((c) => c.name));
     progress.update(1, true);
-    return result;
+    return [...result, ...heldOut.images.map((): ManifestSplit => 'test')];
   });
   throwIfCancelled(ctx.signal);
-  const straddling = options.split === 'image' && index.purpose !== 'test' ? countStraddlingLesions(images, sides as ('train' | 'val')[]) : undefined;
+  const straddling = options.split === 'image' && index.purpose !== 'test' ? countStraddlingLesions(trainVal, sides.slice(0, trainVal.length) as ('train' | 'val')[]) : undefined;
 
   const manifestImages: ManifestImage[] = images.map((c, i) => ({
     imageId: c.imageId,
@@ -121,7 +126,7 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
   try {
     const placements: Placement[] = manifestImages.map((m) => ({ source: m.source, file: m.file }));
     const linked = await phase('link', () => materialise(placements, staging, options.link, ctx));
-    const grouping: SplitGrouping | undefined = index.grouping && { ...index.grouping, ungrouped: images.filter((c) => c.ungrouped).length };
+    const grouping: SplitGrouping | undefined = index.grouping && { ...index.grouping, ungrouped: trainVal.filter((c) => c.ungrouped).length };
     const leakage = leakageStatement(grouping, images.length);
     const notes = [...index.notes, ...(leakage ? [leakage] : []), ...noValidationImages];
     if (linked.copiedInsteadOfLinked > 0) {
@@ -143,6 +148,7 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
         grouping,
         leakage,
         classes,
+        synthetic: await exists(path.join(data, DEMO_MARKER)),
         previousAugmented: keepAug ? previous?.summary : undefined,
       }),
       classes,
@@ -209,6 +215,7 @@ interface SummaryContext {
   leakage?: string;
   /** In order; a class with no images still gets its row. */
   classes: readonly ClassInfo[];
+  synthetic?: boolean;
   /** When aug/ survives, its per-class counts still hold. */
   previousAugmented?: DatasetSummary;
 }
@@ -241,6 +248,7 @@ export function summarise(images: readonly ManifestImage[], excluded: readonly E
     ...(c.straddlingLesions !== undefined ? { straddlingLesions: c.straddlingLesions } : {}),
     ...(c.grouping ? { grouping: c.grouping } : {}),
     ...(c.leakage ? { leakage: c.leakage } : {}),
+    ...(c.synthetic ? { synthetic: true } : {}),
     classes,
     excludedCount: excluded.length,
     excluded: excluded.slice(0, SUMMARY_EXCLUDED_LIMIT),
@@ -298,7 +306,8 @@ function excludeSameNameInClass(candidates: Candidate[]): ExcludedFile[] {
  */
 export function classesWithoutValidation(images: readonly ManifestImage[], classes: readonly string[], valFraction: number): string[] {
   return classes.flatMap((dx) => {
-    const of = images.filter((m) => m.dx === dx);
+    // The held-out test set is no place for validation images.
+    const of = images.filter((m) => m.dx === dx && m.split !== 'test');
     if (of.length === 0 || of.some((m) => m.split === 'val')) return [];
     const lesions = new Set(of.map((m) => m.lesionId)).size;
     return [

@@ -1,7 +1,9 @@
 /**
  * `lesion-lab predict`: class probabilities for images from a run's best checkpoint or from an export
  * (`--model`: an export folder or .onnx file), optionally averaged over the 8 flips/rotations
- * (test-time augmentation) and with a Grad-CAM overlay.
+ * (test-time augmentation), temperature-scaled (`--calibrated`, a run only) and with a Grad-CAM overlay.
+ * A run's predictions come with the model's provenance: run, checkpoint, training data, validation
+ * balanced accuracy with its interval, calibration.
  */
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -20,7 +22,11 @@ import { initEngine } from '../engines/load';
 import { selectEngine } from '../engines/select';
 import { loadExportedModel } from '../export/exportedModel';
 import { decodeResizedRgb } from '../training/imagePipeline';
-import { gradCam, gradCamModel, writeGradCamOverlay } from './gradcam';
+import { applyTemperature } from './calibration';
+import { describeFlatMap, gradCam, gradCamModel, writeGradCamHeat, writeGradCamOverlay } from './gradcam';
+import type { Provenance } from './provenance';
+import { modelProvenance } from './provenance';
+import type { TrainedModel } from './trainedModel';
 import { loadTrainedModel } from './trainedModel';
 import { foldBatchNorm } from '../models/foldedInference';
 
@@ -71,10 +77,13 @@ export function gradcamFileNames(images: readonly string[]): Map<string, string>
  * job then ends with exit code 1 and a count, after `predict/didFinish` has listed the predictions and the failures.
  */
 export async function predict(options: PredictOptions, ctx: JobContext): Promise<void> {
+  if (options.calibrated && options.run === undefined) throw new UserError('--calibrated uses the temperature a run fitted on its validation split: give the run (--run), not an export.');
   const classifier = await loadClassifier(options, (message) => ctx.emit({ type: 'log', level: 'debug', message }));
   const { classes, size } = classifier;
   let cam: ReturnType<typeof gradCamModel> | undefined;
+  let provenance: Provenance | undefined;
   try {
+    provenance = classifier.trained ? await modelProvenance(classifier.trained, options.calibrated === true) : undefined;
     cam = options.gradcam ? gradCamModel(classifier.layersModel ?? noGradCam(classifier.source)) : undefined;
     if (options.gradcam) await fs.mkdir(options.gradcam, { recursive: true });
   } catch (err) {
@@ -102,23 +111,32 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
       variants.forEach((v, i) => preprocessPixelsInto(classifier.preprocess, v, batch, i * size * size * 3));
       const mean = tf.tidy(() => tf.mean(classifier.predict(tf.tensor4d(batch, [variants.length, size, size, 3])), 0));
       // data(), not dataSync(): the webgpu backend has no synchronous GPU read in Node.
-      const probs = (await mean.data()) as Float32Array;
+      const raw = (await mean.data()) as Float32Array;
       mean.dispose();
-      const probabilities = Object.fromEntries(classes.map((c, k) => [c, probs[k]!]));
+      const temperature = provenance?.temperature;
+      const probs = temperature !== undefined ? applyTemperature(raw, classes.length, temperature) : raw;
+      const byClass = (p: ArrayLike<number>): Record<string, number> => Object.fromEntries(classes.map((c, k) => [c, p[k]!]));
       let best = 0;
       probs.forEach((p, k) => p > probs[best]! && (best = k));
-      const prediction: Prediction = { image, probabilities, predicted: classes[best]! };
+      const prediction: Prediction = { image, probabilities: byClass(probs), ...(probs !== raw ? { uncalibrated: byClass(raw) } : {}), predicted: classes[best]! };
       if (cam && options.gradcam) {
         const x = tf.tensor4d(batch.subarray(0, size * size * 3), [1, size, size, 3]);
-        const map = await gradCam(cam, x, best);
-        x.dispose();
-        const out = path.join(options.gradcam, camFiles.get(path.resolve(image))!);
-        const written = await writeGradCamOverlay(image, map.cam, map.height, map.width, out).then(
-          () => true,
-          (err: unknown) => fail(image, new UserError(`${image}: the Grad-CAM overlay could not be written to ${out} (${(err as Error).message}).`)),
-        );
-        if (!written) continue;
-        prediction.gradcam = out;
+        const map = await gradCam(cam, x, best).finally(() => x.dispose());
+        if (map.flat) {
+          prediction.gradcamNote = describeFlatMap(map.flat, classes[best]!);
+        } else {
+          const out = path.join(options.gradcam, camFiles.get(path.resolve(image))!);
+          const heat = out.replace(/\.gradcam\.png$/, '.gradcam-heat.png');
+          const written = await writeGradCamOverlay(image, map.cam, map.height, map.width, out)
+            .then(() => writeGradCamHeat(image, map.cam, map.height, map.width, heat))
+            .then(
+              () => true,
+              (err: unknown) => fail(image, new UserError(`${image}: the Grad-CAM overlay could not be written to ${out} (${(err as Error).message}).`)),
+            );
+          if (!written) continue;
+          prediction.gradcam = out;
+          prediction.gradcamHeat = heat;
+        }
       }
       predictions.push(prediction);
     }
@@ -131,6 +149,7 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
     run: classifier.source,
     classes: [...classifier.classes],
     ...(classifier.classLabels ? { classLabels: classifier.classLabels } : {}),
+    ...(provenance ? { model: provenance.model } : {}),
     predictions,
     ...(failed.length ? { failed } : {}),
   });
@@ -158,6 +177,8 @@ interface Classifier {
   preprocess: PreprocessSpec;
   /** Grad-CAM needs the layers; ONNX exports have none. */
   layersModel?: tfl.LayersModel;
+  /** A run's model (its folder tells the model's provenance); an export has none. */
+  trained?: TrainedModel;
   predict(x: tf.Tensor4D): tf.Tensor;
   dispose(): void;
 }
@@ -178,6 +199,7 @@ async function loadClassifier(options: PredictOptions, debug: (message: string) 
     size: trained.config.options.size,
     preprocess: trained.preprocess,
     layersModel: model,
+    trained,
     predict: (x) => forward.run(x),
     dispose: () => {
       forward.dispose();

@@ -23,7 +23,11 @@ export interface TrainState {
   phaseEpoch: number;
   /** The phase ended (all epochs, or early stop). */
   phaseDone: boolean;
-  best: { valAccuracy: number; valBalancedAccuracy: number; epoch: number };
+  /**
+   * The best epoch so far. `score` is the monitored figure, higher is better (−val_loss for val_loss); absent in
+   * checkpoints from before --monitor, whose runs picked by val_accuracy.
+   */
+  best: { valAccuracy: number; valBalancedAccuracy: number; epoch: number; score?: number };
   earlyValLoss: EarlyStoppingState;
   earlyValAccuracy: EarlyStoppingState;
 }
@@ -54,6 +58,7 @@ function restoreInfinities(state: TrainState): TrainState {
   const best = (v: number | null, none: number): number => (typeof v === 'number' ? v : none);
   return {
     ...state,
+    best: (state.best.score as number | null | undefined) === null ? { ...state.best, score: -Infinity } : state.best,
     earlyValLoss: { ...state.earlyValLoss, best: best(state.earlyValLoss.best, Infinity) },
     earlyValAccuracy: { ...state.earlyValAccuracy, best: best(state.earlyValAccuracy.best, -Infinity) },
   };

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackendEvent } from '../../shared/protocol/backend';
-import type { BatchMetrics, EpochMetrics } from '../../shared/protocol/results';
+import type { BatchMetrics, EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import { writeJsonAtomic } from '../fsAtomic';
 import { parseBatchesJsonl, parseMetricsJsonl } from '../../shared/runFiles';
 
@@ -57,6 +57,15 @@ export class RunFolder {
 
   async appendMetrics(m: EpochMetrics): Promise<void> {
     await fs.appendFile(this.metrics, JSON.stringify(m) + '\n');
+  }
+
+  /** The validation report (evaluation.json), if one was written and is readable. */
+  async readValidationReport(): Promise<Evaluation | undefined> {
+    try {
+      return JSON.parse(await fs.readFile(this.evaluation, 'utf8')) as Evaluation;
+    } catch {
+      return undefined;
+    }
   }
 
   async readMetrics(): Promise<EpochMetrics[]> {

@@ -11,6 +11,7 @@ import type { EngineSelection } from '../../shared/protocol/engines';
 import type { TrainOptions } from '../../shared/protocol/jobs';
 import { classLabelsOf } from '../../shared/classes';
 import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
+import { runMonitor } from '../../shared/runConfig';
 import { CancelledError, UserError, isCancellation } from '../errors';
 import type { JobContext } from '../job';
 import { ProgressReporter } from '../job';
@@ -51,6 +52,7 @@ export function resolveTrainOptions(request: TrainOptions): ResolvedTrainOptions
     finetuneLr: o.finetuneLr ?? d.finetuneLr,
     finetuneEpochs: o.finetuneEpochs ?? o.epochs,
     unfreezeFrom: o.unfreezeFrom ?? d.unfreezeFrom,
+    monitor: o.monitor ?? 'val_bal_acc',
     headOptimizer: o.optimizer ?? d.headOptimizer,
     finetuneOptimizer: o.optimizer ?? d.finetuneOptimizer,
     earlyStoppingStart: o.earlyStoppingStart ?? d.earlyStoppingStart,
@@ -133,7 +135,17 @@ async function trainRun(run: RunFolder, config: RunConfig, ctx: JobContext): Pro
     }
     const best = state.best;
     await run.writeStatus('finished', { epochs: state.epoch, bestEpoch: best.epoch });
-    emit({ type: 'train/didFinish', run: run.dir, epochs: state.epoch, bestValAccuracy: best.valAccuracy, bestValBalancedAccuracy: best.valBalancedAccuracy });
+    const ci = (await run.readMetrics()).find((m) => m.epoch === best.epoch)?.valBalancedAccuracyCi;
+    emit({
+      type: 'train/didFinish',
+      run: run.dir,
+      epochs: state.epoch,
+      bestEpoch: best.epoch,
+      monitor: runMonitor(config),
+      bestValAccuracy: best.valAccuracy,
+      bestValBalancedAccuracy: best.valBalancedAccuracy,
+      ...(ci ? { bestValBalancedAccuracyCi: ci } : {}),
+    });
   } catch (err) {
     const cancelled = isCancellation(err) || ctx.signal.aborted;
     await run.writeStatus(cancelled ? 'cancelled' : 'failed', cancelled ? {} : { error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
@@ -249,6 +261,8 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
     layout: s.layout,
     ...(s.grouping ? { groupedBy: s.grouping.column } : {}),
     ...(s.leakage ? { leakage: s.leakage } : {}),
+    source: s.sourcePath,
+    synthetic: s.synthetic === true,
   };
   return { trainImages, valImages };
 }
@@ -296,7 +310,7 @@ function initialState(phase: Phase): TrainState {
     phase,
     phaseEpoch: 0,
     phaseDone: false,
-    best: { valAccuracy: -1, valBalancedAccuracy: -1, epoch: 0 },
+    best: { valAccuracy: -1, valBalancedAccuracy: -1, epoch: 0, score: -Infinity },
     earlyValLoss: { best: Infinity, wait: 0 },
     earlyValAccuracy: { best: -Infinity, wait: 0 },
   };

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { EngineName } from '../../shared/protocol/engines';
 import type { BatchMetrics, EpochMetrics } from '../../shared/protocol/results';
+import { runMonitor } from '../../shared/runConfig';
+import type { Interval } from '../../shared/trust';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';
 import type { ResolvedTrainOptions, RunConfig } from '../../shared/runConfig';
 import { UserError, throwIfCancelled } from '../errors';
@@ -22,9 +24,11 @@ import { preprocessFor } from '../models/preprocess';
 import { KERAS_REFERENCE_RANGES } from '../augment/kerasAffine';
 import { classBalancedSampler, takeSamples } from '../augment/online';
 import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix, crossEntropy } from '../evaluation/metrics';
+import { bootstrapIntervals } from '../evaluation/bootstrap';
 import type { TrainState } from './checkpoint';
 import { saveCheckpoint } from './checkpoint';
 import { decideAfterEpoch } from './earlyStopping';
+import { monitoredValue } from '../../shared/modelEvidence';
 import type { EpochDecision } from './earlyStopping';
 import { computeFeatures } from './featureCache';
 import type { LabeledImage, OnlineAugmentation, PipelineOptions } from './imagePipeline';
@@ -77,6 +81,8 @@ export interface Validation {
   loss: number;
   accuracy: number;
   balancedAccuracy: number;
+  /** Bootstrap 95% interval of balancedAccuracy: 70 validation images cannot pin it down to a point. */
+  balancedAccuracyCi: Interval;
 }
 
 /** Trains `phase` from `state` to the phase's end (all epochs, or an early stop); returns the state after it. */
@@ -100,6 +106,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
       valLoss: val.loss,
       valAccuracy: val.accuracy,
       valBalancedAccuracy: val.balancedAccuracy,
+      valBalancedAccuracyCi: val.balancedAccuracyCi,
       lr: setup.lr,
       seconds: (Date.now() - started) / 1000,
       finishedAt: new Date().toISOString(),
@@ -108,7 +115,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
     await p.run.appendMetrics(metrics);
     await recordEpochEngine(p, globalEpoch);
     p.ctx.emit({ type: 'train/didEpoch', run: p.run.dir, metrics, tensors: tf.memory().numTensors });
-    const decision = decideAfterEpoch(state, metrics, epoch, setup.epochs, p.config.options.earlyStoppingStart ?? 0);
+    const decision = decideAfterEpoch(state, metrics, epoch, setup.epochs, runMonitor(p.config), p.config.options.earlyStoppingStart ?? 0);
     await saveEpochCheckpoints(model, setup.optimizer, decision, metrics, p);
     state = decision.next;
     if (decision.stopBy) {
@@ -290,16 +297,23 @@ export async function validate(setup: PhaseSetup, images: readonly LabeledImage[
     out.dispose();
     done += b.labels.length;
   }
-  const confusion = confusionMatrix(labels, argmaxRows(probs, numClasses), numClasses);
-  return { loss: crossEntropy(probs, labels, numClasses).mean, accuracy: accuracyOf(confusion), balancedAccuracy: balancedAccuracyOf(confusion) };
+  const predicted = argmaxRows(probs, numClasses);
+  const confusion = confusionMatrix(labels, predicted, numClasses);
+  return {
+    loss: crossEntropy(probs, labels, numClasses).mean,
+    accuracy: accuracyOf(confusion),
+    balancedAccuracy: balancedAccuracyOf(confusion),
+    balancedAccuracyCi: bootstrapIntervals(labels, predicted, numClasses).balancedAccuracy,
+  };
 }
 
-/** The best checkpoint when val_accuracy improved, then always the last one (what --resume reads). */
+/** The best checkpoint when the monitored figure improved, then always the last one (what --resume reads). */
 async function saveEpochCheckpoints(model: tfl.LayersModel, optimizer: tf.Optimizer, decision: EpochDecision, metrics: EpochMetrics, p: PhaseContext): Promise<void> {
   const { run, ctx } = p;
   if (decision.improved) {
     await saveCheckpoint(run.bestCheckpoint, model, undefined, decision.next);
-    ctx.emit({ type: 'train/didCheckpoint', kind: 'best', epoch: metrics.epoch, path: run.bestCheckpoint, valAccuracy: metrics.valAccuracy });
+    const monitor = runMonitor(p.config);
+    ctx.emit({ type: 'train/didCheckpoint', kind: 'best', epoch: metrics.epoch, path: run.bestCheckpoint, valAccuracy: metrics.valAccuracy, monitor, value: monitoredValue(metrics, monitor) });
     crashPoint('between-checkpoints');
   }
   await saveCheckpoint(run.lastCheckpoint, model, optimizer, decision.next);

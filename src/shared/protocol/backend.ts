@@ -10,12 +10,13 @@ import type { AugmentParams } from './augmentation';
 import { augmentParams } from './augmentation';
 import type { EngineInfo, EngineSelection } from './engines';
 import { engineInfo, engineSelection } from './engines';
-import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName } from './jobs';
+import type { ExportCheckpoint, ExportFormat, JobRequest, ModelName, Monitor } from './jobs';
 import type { LrPoint, LrSuggestion } from '../lrFinder';
 import type { SweepStatus, SweepSummary } from '../sweep';
 import { sweepStatus, sweepSummary } from '../sweep';
-import { MODEL_NAMES, jobRequest } from './jobs';
-import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, PredictFailure, Prediction } from './results';
+import type { Interval } from '../trust';
+import { MODEL_NAMES, MONITORS, jobRequest } from './jobs';
+import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, ModelProvenance, PredictFailure, Prediction } from './results';
 import { batchMetrics, datasetSummary, epochMetrics, evaluation, trainPhase } from './results';
 
 export type JobStatus = 'done' | 'failed' | 'cancelled';
@@ -63,9 +64,20 @@ export type BackendEvent =
     }
   /** `tensors`: live TF.js tensors after the epoch (must stay flat from epoch to epoch). */
   | { type: 'train/didEpoch'; run: string; metrics: EpochMetrics; tensors?: number }
-  | { type: 'train/didCheckpoint'; kind: 'best' | 'last'; epoch: number; path: string; valAccuracy: number }
+  /** `monitor` and `value`: what made a `best` checkpoint best (absent in events.jsonl from before --monitor). */
+  | { type: 'train/didCheckpoint'; kind: 'best' | 'last'; epoch: number; path: string; valAccuracy: number; monitor?: Monitor; value?: number }
   | { type: 'train/didStopEarly'; epoch: number; monitor: string; patience: number }
-  | { type: 'train/didFinish'; run: string; epochs: number; bestValAccuracy: number; bestValBalancedAccuracy: number }
+  | {
+      type: 'train/didFinish';
+      run: string;
+      epochs: number;
+      /** The best checkpoint's epoch and the figure that chose it. */
+      bestEpoch?: number;
+      monitor?: Monitor;
+      bestValAccuracy: number;
+      bestValBalancedAccuracy: number;
+      bestValBalancedAccuracyCi?: Interval;
+    }
   /** The learning-rate range test's curve and what it suggests; `stoppedBy`: why it ended. */
   | { type: 'lrFind/didFinish'; phase: 'head' | 'finetune'; optimizer: string; batch: number; points: LrPoint[]; suggestion: LrSuggestion; stoppedBy: 'end' | 'divergence' | 'nan' }
   | { type: 'evaluate/didFinish'; run: string; evaluation: Evaluation; path: string }
@@ -77,8 +89,11 @@ export type BackendEvent =
   /** `classes`: the model's classes in output order; `classLabels`: long names of those that have one. */
   /** One image could not be classified (unreadable, missing); the others go on. */
   | { type: 'predict/didFailImage'; image: string; error: string }
-  /** `failed`: the images that could not be classified, each with why (the job then ends with exit code 1). */
-  | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; predictions: Prediction[]; failed?: PredictFailure[] }
+  /**
+   * `failed`: the images that could not be classified, each with why (the job then ends with exit code 1).
+   * `model`: where the model comes from and how far its figures go (shown beside every prediction; absent for an export).
+   */
+  | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; model?: ModelProvenance; predictions: Prediction[]; failed?: PredictFailure[] }
   /** The export is complete and was read back: `verification` compares its probabilities with the checkpoint's. */
   | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification }
   /** Where a backbone's ImageNet weights stand: cached here, or whether they can be downloaded now (a HEAD request's answer). */
@@ -163,9 +178,9 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     points: arrayOf(batchMetrics),
   }),
   'train/didEpoch': obj({ run: str, metrics: epochMetrics, tensors: optional(num) }),
-  'train/didCheckpoint': obj({ kind: literal('best', 'last'), epoch: num, path: str, valAccuracy: num }),
+  'train/didCheckpoint': obj({ kind: literal('best', 'last'), epoch: num, path: str, valAccuracy: num, monitor: optional(literal(...MONITORS)), value: optional(num) }),
   'train/didStopEarly': obj({ epoch: num, monitor: str, patience: num }),
-  'train/didFinish': obj({ run: str, epochs: num, bestValAccuracy: num, bestValBalancedAccuracy: num }),
+  'train/didFinish': obj({ run: str, epochs: num, bestEpoch: optional(num), monitor: optional(literal(...MONITORS)), bestValAccuracy: num, bestValBalancedAccuracy: num }),
   'lrFind/didFinish': obj({
     phase: trainPhase,
     optimizer: str,
@@ -181,7 +196,8 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     run: str,
     classes: optional(arrayOf(str)),
     classLabels: optional(recordOf(str)),
-    predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str) })),
+    model: optional(obj({ run: str, checkpointEpoch: num, epochs: num, trainedOn: obj({ prepared: str, images: num, synthetic: bool }), calibration: obj({ applied: bool }) })),
+    predictions: arrayOf(obj({ image: str, probabilities: recordOf(num), predicted: str, gradcam: optional(str), gradcamHeat: optional(str), gradcamNote: optional(str) })),
     failed: optional(arrayOf(obj({ image: str, error: str }))),
   }),
   'predict/didFailImage': obj({ image: str, error: str }),

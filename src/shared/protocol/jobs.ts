@@ -22,6 +22,14 @@ export type AugmentMode = 'none' | 'disk' | 'online';
 /** `mixed`: float16 convolution arithmetic with float32 variables (webgpu on adapters with shader-f16). */
 export type Precision = 'float32' | 'mixed';
 export const PRECISIONS: readonly Precision[] = ['float32', 'mixed'];
+/**
+ * The validation figure that picks the best checkpoint (Keras' ModelCheckpoint monitor): balanced accuracy,
+ * the ISIC 2018 metric, by default; `val_acc` as the reference workflow; `val_loss`, lowest wins.
+ */
+export type Monitor = 'val_bal_acc' | 'val_acc' | 'val_loss';
+export const MONITORS: readonly Monitor[] = ['val_bal_acc', 'val_acc', 'val_loss'];
+/** Which split of a prepared folder `evaluate` reads. */
+export type EvaluationSplit = 'val' | 'test';
 
 export interface DemoDataOptions {
   out: string;
@@ -117,6 +125,8 @@ export interface TrainOptions {
   fold?: number;
   /** Which recorded scheme of `folds` folds (default: the only one). */
   foldSeed?: number;
+  /** What chooses the best checkpoint; default val_bal_acc (runs from before it was an option used val_acc). */
+  monitor?: Monitor;
   /**
    * The options the user actually gave (TrainOptions keys); the others hold defaults. With `resume` every
    * option comes from the run's config.json, and one listed here that differs from it is refused (engine
@@ -155,7 +165,10 @@ export interface LrFindOptions {
 export interface EvaluateOptions {
   /** The run to evaluate; absent with `ensemble`. */
   run?: string;
+  /** Another prepared folder; a run's report on it is evaluation-<folder name>.json. */
   data?: string;
+  /** A run's split to read: default val for the run's own folder; test, else val, for --data. */
+  split?: EvaluationSplit;
   /** Instead of `run`: run folders, or sweep/cross-validation folders (their finished runs), whose probabilities are averaged. */
   ensemble?: string[];
   /** Ensemble: average each image's 8 flipped and rotated copies too. */
@@ -175,6 +188,8 @@ export interface PredictOptions {
   images: string[];
   tta: boolean;
   gradcam?: string;
+  /** Scale the probabilities by the temperature fitted on validation (evaluate writes it to evaluation.json). */
+  calibrated?: boolean;
   /** Default auto. */
   engine?: EngineChoice;
   /** CPU threads for the wasm engine (default: every physical core). */
@@ -301,6 +316,7 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   folds: optional(int(2, 100)),
   fold: optional(int(1, 100)),
   foldSeed: optional(int()),
+  monitor: optional(literal(...MONITORS)),
   explicit: optional(arrayOf(nonEmpty)),
 };
 export const lrFindOptionChecks: FieldChecks<LrFindOptions> = {
@@ -326,6 +342,7 @@ export const lrFindOptionChecks: FieldChecks<LrFindOptions> = {
 export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = {
   run: optional(nonEmpty),
   data: optional(nonEmpty),
+  split: optional(literal('val', 'test')),
   ensemble: optional(arrayOfAtLeast(1, nonEmpty)),
   tta: optional(bool),
   out: optional(nonEmpty),
@@ -333,7 +350,7 @@ export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = {
   threads,
 };
 /** Exactly one of run and model: checked by the command itself (predict.ts), which says which to give. */
-export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), engine: optional(engineChoice), threads };
+export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), calibrated: optional(bool), engine: optional(engineChoice), threads };
 export const exportOptionChecks: FieldChecks<ExportOptions> = { run: nonEmpty, format: literal(...EXPORT_FORMATS), checkpoint: optional(literal(...EXPORT_CHECKPOINTS)), out: optional(nonEmpty), engine: optional(engineChoice), threads };
 export const weightsOptionChecks: FieldChecks<WeightsOptions> = { model: literal(...MODEL_NAMES), alpha: optional(numberIn(0.35, 1.4)), size: imageSize, download: bool, baseUrl: optional(nonEmpty) };
 export const installEngineOptionChecks: FieldChecks<InstallEngineOptions> = { package: literal('tfjs-node-gpu', 'tfjs-node'), dir: nonEmpty, registry: optional(nonEmpty), spec: optional(nonEmpty) };

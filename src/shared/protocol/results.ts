@@ -1,6 +1,7 @@
 /** What finished work reports: dataset summaries, epoch metrics, evaluations, predictions (carried by events, shown by views). */
-import { arrayOf, literal, nullable, num, obj, optional, recordOf, str, unknownValue } from '../validate';
-import type { LinkMode, SplitMode } from './jobs';
+import { arrayOf, bool, literal, nullable, num, obj, optional, recordOf, str, unknownValue } from '../validate';
+import type { ChanceVerdict, Interval } from '../trust';
+import type { LinkMode, Monitor, SplitMode } from './jobs';
 
 export interface ClassCount {
   images: number;
@@ -49,6 +50,8 @@ export interface DatasetSummary {
   grouping?: SplitGrouping;
   /** Said plainly when the split cannot rule out that one lesion or patient has images on both sides. */
   leakage?: string;
+  /** The images are Lesion Lab's synthetic demo data (`demo-data` marked the folder): painted, not photographed. */
+  synthetic?: boolean;
   classes: DatasetClassSummary[];
   excludedCount: number;
   /** First excluded files (the full list is in manifest.json). */
@@ -65,6 +68,8 @@ export interface EpochMetrics {
   valLoss: number;
   valAccuracy: number;
   valBalancedAccuracy: number;
+  /** Bootstrap 95% interval of valBalancedAccuracy (absent in runs from before it was recorded). */
+  valBalancedAccuracyCi?: Interval;
   lr: number;
   seconds: number;
   finishedAt: string;
@@ -96,6 +101,69 @@ export interface ClassMetrics {
   recall: number;
   f1: number;
   support: number;
+  /** Bootstrap 95% interval of the recall; absent for a class with no images in the set. */
+  recallCi?: Interval;
+}
+
+/** A curve to draw: ROC (x false-positive rate, y true-positive rate) or precision–recall (x recall, y precision). */
+export interface Curve {
+  x: number[];
+  y: number[];
+}
+
+/** One-vs-rest ranking per class, in the evaluation's class order; a class missing from the set has no curve. */
+export interface RankingReport {
+  perClass: { auc?: number; roc?: Curve; averagePrecision?: number; pr?: Curve }[];
+  macroAuc?: number;
+  macroAveragePrecision?: number;
+}
+
+/** A bin of the reliability diagram: the images whose top-class confidence lies in (low, high]. */
+export interface ReliabilityBin {
+  low: number;
+  high: number;
+  count: number;
+  /** Mean confidence and accuracy of the bin's images; absent for an empty bin. */
+  confidence?: number;
+  accuracy?: number;
+}
+
+export interface CalibrationFiguresReport {
+  /** Expected calibration error over 15 equal-width bins of top-class confidence. */
+  ece: number;
+  /** Mean negative log-likelihood of the true class. */
+  nll: number;
+  bins: ReliabilityBin[];
+}
+
+export interface CalibrationReport extends CalibrationFiguresReport {
+  /** Temperature scaling (fitted on the validation set) and what it does to this set. */
+  temperature?: CalibrationFiguresReport & { value: number; fittedOn: string };
+}
+
+/** Which set an evaluation is of, and what its figures can stand for. */
+export interface EvaluatedSet {
+  /** 'val', 'test', or the name of another prepared folder. */
+  id: string;
+  kind: 'validation' | 'test';
+  /** The report's file in the run folder: evaluation.json (validation), evaluation-test.json, evaluation-<name>.json. */
+  report: string;
+  /** The prepared folder the images come from. */
+  prepared: string;
+  /** This set chose the checkpoint, so its figures are optimistic. */
+  usedForSelection: boolean;
+  /** The ISIC 2018 Task 3 test set: the published leaderboard gives context. */
+  isic2018Test?: boolean;
+  /** Images of this set that the run trained on (by their original file). */
+  overlapWithTraining?: number;
+}
+
+/** One evaluated image: its true and predicted class (indices into `classes`) and the softmax row. */
+export interface EvaluatedImage {
+  file: string;
+  label: number;
+  predicted: number;
+  probabilities: number[];
 }
 
 export interface Evaluation {
@@ -110,14 +178,50 @@ export interface Evaluation {
   balancedAccuracy: number;
   count: number;
   topLosses: { image: string; trueClass: string; predicted: string; loss: number }[];
+  /** The fields below are absent in evaluations written before they were computed. */
+  set?: EvaluatedSet;
+  balancedAccuracyCi?: Interval;
+  accuracyCi?: Interval;
+  /** How the intervals were drawn: seeded percentile bootstrap, stratified by class. */
+  bootstrap?: { resamples: number; seed: number; level: number; stratified: boolean };
+  /** Balanced accuracy against guessing (1 / number of classes). */
+  chance?: { level: number; verdict: ChanceVerdict };
+  ranking?: RankingReport;
+  calibration?: CalibrationReport;
+  /** The checkpoint evaluated, and the validation metric that chose it. */
+  checkpointEpoch?: number;
+  monitor?: Monitor;
+  evaluatedAt?: string;
+  /** Every image with its probabilities (the Evaluation panel lists a confusion cell's images from it). */
+  images?: EvaluatedImage[];
 }
 
 export interface Prediction {
   image: string;
-  /** By class name; the model's class order is the run's (predict/didFinish › classes). */
+  /** By class name (the model's class order is the run's: predict/didFinish › classes); temperature-scaled when asked for `calibrated`. */
   probabilities: Record<string, number>;
+  /** The softmax as the model gave it, when `probabilities` are temperature-scaled. */
+  uncalibrated?: Record<string, number>;
   predicted: string;
+  /** Grad-CAM on the predicted class: the image with the map over it, and the map alone (RGBA, for a viewer's own opacity). */
   gradcam?: string;
+  gradcamHeat?: string;
+  /** Why no map was drawn ("no evidence map: the gradients are zero …"). */
+  gradcamNote?: string;
+}
+
+/** Where a model comes from and how far its figures go, shown beside every prediction. */
+export interface ModelProvenance {
+  run: string;
+  /** The checkpoint's epoch, of how many the run trained, and the figure that chose it. */
+  checkpointEpoch: number;
+  epochs: number;
+  monitor: Monitor;
+  trainedOn: { prepared: string; source?: string; images: number; synthetic: boolean };
+  /** The checkpoint's validation balanced accuracy: from the validation report, or from training's own validation. */
+  validation?: { epoch: number; balancedAccuracy: number; ci?: Interval; chance?: ChanceVerdict; images: number; from: 'evaluation' | 'training' };
+  /** Temperature scaling: whether it is applied, and what it does on validation. */
+  calibration: { applied: boolean; temperature?: number; ece?: number; eceScaled?: number };
 }
 
 /** An image predict could not classify, and why (in words a person can act on). */
@@ -127,6 +231,7 @@ export interface PredictFailure {
 }
 
 const classCount = obj({ images: num, lesions: num });
+const interval = obj({ low: num, high: num });
 export const datasetSummary = obj({
   sourcePath: str,
   layout: str,
@@ -148,6 +253,7 @@ export const epochMetrics = obj({
   valLoss: num,
   valAccuracy: num,
   valBalancedAccuracy: num,
+  valBalancedAccuracyCi: optional(interval),
   lr: num,
   seconds: num,
   step: optional(num),
@@ -163,4 +269,9 @@ export const evaluation = obj({
   balancedAccuracy: num,
   count: num,
   topLosses: arrayOf(unknownValue),
+  set: optional(obj({ id: str, kind: literal('validation', 'test'), report: str, prepared: str, usedForSelection: bool })),
+  balancedAccuracyCi: optional(interval),
+  accuracyCi: optional(interval),
+  chance: optional(obj({ level: num, verdict: literal('above', 'at', 'below') })),
+  images: optional(arrayOf(obj({ file: str, label: num, predicted: num, probabilities: arrayOf(num) }))),
 });

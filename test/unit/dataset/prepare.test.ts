@@ -217,7 +217,7 @@ describe('prepareDataset', function () {
     assert.deepEqual((await readManifest(out)).excluded, manifest.excluded);
   });
 
-  it('prepares ISIC 2018 Task 3 training data (one-hot ground truth + lesion groupings) and records a test set beside it', async () => {
+  it('prepares ISIC 2018 Task 3 training data (one-hot ground truth + lesion groupings) and holds the test set beside it out as test/<dx>/', async () => {
     const columns = ['MEL', 'NV', 'BCC', 'AKIEC', 'BKL', 'DF', 'VASC'];
     const oneHot = (dx: string): string => columns.map((c) => (c.toLowerCase() === dx ? '1.0' : '0.0')).join(',');
     const images = fakeImages(14);
@@ -241,8 +241,12 @@ describe('prepareDataset', function () {
     await prepareDataset(opts(), recordingContext());
     const manifest = await readManifest(out);
     assert.equal(manifest.summary.layout, 'isic2018-task3-training');
-    assert.equal(manifest.images.length, 14);
-    for (const m of manifest.images) {
+    assert.equal(manifest.images.length, 16);
+    const test = manifest.images.filter((m) => m.split === 'test');
+    assert.deepEqual(test.map((m) => [m.file, m.dx]), [['test/mel/ISIC_9000002.jpg', 'mel'], ['test/nv/ISIC_9000001.jpg', 'nv']]);
+    assert.deepEqual(manifest.summary.classes.map((c) => c.test?.images), [0, 0, 0, 0, 1, 1, 0], 'test counts per class');
+    assert.equal(manifest.summary.classes.reduce((a, c) => a + c.train.images + c.val.images, 0), 14, 'the test images are in neither train nor val');
+    for (const m of manifest.images.filter((i) => i.split !== 'test')) {
       const img = images.find((i) => i.imageId === m.imageId)!;
       assert.equal(m.lesionId, img.lesionId, 'lesion ids come from the groupings file');
       assert.equal(m.dx, img.dx);
@@ -254,7 +258,7 @@ describe('prepareDataset', function () {
       input: path.join(data, 'ISIC2018_Task3_Test_Input'),
       images: 2,
     });
-    await assert.rejects(fs.stat(path.join(out, 'test')), /ENOENT/);
+    assert.deepEqual((await listSplitFiles()).filter((f) => f.startsWith('test/')), ['test/mel/ISIC_9000002.jpg', 'test/nv/ISIC_9000001.jpg']);
     await assertLayoutMatches(manifest);
   });
 

@@ -8,7 +8,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { HEAD_LAYERS } from '../../../src/backend/models/backbone';
 import { preprocessFor, preprocessPixelsInto } from '../../../src/backend/models/preprocess';
-import { gradCam, gradCamModel, writeGradCamOverlay } from '../../../src/backend/evaluation/gradcam';
+import { describeFlatMap, gradCam, gradCamModel, writeGradCamHeat, writeGradCamOverlay } from '../../../src/backend/evaluation/gradcam';
 import { decodeResizedRgb } from '../../../src/backend/training/imagePipeline';
 
 const SIZE = 32;
@@ -21,7 +21,7 @@ const STRIDE = 4;
  * passed through a 1×1 conv unchanged; class 1 reads channel 0 (bright), class 0 reads channel 1 (dark).
  * Inputs are MobileNetV2-preprocessed, so black is −1 and white +1.
  */
-function brightSquareClassifier(): tfl.LayersModel {
+function brightSquareClassifier(logitScale = 1): tfl.LayersModel {
   const input = tfl.input({ shape: [SIZE, SIZE, 3] });
   const tile = tfl.layers.conv2d({ name: 'tile_conv', filters: 2, kernelSize: STRIDE, strides: STRIDE, activation: 'relu' });
   const mix = tfl.layers.conv2d({ name: 'mix_conv', filters: 2, kernelSize: 1, activation: 'relu' });
@@ -44,7 +44,7 @@ function brightSquareClassifier(): tfl.LayersModel {
   mix.setWeights([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]), tf.zeros([2])]);
   dense.setWeights([tf.tensor2d([1, 0, 0, 1], [2, 2]), tf.zeros([2])]);
   // logit(class 0) = 2 · darkness, logit(class 1) = 2 · brightness.
-  predictions.setWeights([tf.tensor2d([0, 2, 2, 0], [2, 2]), tf.zeros([2])]);
+  predictions.setWeights([tf.tensor2d([0, 2 * logitScale, 2 * logitScale, 0], [2, 2]), tf.zeros([2])]);
   return model;
 }
 
@@ -140,6 +140,62 @@ describe('Grad-CAM on a model whose evidence is known', function () {
 
     tf.dispose([tl, br, black]);
     assert.equal(tf.memory().numTensors, before, 'gradCam leaks no tensors');
+  });
+
+  it('differentiates the pre-softmax score: a saturated model (P = 1.0000) still shows its evidence', async () => {
+    // Logits 1,000× larger: the softmax says class 0 with probability exactly 1 in float32, so the
+    // probability of class 1 has a zero gradient everywhere; its logit does not.
+    const saturated = brightSquareClassifier(1000);
+    const tl = await preprocessed(path.join(dir, 'top-left.png'));
+    const p = tf.tidy(() => (saturated.predict(tl) as tf.Tensor).arraySync() as number[][]);
+    assert.equal(p[0]![0], 1, `saturated: ${JSON.stringify(p)}`);
+    const probabilityGrad = tf.tidy(() => {
+      const m = gradCamModel(saturated);
+      const fm = m.features.predict(tl) as tf.Tensor;
+      const g = tf.grad((f: tf.Tensor) => tf.sum(tf.mul(m.head.apply(f) as tf.Tensor, tf.tensor2d([[0, 1]]))))(fm);
+      return tf.max(tf.abs(g)).arraySync() as number;
+    });
+    assert.equal(probabilityGrad, 0, 'the softmax probability’s gradient has vanished');
+    const map = await gradCam(gradCamModel(saturated), tl, 1);
+    assert.equal(map.flat, undefined);
+    const shares = quadrantShares(map.cam, map.height, map.width);
+    assert.ok(shares.tl > 0.7, `top-left share ${shares.tl.toFixed(3)}`);
+    tl.dispose();
+    saturated.dispose();
+  });
+
+  it('reports a flat map instead of drawing one: zero gradients, or no region raising the score', async () => {
+    const dead = brightSquareClassifier();
+    dead.getLayer(HEAD_LAYERS.predictions).setWeights([tf.zeros([2, 2]), tf.tensor1d([0.3, -0.3])]);
+    const tl = await preprocessed(path.join(dir, 'top-left.png'));
+    const zero = await gradCam(gradCamModel(dead), tl, 1);
+    assert.equal(zero.flat, 'zero-gradients');
+    assert.ok(zero.cam.every((v) => v === 0));
+    assert.match(describeFlatMap('zero-gradients', 'mel'), /^no evidence map: the gradients are zero/);
+    // Class 0 reads darkness with a negative weight: every region lowers its score, none raises it.
+    const negative = brightSquareClassifier();
+    negative.getLayer(HEAD_LAYERS.predictions).setWeights([tf.tensor2d([0, 2, -2, 0], [2, 2]), tf.zeros([2])]);
+    const none = await gradCam(gradCamModel(negative), tl, 0);
+    assert.equal(none.flat, 'no-positive-evidence');
+    assert.match(describeFlatMap('no-positive-evidence', 'bcc'), /no region of the image raises the score of bcc/);
+    tf.dispose([tl]);
+    dead.dispose();
+    negative.dispose();
+  });
+
+  it('writes the heat map alone as RGBA: transparent where there is no evidence, for the panel’s opacity control', async () => {
+    const source = path.join(dir, 'wide-heat.png');
+    await writeSquareImage(source, 60, 40, 6, 4, 14);
+    const x = await preprocessed(source);
+    const { cam, height, width } = await gradCam(gradCamModel(model), x, 1);
+    x.dispose();
+    const out = path.join(dir, 'heat.png');
+    await writeGradCamHeat(source, cam, height, width, out);
+    const { data, info } = await sharp(out).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height, info.channels], [60, 40, 4]);
+    const alpha = (px: number, py: number): number => data[(py * 60 + px) * 4 + 3]!;
+    assert.ok(alpha(12, 10) > 200, `opaque on the evidence (alpha ${alpha(12, 10)})`);
+    assert.equal(alpha(55, 36), 0, 'transparent in the cold corner');
   });
 
   it('writes an overlay PNG of the source image’s size, hot where the map is', async () => {

@@ -19,9 +19,9 @@ describe('CLI argument parsing', () => {
     const aug = requestFromArgv(cmd('augment'), ['--prepared=/p', '--skip', 'nv,bkl', '--target', '100']).request;
     assert.deepEqual(aug, { command: 'augment', options: { prepared: '/p', target: 100, skip: ['nv', 'bkl'], size: 224, seed: 1, concurrency: undefined } });
     const pred = requestFromArgv(cmd('predict'), ['--run', '/r', 'a.jpg', '--tta', 'b.jpg']).request;
-    assert.deepEqual(pred, { command: 'predict', options: { run: '/r', model: undefined, images: ['a.jpg', 'b.jpg'], tta: true, gradcam: undefined, engine: 'auto', threads: undefined } });
+    assert.deepEqual(pred, { command: 'predict', options: { run: '/r', model: undefined, images: ['a.jpg', 'b.jpg'], tta: true, gradcam: undefined, calibrated: false, engine: 'auto', threads: undefined } });
     const fromExport = requestFromArgv(cmd('predict'), ['--model', 'x/model.onnx', 'a.jpg']).request;
-    assert.deepEqual(fromExport, { command: 'predict', options: { run: undefined, model: 'x/model.onnx', images: ['a.jpg'], tta: false, gradcam: undefined, engine: 'auto', threads: undefined } });
+    assert.deepEqual(fromExport, { command: 'predict', options: { run: undefined, model: 'x/model.onnx', images: ['a.jpg'], tta: false, gradcam: undefined, calibrated: false, engine: 'auto', threads: undefined } });
     const exported = requestFromArgv(cmd('export'), ['--run', 'r', '--format', 'onnx']).request;
     assert.deepEqual(exported, { command: 'export', options: { run: 'r', format: 'onnx', checkpoint: 'best', out: undefined, engine: 'auto', threads: undefined } });
   });

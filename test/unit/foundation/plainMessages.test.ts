@@ -72,7 +72,7 @@ describe('issue 13, the small things', () => {
       finetuneFrom: 'Conv1',
     } as unknown as RunConfig;
     const ev: Evaluation = { split: 'validation', classes: ['a', 'b'], confusion: [[1, 0], [0, 1]], perClass: [], accuracy: 1, balancedAccuracy: 1, count: 2, topLosses: [] };
-    const card = renderModelCard(config, ev, [], 1);
+    const card = renderModelCard(config, [ev], [], 1);
     assert.match(card, /then fine-tuning from `Conv1`/);
     assert.doesNotMatch(card, /from `1`/);
   });
