@@ -16,17 +16,20 @@ import { runFormDefaults } from './runDefaults';
 import { WeightsAvailability, weightsUnavailableMessage } from './weightsAvailability';
 import { answer } from './webviewInbox';
 import { registerExportCommand } from './commands/exportCommand';
-import { listRuns, readEvaluation } from './runFolders';
+import { listRuns } from './runFolders';
 import { runsDir, workspaceRoot } from './workspacePaths';
 import { RunsController } from './panels/runsController';
 import { LrFinderController } from './panels/lrFinderController';
 import { saveChartPng, saveMetricsCsv } from './commands/saveCharts';
 import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
 import { AugmentPreviewController } from './panels/augmentPreviewController';
+import { EvaluationController } from './panels/evaluationController';
 import { PredictionController } from './panels/predictionController';
 import { SamplesController } from './panels/samplesController';
 import { assertNever } from '../shared/assertNever';
 import { engineSetting, threadsSetting } from './computeSettings';
+import { formatWithInterval } from '../shared/trust';
+import { isEvaluationReport } from '../shared/runFiles';
 
 let client: BackendClient | undefined;
 
@@ -45,6 +48,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const samples = new SamplesController(jobs, refresh('samples'));
   const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
   const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), engineSetting, threadsSetting);
+  const evaluations = new EvaluationController(jobs, path.join(storage, 'gradcam'), refresh('evaluation'), engineSetting, threadsSetting);
 
   const runs = new RunsController(
     {
@@ -60,7 +64,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       runsChanged: async () => {
         // A run shown in the Training panel that is gone from disk is shown no longer.
         if (session.state.run && !existsSync(session.state.run)) session.clear();
-        if (state.evaluation && !existsSync(state.evaluation.run)) state.update({ evaluation: undefined });
+        if (evaluations.state.run && !existsSync(evaluations.state.run)) evaluations.clear();
         if (lab.currentRun && !existsSync(lab.currentRun)) lab.currentRun = undefined;
         await refreshWorkspaceState(lab);
       },
@@ -97,7 +101,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void preview.render(message.ranges, message.fill, message.seed);
         break;
       case 'prediction/run':
-        void prediction.rerun(message.tta);
+        void prediction.rerun(message.tta, message.calibrated);
+        break;
+      case 'evaluation/select':
+        void evaluations.select(message.set);
+        break;
+      case 'evaluation/thumbnails':
+        void evaluations.thumbnails(message.files);
+        break;
+      case 'evaluation/gradcam':
+        void evaluations.gradcam(message.file);
         break;
       case 'training/compare':
         void pickComparison(session);
@@ -152,10 +165,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     openRunFolder: async (run) => {
       lab.currentRun = run;
       await session.load(run);
-      const evaluation = await readEvaluation(run);
-      state.update({ evaluation: evaluation ? { run, evaluation } : undefined });
-      lab.panels.refresh('evaluation');
-      if (evaluation) void loadTopLossThumbnails(jobs, state).then(() => lab.panels.refresh('evaluation'));
+      await evaluations.open(run);
     },
   };
   lab.panels = new LabPanels(
@@ -177,7 +187,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         kind: 'evaluation',
         viewType: 'lesionLab.evaluation',
         title: 'Lesion Lab: Evaluation',
-        snapshot: () => ({ type: 'evaluation/state', state: { run: state.evaluation?.run, evaluation: state.evaluation?.evaluation, thumbnails: state.evaluation?.thumbnails } }),
+        snapshot: () => ({ type: 'evaluation/state', state: evaluations.state }),
       },
       {
         kind: 'samples',
@@ -228,12 +238,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     session.onDidChange(() => lab.panels.refresh('training')),
     state.onDidChange(() => lab.panels.refresh('dataset')),
     jobs.onEvent(async (e) => {
-      if (e.type === 'evaluate/didFinish') {
-        state.update({ evaluation: { run: e.run, evaluation: e.evaluation } });
-        lab.panels.refresh('evaluation');
-        await loadTopLossThumbnails(jobs, state);
-        lab.panels.refresh('evaluation');
-      }
+      if (e.type === 'evaluate/didFinish') await evaluations.open(e.run, e.evaluation.set?.id);
     }),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (!e.affectsConfiguration('lesionLab')) return;
@@ -265,11 +270,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // show up without a reload.
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (folder) {
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/{manifest.json,status.json,evaluation.json,metrics.jsonl,meta.json}'));
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/{manifest.json,status.json,evaluation*.json,metrics.jsonl,meta.json}'));
     let timer: NodeJS.Timeout | undefined;
-    const later = (): void => {
+    let reports = false;
+    const later = (uri: vscode.Uri): void => {
+      // A report of the run the panels show (say, `lesion-lab evaluate --split test` in a terminal): show it too.
+      reports ||= isEvaluationReport(path.basename(uri.fsPath)) && lab.currentRun !== undefined && path.dirname(uri.fsPath) === lab.currentRun;
       clearTimeout(timer);
-      timer = setTimeout(() => void refreshWorkspaceState(lab), 500);
+      timer = setTimeout(() => {
+        void refreshWorkspaceState(lab);
+        if (reports && lab.currentRun) void evaluations.open(lab.currentRun);
+        reports = false;
+      }, 500);
     };
     context.subscriptions.push(watcher, watcher.onDidCreate(later), watcher.onDidChange(later), watcher.onDidDelete(later), { dispose: () => clearTimeout(timer) });
   }
@@ -292,25 +304,10 @@ async function pickComparison(session: TrainingSession): Promise<void> {
   }
   const current = new Set((session.state.compare ?? []).map((c) => c.run));
   const picked = await vscode.window.showQuickPick(
-    runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs${r.bestValBalancedAccuracy !== undefined ? ` · best bal. acc ${(100 * r.bestValBalancedAccuracy).toFixed(1)}%` : ''}`, picked: current.has(r.path), run: r.path })),
+    runs.map((r) => ({ label: r.name, description: `${r.epochs} epochs${r.checkpoint ? ` · bal. acc ${formatWithInterval(r.checkpoint.balancedAccuracy, r.checkpoint.ci)}` : ''}`, picked: current.has(r.path), run: r.path })),
     { title: 'Lesion Lab: overlay which runs?', canPickMany: true },
   );
   if (picked) await session.setCompare(picked.map((p) => p.run));
-}
-
-/** The Evaluation panel's grid of the worst-predicted validation images. */
-async function loadTopLossThumbnails(jobs: JobRunner, state: LabState): Promise<void> {
-  const current = state.evaluation;
-  if (!current || current.evaluation.topLosses.length === 0) return;
-  const files = current.evaluation.topLosses.map((t) => t.image);
-  await jobs.run({ command: 'thumbnails', options: { files, size: 160 } }, {
-    title: 'Thumbnails',
-    onEvent: (e) => {
-      if (e.type === 'thumbnails/didRender' && state.evaluation === current) {
-        state.update({ evaluation: { ...current, thumbnails: Object.fromEntries(e.items.map((i) => [i.file, i.dataUri])) } });
-      }
-    },
-  });
 }
 
 export async function deactivate(): Promise<void> {

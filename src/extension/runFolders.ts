@@ -6,12 +6,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PreparedClass } from '../shared/classes';
 import { preparedClasses } from '../shared/classes';
-import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation } from '../shared/protocol/results';
-import type { TrainingMarker } from '../shared/protocol/views/training';
+import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, ModelProvenance } from '../shared/protocol/results';
+import { formatWithInterval } from '../shared/trust';
+import type { TrainingMarker, TrainingPanelState } from '../shared/protocol/views/training';
 import type { RunSummary } from './state';
-import { parseBatchesJsonl, parseMetricsJsonl } from '../shared/runFiles';
+import { VALIDATION_REPORT, isEvaluationReport, orderEvaluationReports, parseBatchesJsonl, parseMetricsJsonl, withEvaluatedSet } from '../shared/runFiles';
 import type { RunConfig } from '../shared/runConfig';
-import { describeRunSetup } from '../shared/runConfig';
+import { describeRunSetup, runMonitor } from '../shared/runConfig';
+import { checkpointValidation } from '../shared/modelEvidence';
 import type { RunMeta, RunRow } from '../shared/runsTable';
 import { runsTableRow } from '../shared/runsTable';
 
@@ -32,17 +34,31 @@ export async function readBatches(run: string): Promise<BatchMetrics[]> {
 }
 
 export function readEvaluation(run: string): Promise<Evaluation | undefined> {
-  return readJson<Evaluation>(path.join(run, 'evaluation.json'));
+  return readJson<Evaluation>(path.join(run, VALIDATION_REPORT));
+}
+
+/** Every evaluation report of a run: validation first, then its test split, then other sets by name. */
+export async function readEvaluationReports(run: string): Promise<Evaluation[]> {
+  const names = (await fs.readdir(run).catch(() => [] as string[])).filter(isEvaluationReport);
+  const reports = await Promise.all(names.map(async (name) => {
+    const report = await readJson<Evaluation>(path.join(run, name));
+    return report && withEvaluatedSet(name, report);
+  }));
+  return orderEvaluationReports(reports.filter((r): r is Evaluation => r !== undefined));
 }
 
 export function readRunConfig(run: string): Promise<RunConfig | undefined> {
   return readJson<RunConfig>(path.join(run, 'config.json'));
 }
 
-/** One line on what the run trains and where, from config.json (undefined until the backend has written it). */
-export async function readRunSetup(run: string): Promise<string | undefined> {
+/**
+ * From config.json (nothing until the backend has written it): one line on what the run trains and where,
+ * what picks its checkpoint, and how many classes it tells apart.
+ */
+export async function readRunSetup(run: string): Promise<Pick<TrainingPanelState, 'setup' | 'monitor' | 'classes'>> {
   const config = await readRunConfig(run);
-  return config?.options ? describeRunSetup(config) : undefined;
+  if (!config?.options) return {};
+  return { setup: describeRunSetup(config), monitor: runMonitor(config), ...(config.classes ? { classes: config.classes.length } : {}) };
 }
 
 /** The run's status; a "running" run whose process is gone was interrupted (crash, kill, reboot). */
@@ -120,29 +136,26 @@ export async function listRuns(runsDir: string, opts: { archived?: boolean } = {
   for (const dir of await runFolderPaths(runsDir)) {
     const meta = await readRunMeta(dir);
     if (meta?.archived && !opts.archived) continue;
-    const metrics = await readMetrics(dir);
-    // The best checkpoint's figure (chosen by val_acc, the first of equals, as training chose it), not the best of every epoch.
-    const best = metrics.reduce<EpochMetrics | undefined>((b, m) => (!b || m.valAccuracy > b.valAccuracy ? m : b), undefined)?.valBalancedAccuracy;
-    const config = await readRunConfig(dir);
-    const status = await readRunStatus(dir);
-    runs.push({ path: dir, name: meta?.name?.trim() || path.basename(dir), epochs: metrics.length, bestValBalancedAccuracy: best, status, ...(config?.options ? { setup: runTooltip(config, metrics, status) } : {}) });
+    const [metrics, config, report, status] = await Promise.all([readMetrics(dir), readRunConfig(dir), readEvaluation(dir), readRunStatus(dir)]);
+    // The kept checkpoint's figure (not the best epoch's whatever chose the checkpoint), with its interval.
+    const checkpoint = config?.options && config.classes ? checkpointValidation(config, metrics, report) : undefined;
+    runs.push({ path: dir, name: meta?.name?.trim() || path.basename(dir), epochs: metrics.length, ...(checkpoint ? { checkpoint } : {}), status, ...(config?.options ? { setup: runTooltip(config, metrics, status, checkpoint) } : {}) });
   }
   return runs;
 }
 
 /** A run's setup in a few lines (the runs list's tooltip): what it trains, how, how far it got, and where it is. */
-export function runTooltip(config: RunConfig, metrics: readonly EpochMetrics[], status: string): string {
+export function runTooltip(config: RunConfig, metrics: readonly EpochMetrics[], status: string, checkpoint?: ModelProvenance['validation']): string {
   const o = config.options;
   const phases = o.phase === 'both' ? ['head', 'finetune'] : [o.phase];
   const plan = phases.map((phase) =>
     phase === 'head'
       ? `head: ${o.epochs} epochs, ${o.headOptimizer} lr ${o.lr}`
       : `fine-tune: ${o.finetuneEpochs} epochs from ${config.finetuneFrom ?? (o.unfreezeFrom === '1' ? 'the first layer' : o.unfreezeFrom)}, ${o.finetuneOptimizer} lr ${o.finetuneLr}`);
-  const best = metrics.reduce<EpochMetrics | undefined>((b, m) => (!b || m.valAccuracy > b.valAccuracy ? m : b), undefined);
   return [
     describeRunSetup(config),
     plan.join(' → '),
-    `${metrics.length} epoch${metrics.length === 1 ? '' : 's'} · ${status}${best ? ` · best checkpoint: epoch ${best.epoch}, balanced val acc ${(100 * best.valBalancedAccuracy).toFixed(1)}%` : ''}`,
+    `${metrics.length} epoch${metrics.length === 1 ? '' : 's'} · ${status}${checkpoint ? ` · best checkpoint: epoch ${checkpoint.epoch}, balanced val acc ${formatWithInterval(checkpoint.balancedAccuracy, checkpoint.ci)}` : ''}`,
     `${config.dataset.train} train / ${config.dataset.val} val images · seed ${o.seed}`,
     o.run,
   ].join('\n');
@@ -171,7 +184,7 @@ export async function readMarkers(run: string): Promise<TrainingMarker[]> {
   for (const line of text.split('\n')) {
     if (!line.trim()) continue;
     try {
-      const e = JSON.parse(line) as { type?: string; kind?: string; epoch?: number; valAccuracy?: number; monitor?: string; patience?: number };
+      const e = JSON.parse(line) as Parameters<typeof markerOf>[0];
       const marker = markerOf(e);
       if (marker) markers.push(marker);
     } catch {
@@ -181,9 +194,12 @@ export async function readMarkers(run: string): Promise<TrainingMarker[]> {
   return markers;
 }
 
-export function markerOf(e: { type?: string; kind?: string; epoch?: number; valAccuracy?: number; monitor?: string; patience?: number }): TrainingMarker | undefined {
+export function markerOf(e: { type?: string; kind?: string; epoch?: number; valAccuracy?: number; monitor?: string; value?: number; patience?: number }): TrainingMarker | undefined {
   if (e.type === 'train/didCheckpoint' && e.kind === 'best' && typeof e.epoch === 'number') {
-    return { epoch: e.epoch, kind: 'best', label: `best val_acc ${((e.valAccuracy ?? 0) * 100).toFixed(1)}%: checkpoint saved` };
+    // Events from before --monitor: their runs picked by val_acc.
+    const monitor = e.monitor ?? 'val_acc';
+    const value = e.value ?? e.valAccuracy ?? 0;
+    return { epoch: e.epoch, kind: 'best', label: `best ${monitor} ${monitor === 'val_loss' ? value.toFixed(4) : `${(value * 100).toFixed(1)}%`}: checkpoint saved` };
   }
   if (e.type === 'train/didStopEarly' && typeof e.epoch === 'number') {
     return { epoch: e.epoch, kind: 'earlyStop', label: `early stop: ${e.monitor} did not improve for ${e.patience} epochs` };

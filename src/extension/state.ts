@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { EngineInfo, EngineSelection } from '../shared/protocol/engines';
-import type { DatasetSummary, Evaluation } from '../shared/protocol/results';
+import type { DatasetSummary } from '../shared/protocol/results';
 import type { JobState, RunFormDefaults, RunFormRequest, RunListItem, SidebarState, WeightsView } from '../shared/protocol/views/sidebar';
 import { runFormDefaults } from './runDefaults';
 
@@ -20,13 +20,12 @@ export class LabState implements vscode.Disposable {
   dataset?: { path: string; summary: DatasetSummary };
   job?: JobState;
   runs: RunSummary[] = [];
-  evaluation?: { run: string; evaluation: Evaluation; thumbnails?: Record<string, string> };
   /** The settings' defaults for new runs (read again when a lesionLab.* setting changes). */
   runDefaults: RunFormDefaults = runFormDefaults();
   weights?: WeightsView;
   formRequest?: RunFormRequest;
 
-  update(patch: Partial<Pick<LabState, 'engines' | 'enginesError' | 'dataset' | 'job' | 'runs' | 'evaluation' | 'runDefaults' | 'weights' | 'formRequest'>>): void {
+  update(patch: Partial<Pick<LabState, 'engines' | 'enginesError' | 'dataset' | 'job' | 'runs' | 'runDefaults' | 'weights' | 'formRequest'>>): void {
     Object.assign(this, patch);
     this.changed.fire();
   }

@@ -29,7 +29,7 @@ export class TrainingSession implements vscode.Disposable {
     const [epochs, markers, setup, batches] = await Promise.all([readMetrics(run), readMarkers(run), readRunSetup(run), readBatches(run)]);
     // The epoch the run stopped in is trained again: its batches on disk are replaced as they come.
     this.allBatches = batches.filter((b) => epochs.some((m) => m.epoch === b.epoch));
-    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare, setup, batches: thinned(this.allBatches) };
+    this.state = { run, status: 'running', epochs, markers, compare: this.state.compare, ...setup, batches: thinned(this.allBatches) };
     this.changed.fire();
   }
 
@@ -44,8 +44,8 @@ export class TrainingSession implements vscode.Disposable {
         // config.json (with the engine and precision actually used) is written just before this event.
         const run = this.state.run;
         void readRunSetup(e.run).then((setup) => {
-          if (!setup || this.state.run !== run) return;
-          this.state = { ...this.state, setup };
+          if (!setup.setup || this.state.run !== run) return;
+          this.state = { ...this.state, ...setup };
           this.changed.fire();
         });
         return;
@@ -111,7 +111,7 @@ export class TrainingSession implements vscode.Disposable {
       epochs,
       batches: thinned(batches),
       markers,
-      setup,
+      ...setup,
       status: (known as readonly string[]).includes(status) ? (status as (typeof known)[number]) : 'finished',
       compare: this.state.compare?.filter((c) => c.run !== run),
     };

@@ -1,5 +1,5 @@
 /** Reading what a run folder holds, shared by the backend (resume) and the extension (panels). */
-import type { BatchMetrics, EpochMetrics } from './protocol/results';
+import type { BatchMetrics, EpochMetrics, Evaluation } from './protocol/results';
 
 /** metrics.jsonl: one epoch per line. A line cut short by a crash is skipped, the rest kept. */
 export function parseMetricsJsonl(text: string): EpochMetrics[] {
@@ -45,4 +45,23 @@ export function externalSetId(folderName: string, split: 'val' | 'test'): string
   const slug = folderName.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'data';
   const id = split === 'test' ? slug : `${slug}-val`;
   return id === 'val' || id === 'test' ? `data-${id}` : id;
+}
+
+/** A report as read from `name`: one from before sets were named is the validation report. */
+export function withEvaluatedSet(name: string, report: Evaluation): Evaluation {
+  return report.set ? report : { ...report, set: { id: 'val', kind: 'validation', report: name, prepared: '', usedForSelection: true } };
+}
+
+/** Validation first, then the run's test split, then other sets by name. */
+export function orderEvaluationReports(reports: Evaluation[]): Evaluation[] {
+  const rank = (e: Evaluation): string => (e.set?.id === 'val' ? '0' : e.set?.id === 'test' ? '1' : `2${e.set?.id ?? ''}`);
+  return [...reports].sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+}
+
+/** How a set is named in a selector or a heading: "validation", "ISIC 2018 test set", "isic-test — test split". */
+export function describeEvaluatedSet(e: Pick<Evaluation, 'set'>): string {
+  const set = e.set;
+  if (!set || set.id === 'val') return 'validation';
+  if (set.id === 'test') return set.isic2018Test ? 'ISIC 2018 test set' : 'test split';
+  return `${set.prepared ? set.prepared.split(/[\\/]/).pop() : set.id} — ${set.kind === 'test' ? 'test' : 'validation'} split`;
 }

@@ -3,7 +3,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
+import sharp from 'sharp';
 import type { Evaluation } from '../../src/shared/protocol/results';
+import { writeKnownEvidenceRun, writeSquareImage } from '../helpers/knownEvidenceModel';
 import { assertBuilt, runCli } from '../helpers/cli';
 
 const TRAIN = ['--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--engine', 'wasm', '--json'];
@@ -188,5 +190,29 @@ describe('backend process: evaluation people can trust', function () {
     const max = Math.max(...logits);
     const sum = logits.reduce((s, l) => s + Math.exp(l - max), 0);
     Object.values(p.probabilities).forEach((q, k) => assert.ok(Math.abs(q - Math.exp(logits[k]! - max) / sum) < 1e-5, `class ${k}: ${q}`));
+  });
+
+  it('predict draws Grad-CAM where a model’s evidence is: the overlay, and the heat map alone, hot on the evidence', async () => {
+    // A run folder holding a model whose evidence is known by construction (class "bright" reads bright tiles).
+    const squareRun = path.join(dir, 'square-run');
+    await writeKnownEvidenceRun(squareRun, prepared);
+    const image = path.join(dir, 'square.png');
+    // A white square over most of a black 40×40 image, its far corner black: "bright" wins, and its evidence is the square.
+    await writeSquareImage(image, 40, 40, 0, 0, 32);
+    const out = path.join(dir, 'square-cams');
+    const r = await runCli(['predict', '--run', squareRun, image, '--gradcam', out, '--engine', 'cpu', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const done = r.events.find((x) => x.type === 'predict/didFinish');
+    assert.ok(done && done.type === 'predict/didFinish');
+    const p = done.predictions[0]!;
+    assert.equal(p.predicted, 'bright');
+    assert.equal(p.gradcamNote, undefined);
+    const overlay = await sharp(p.gradcam!).metadata();
+    assert.deepEqual([overlay.format, overlay.width, overlay.height], ['png', 40, 40]);
+    const { data, info } = await sharp(p.gradcamHeat!).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height, info.channels], [40, 40, 4]);
+    const alpha = (x: number, y: number): number => data[(y * 40 + x) * 4 + 3]!;
+    assert.ok(alpha(10, 10) > 200, `opaque on the square (alpha ${alpha(10, 10)})`);
+    assert.equal(alpha(39, 39), 0, 'transparent in the black corner');
   });
 });

@@ -8,6 +8,7 @@ import { BackendClient } from '../../src/extension/backendClient';
 import { PredictionController, imagesToClassify } from '../../src/extension/panels/predictionController';
 import { CLI, assertBuilt, runCli, startCli } from '../helpers/cli';
 import { preparedDemoDataset } from '../helpers/demoDataset';
+import { writeKnownEvidenceRun, writeSquareImage } from '../helpers/knownEvidenceModel';
 
 // A tiny but real pipeline: synthetic HAM10000-layout data → prepare → train MobileNetV2-0.35 at 32 px on wasm.
 const TRAIN = ['--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none', '--size', '32', '--batch', '8', '--engine', 'wasm', '--json'];
@@ -170,7 +171,7 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.equal(JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')).options.augment, 'online');
   });
 
-  it('predicts class probabilities with test-time augmentation and writes a Grad-CAM overlay', async () => {
+  it('predicts class probabilities with test-time augmentation; at 32 px Grad-CAM says it cannot localise instead of drawing', async () => {
     const run = path.join(dir, 'run-a');
     const image = path.join(prepared, 'val', (await fs.readdir(path.join(prepared, 'val')))[0]!);
     const file = path.join(image, (await fs.readdir(image))[0]!);
@@ -183,31 +184,43 @@ describe('backend process: training, evaluation and prediction', function () {
     const total = Object.values(p.probabilities).reduce((a, b) => a + b, 0);
     assert.ok(Math.abs(total - 1) < 1e-4, `probabilities sum to ${total}`);
     assert.equal(Object.keys(p.probabilities).length, 7);
-    const meta = await sharp(p.gradcam!).metadata();
-    const src = await sharp(file).metadata();
-    assert.equal(meta.format, 'png');
-    assert.equal(meta.width, src.width);
+    // MobileNetV2's last feature map is 1×1 at 32 px: one cell cannot say where anything is.
+    assert.equal(p.gradcam, undefined);
+    assert.match(p.gradcamNote ?? '', /^no evidence map: the last feature map is 1×1 at this input size/);
+    assert.deepEqual(await fs.readdir(out), [], 'no overlay drawn');
 
     const missing = await runCli(['predict', '--run', run, path.join(dir, 'nope.jpg'), '--json']);
     assert.equal(missing.code, 1);
     assert.match(JSON.stringify(missing.events), /does not exist/);
   });
 
+  /**
+   * A run whose Grad-CAM is known to draw (run-a's 32 px MobileNetV2 has a 1×1 last feature map, so it reports a
+   * flat map instead), and white squares on black that its "bright" class finds.
+   */
+  async function squareRunAndImages(): Promise<{ run: string; squares: string[] }> {
+    const run = path.join(dir, 'square-run');
+    await writeKnownEvidenceRun(run, prepared);
+    const squares = [path.join(dir, 'squares', 'square-1.png'), path.join(dir, 'squares', 'square-2.png')];
+    await writeSquareImage(squares[0]!, 40, 40, 0, 0, 32);
+    await writeSquareImage(squares[1]!, 40, 40, 8, 8, 24);
+    return { run, squares };
+  }
+
   it('predicts many images: a bad one in the middle gets its own error and the rest are written; same-named inputs get distinct Grad-CAM files', async () => {
-    const run = path.join(dir, 'run-a');
-    const val = path.join(prepared, 'val');
-    const [first, second] = (await fs.readdir(val, { recursive: true })).map(String).filter((f) => f.endsWith('.jpg')).sort();
-    // The same file name in two folders (as ISIC_0024310.jpg from two copies of a dataset).
-    const a = path.join(dir, 'many', 'a', 'ISIC_0024310.jpg');
-    const b = path.join(dir, 'many', 'b', 'ISIC_0024310.jpg');
+    const { run, squares } = await squareRunAndImages();
+    const [first, second] = squares;
+    // The same file name in two folders (as ISIC_0024310.png from two copies of a dataset).
+    const a = path.join(dir, 'many', 'a', 'ISIC_0024310.png');
+    const b = path.join(dir, 'many', 'b', 'ISIC_0024310.png');
     const broken = path.join(dir, 'many', 'broken.jpg');
     await fs.mkdir(path.dirname(a), { recursive: true });
     await fs.mkdir(path.dirname(b), { recursive: true });
-    await fs.copyFile(path.join(val, first!), a);
-    await fs.copyFile(path.join(val, second!), b);
+    await fs.copyFile(first!, a);
+    await fs.copyFile(second!, b);
     await fs.writeFile(broken, 'not a jpeg');
     const missing = path.join(dir, 'many', 'missing.jpg');
-    const images = [a, broken, b, missing, path.join(val, first!)];
+    const images = [a, broken, b, missing, first!];
     const out = path.join(dir, 'many-cam');
     const r = await runCli(['predict', '--run', run, '--gradcam', out, '--json', ...images]);
     assert.equal(r.code, 1, 'exit 1 when any image failed');
@@ -217,7 +230,7 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.match(failures[1]!.error, /missing\.jpg does not exist/);
     const done = r.events.find((e) => e.type === 'predict/didFinish');
     assert.ok(done && done.type === 'predict/didFinish');
-    assert.deepEqual(done.predictions.map((p) => p.image), [a, b, path.join(val, first!)], 'the others were classified');
+    assert.deepEqual(done.predictions.map((p) => p.image), [a, b, first], 'the others were classified');
     assert.deepEqual(done.failed?.map((f) => f.image), [broken, missing]);
     const error = r.events.find((e) => e.type === 'error');
     assert.ok(error && error.type === 'error');
@@ -228,20 +241,21 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.match(path.basename(cams[0]!), /^ISIC_0024310-[0-9a-f]{8}\.gradcam\.png$/);
     assert.match(path.basename(cams[1]!), /^ISIC_0024310-[0-9a-f]{8}\.gradcam\.png$/);
     assert.equal(path.basename(cams[2]!), `${path.parse(first!).name}.gradcam.png`, 'a name used once stays as it was');
-    assert.deepEqual((await fs.readdir(out)).sort(), cams.map((c) => path.basename(c)).sort(), 'one file per classified image, none overwritten');
-    for (const cam of cams) assert.equal((await sharp(cam).metadata()).format, 'png');
+    const heats = done.predictions.map((p) => p.gradcamHeat!);
+    assert.deepEqual(heats.map((h) => path.basename(h)), cams.map((c) => path.basename(c).replace(/\.gradcam\.png$/, '.gradcam-heat.png')), 'each heat map beside its overlay');
+    assert.deepEqual((await fs.readdir(out)).sort(), [...cams, ...heats].map((c) => path.basename(c)).sort(), 'an overlay and a heat map per classified image, none overwritten');
+    for (const cam of [...cams, ...heats]) assert.equal((await sharp(cam).metadata()).format, 'png');
 
     // For a person: each failure on a line of its own on stderr, the predictions on stdout.
     const human = await runCli(['predict', '--run', run, a, broken, b]);
     assert.equal(human.code, 1);
     assert.match(human.stderr, /^error: Could not read the image .*broken\.jpg/m);
-    assert.equal(human.stdout.trim().split('\n').length, 2, human.stdout);
+    // The model's provenance first, then one line per classified image.
+    assert.equal(human.stdout.trim().split('\n').filter((l) => l.includes('ISIC_0024310.png: ')).length, 2, human.stdout);
   });
 
   it('the extension’s Classify Lesion on a multi-selection: one result per image, the unreadable one with its reason', async () => {
-    const run = path.join(dir, 'run-a');
-    const val = path.join(prepared, 'val');
-    const files = (await fs.readdir(val, { recursive: true })).map(String).filter((f) => f.endsWith('.jpg')).sort().slice(0, 2).map((f) => path.join(val, f));
+    const { run, squares: files } = await squareRunAndImages();
     const broken = path.join(dir, 'many', 'broken.jpg');
     const client = new BackendClient({ modulePath: CLI });
     let changes = 0;
@@ -255,7 +269,8 @@ describe('backend process: training, evaluation and prediction', function () {
       assert.equal(s.error, undefined, 'the job as a whole did not fail');
       assert.deepEqual(s.items.map((i) => i.image), selection);
       assert.ok(s.items[0]!.prediction && s.items[1]!.prediction, 'both good images classified');
-      assert.ok(s.items.slice(0, 2).every((i) => i.gradcamUri?.startsWith('data:image/png;base64,')));
+      assert.ok(s.items.slice(0, 2).every((i) => i.gradcamUri?.startsWith('data:image/png;base64,') && i.gradcamHeatUri?.startsWith('data:image/png;base64,')));
+      assert.equal(s.model?.trainedOn.synthetic, true, "the model's provenance: trained on synthetic data");
       assert.equal(s.items[2]!.prediction, undefined);
       assert.match(s.items[2]!.error ?? '', /Could not read the image .*broken\.jpg/);
       assert.ok(changes >= 2, 'the panel was told when classification started and when it ended');

@@ -44,3 +44,29 @@ export function themeColor(variable: string, fallback: string): string {
 export function swatch(color: string): HTMLElement {
   return h('span', { class: 'swatch', style: `background:${color}`, 'aria-hidden': 'true' });
 }
+
+/**
+ * A page made of sections that are rebuilt only when what they show changed: state snapshots arrive often
+ * (a thumbnail loaded, a job progressed), and rebuilding everything would close an open drop-down, reset a
+ * half-typed field and redraw every chart each time. `render(name, key, build)` rebuilds section `name`
+ * when `key` (any JSON-able value) differs from the last one.
+ */
+export function keyedSections(parent: Element, names: readonly string[]): (name: string, key: unknown, build: () => Node | null) => void {
+  const slots = new Map<string, { container: HTMLElement; key?: string }>();
+  return (name, key, build) => {
+    if (slots.size === 0 || !parent.contains(slots.values().next().value!.container)) {
+      slots.clear();
+      replaceChildren(parent, ...names.map((n) => {
+        const container = h('div', { 'data-section': n });
+        slots.set(n, { container });
+        return container;
+      }));
+    }
+    const slot = slots.get(name);
+    if (!slot) throw new Error(`keyedSections: no section "${name}"`);
+    const json = JSON.stringify(key);
+    if (slot.key === json) return;
+    slot.key = json;
+    replaceChildren(slot.container, build());
+  };
+}

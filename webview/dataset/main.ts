@@ -28,7 +28,7 @@ function distributionChart(summary: DatasetSummary): HTMLElement {
   const canvas = h('canvas', { role: 'img', 'aria-label': 'Images per class: train, validation and augmented' });
   const colors = summary.classes.map((_, k) => classColorAt(k));
   const hasAug = summary.classes.some((c) => (c.augmented ?? 0) > 0);
-  const fills = { train: 1, augmented: 0.55, val: 0.22 } as const;
+  const fills = { train: 1, augmented: 0.55, val: 0.22, test: 0.08 } as const;
   chart?.destroy();
   chart = new Chart(canvas, {
     type: 'bar',
@@ -38,6 +38,7 @@ function distributionChart(summary: DatasetSummary): HTMLElement {
         { label: 'train', data: summary.classes.map((c) => c.train.images), backgroundColor: colors, stack: 'train' },
         ...(hasAug ? [{ label: 'augmented', data: summary.classes.map((c) => c.augmented ?? 0), backgroundColor: colors.map((c) => withAlpha(c, fills.augmented)), stack: 'train' }] : []),
         { label: 'val', data: summary.classes.map((c) => c.val.images), backgroundColor: colors.map((c) => withAlpha(c, fills.val)), borderColor: colors, borderWidth: 2, stack: 'val' },
+        ...(hasTest(summary) ? [{ label: 'test', data: summary.classes.map((c) => c.test?.images ?? 0), backgroundColor: colors.map((c) => withAlpha(c, fills.test)), borderColor: colors, borderWidth: 1, stack: 'test' }] : []),
       ],
     },
     options: {
@@ -50,7 +51,7 @@ function distributionChart(summary: DatasetSummary): HTMLElement {
               const text = String(Chart.defaults.color);
               return c.data.datasets.map((d, i) => {
                 const alpha = fills[d.label as keyof typeof fills] ?? 1;
-                return { text: d.label ?? '', datasetIndex: i, hidden: !c.isDatasetVisible(i), fontColor: text, fillStyle: alpha < 1 ? withAlpha(text, alpha) : text, strokeStyle: text, lineWidth: d.label === 'val' ? 2 : 0 };
+                return { text: d.label === 'test' ? 'test (held out)' : (d.label ?? ''), datasetIndex: i, hidden: !c.isDatasetVisible(i), fontColor: text, fillStyle: alpha < 1 ? withAlpha(text, alpha) : text, strokeStyle: text, lineWidth: d.label === 'val' ? 2 : d.label === 'test' ? 1 : 0 };
               });
             },
           },
@@ -74,8 +75,12 @@ function withAlpha(color: string, alpha: number): string {
   return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : color;
 }
 
+/** The ISIC 2018 test set was prepared beside train/val, as test/. */
+const hasTest = (summary: DatasetSummary): boolean => summary.classes.some((c) => (c.test?.images ?? 0) > 0);
+
 function classTable(summary: DatasetSummary): HTMLElement {
   const hasAug = summary.classes.some((c) => (c.augmented ?? 0) > 0);
+  const test = hasTest(summary);
   const noun = groupNoun(summary);
   const labels = summaryClassLabels(summary.classes);
   const sum = (f: (c: DatasetSummary['classes'][number]) => number): number => summary.classes.reduce((a, c) => a + f(c), 0);
@@ -84,13 +89,15 @@ function classTable(summary: DatasetSummary): HTMLElement {
   const name = (className: string, k: number): HTMLElement => h('span', { class: 'class-name' }, swatch(classColorAt(k)), describeClass(className, labels));
   // Without a group column every image is its own group: group counts would only repeat the image counts.
   const groups = (n: { images: number; lesions: number }): string => (noun ? ` (${n.lesions} ${noun.slice(0, 3)}.)` : '');
-  const head = ['class', 'images', ...(noun ? [`${noun}s`, `images/${noun}`] : []), 'train', 'val', 'val share', ...(hasAug ? ['augmented'] : [])];
+  const head = ['class', 'images', ...(noun ? [`${noun}s`, `images/${noun}`] : []), 'train', 'val', 'val share', ...(test ? ['test'] : []), ...(hasAug ? ['augmented'] : [])];
+  // The validation share is of train + val: a held-out test set is neither.
+  const valShare = (c: DatasetSummary['classes'][number]): string => (c.train.images + c.val.images ? `${((100 * c.val.images) / (c.train.images + c.val.images)).toFixed(1)}%` : '–');
   return h('table', { class: 'data' },
     h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, ...summary.classes.map((c, k) =>
-      row([name(c.name, k), c.all.images, ...(noun ? [c.all.lesions, c.all.lesions ? (c.all.images / c.all.lesions).toFixed(2) : '–'] : []), `${c.train.images}${groups(c.train)}`, `${c.val.images}${groups(c.val)}`, c.all.images ? `${((100 * c.val.images) / c.all.images).toFixed(1)}%` : '–', ...(hasAug ? [c.augmented ?? 0] : [])]))),
+      row([name(c.name, k), c.all.images, ...(noun ? [c.all.lesions, c.all.lesions ? (c.all.images / c.all.lesions).toFixed(2) : '–'] : []), `${c.train.images}${groups(c.train)}`, `${c.val.images}${groups(c.val)}`, valShare(c), ...(test ? [c.test?.images ?? 0] : []), ...(hasAug ? [c.augmented ?? 0] : [])]))),
     // A lesion is of one class, so lesions add up over classes; a patient's (or group's) images may span several.
-    h('tfoot', {}, row(['all', sum((c) => c.all.images), ...(noun ? [noun === 'lesion' ? sum((c) => c.all.lesions) : '', ''] : []), sum((c) => c.train.images), sum((c) => c.val.images), '', ...(hasAug ? [sum((c) => c.augmented ?? 0)] : [])], 'total')));
+    h('tfoot', {}, row(['all', sum((c) => c.all.images), ...(noun ? [noun === 'lesion' ? sum((c) => c.all.lesions) : '', ''] : []), sum((c) => c.train.images), sum((c) => c.val.images), '', ...(test ? [sum((c) => c.test?.images ?? 0)] : []), ...(hasAug ? [sum((c) => c.augmented ?? 0)] : [])], 'total')));
 }
 
 /** What the split kept apart, in a sentence; a warning where it cannot rule out leakage. */
@@ -110,7 +117,7 @@ function splitInfo(s: DatasetSummary): HTMLElement {
   const by = s.split === 'image' ? 'image' : noun ? (s.grouping && s.grouping.column !== 'lesion_id' ? `${noun} (${s.grouping.column})` : noun) : 'image (no group column)';
   return h('div', { class: 'facts' },
     h('dl', {},
-      h('dt', {}, 'Source'), h('dd', {}, `${s.sourcePath} (${s.layout})`),
+      h('dt', {}, 'Source'), h('dd', {}, `${s.sourcePath} (${s.layout}${s.synthetic ? ', synthetic demo data: painted, not photographed' : ''})`),
       h('dt', {}, 'Split'), h('dd', {}, `${by}, val fraction ${s.valFraction}, seed ${s.seed}`),
       h('dt', {}, 'Files'), h('dd', {}, `${s.link === 'hard' ? 'hard links' : s.link === 'symlink' ? 'symbolic links' : 'copies'} — the source is never modified`),
       h('dt', {}, 'Prepared'), h('dd', {}, new Date(s.preparedAt).toLocaleString())),

@@ -1,7 +1,8 @@
 import '../common/elements';
 import type { SidebarState, TrainRequest, WeightsView } from '../../src/shared/protocol/views/sidebar';
 import type { ModelName } from '../../src/shared/protocol/jobs';
-import { MODEL_NAMES } from '../../src/shared/protocol/jobs';
+import { MODEL_NAMES, MONITORS } from '../../src/shared/protocol/jobs';
+import { formatInterval } from '../../src/shared/trust';
 import type { NewRunDefaults } from '../../src/shared/trainDefaults';
 import { isFromScratch, phaseDefaults } from '../../src/shared/trainDefaults';
 import { formatBytes, formatDuration, formatPercent } from '../../src/shared/format';
@@ -12,8 +13,8 @@ import { button } from '../common/elements';
 const root = appRoot();
 
 /** The Run form's fields. A field the person has not touched shows the default for the weights chosen. */
-type FieldKey = 'model' | 'alpha' | 'weights' | 'phase' | 'epochs' | 'batch' | 'size' | 'augment' | 'lr' | 'finetuneLr' | 'optimizer' | 'unfreezeFrom' | 'engine' | 'precision' | 'classWeights';
-const FIELD_KEYS: readonly FieldKey[] = ['model', 'alpha', 'weights', 'phase', 'epochs', 'batch', 'size', 'augment', 'lr', 'finetuneLr', 'optimizer', 'unfreezeFrom', 'engine', 'precision', 'classWeights'];
+type FieldKey = 'model' | 'alpha' | 'weights' | 'phase' | 'epochs' | 'batch' | 'size' | 'augment' | 'lr' | 'finetuneLr' | 'optimizer' | 'unfreezeFrom' | 'engine' | 'precision' | 'classWeights' | 'monitor';
+const FIELD_KEYS: readonly FieldKey[] = ['model', 'alpha', 'weights', 'phase', 'epochs', 'batch', 'size', 'augment', 'lr', 'finetuneLr', 'optimizer', 'unfreezeFrom', 'engine', 'precision', 'classWeights', 'monitor'];
 /** Fields whose value changes what else the form shows (defaults, placeholders, the weights notice). */
 const SHAPING: readonly FieldKey[] = ['model', 'alpha', 'weights', 'size'];
 
@@ -76,6 +77,7 @@ function formValues(s: SidebarState): Record<FieldKey, string> {
     engine: 'setting',
     precision: 'setting',
     classWeights: 'no',
+    monitor: 'val_bal_acc',
   };
   for (const k of FIELD_KEYS) if (memory.touched[k] !== undefined) shown[k] = memory.touched[k]!;
   return shown;
@@ -115,6 +117,7 @@ function readForm(form: Record<FieldKey, string>): { overrides: TrainRequest } |
       engine: form.engine === 'setting' ? undefined : (form.engine as TrainRequest['engine']),
       precision: form.precision === 'setting' ? undefined : (form.precision as TrainRequest['precision']),
       classWeights: form.classWeights === 'yes',
+      monitor: form.monitor as TrainRequest['monitor'],
     },
   };
 }
@@ -160,7 +163,7 @@ function datasetSection(s: SidebarState): HTMLElement {
   const splitBy = sum.split === 'image' ? 'image' : sum.grouping ? sum.grouping.noun : sum.leakage ? 'image' : sum.split;
   return section(
     'Dataset',
-    h('p', {}, h('strong', {}, `${total('train')} train · ${total('val')} val`), aug ? ` · ${aug} augmented` : '', h('br'), h('span', { class: 'muted small' }, `${sum.classes.length} classes · ${sum.layout}, split by ${splitBy} (val ${sum.valFraction}, seed ${sum.seed})${sum.excludedCount ? ` · ${sum.excludedCount} excluded` : ''}`)),
+    h('p', {}, h('strong', {}, `${total('train')} train · ${total('val')} val`), aug ? ` · ${aug} augmented` : '', h('br'), h('span', { class: 'muted small' }, `${sum.synthetic ? 'synthetic demo data · ' : ''}${sum.classes.length} classes · ${sum.layout}, split by ${splitBy} (val ${sum.valFraction}, seed ${sum.seed})${sum.excludedCount ? ` · ${sum.excludedCount} excluded` : ''}`)),
     h('div', { class: 'actions' },
       button('Show Dataset', () => runCommand('lesionLab.showDataset'), { secondary: true }),
       button('Augment…', () => runCommand('lesionLab.augment'), { secondary: true, disabled: !s.trusted }),
@@ -375,6 +378,7 @@ function runSection(s: SidebarState): HTMLElement {
       field('Optimizer', 'optimizer', select(form.optimizer, ['default', 'rmsprop', 'adam', 'sgd'])),
       field('Unfreeze from', 'unfreezeFrom', textfield(form.unfreezeFrom, { placeholder: d.unfreezeFrom === '1' ? '1 (every layer)' : d.unfreezeFrom })),
       field('Class weights', 'classWeights', select(form.classWeights, ['no', 'yes'])),
+      field('Checkpoint by', 'monitor', select(form.monitor, MONITORS)),
       field('Engine', 'engine', select(form.engine, ['setting', 'auto', 'tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm', 'cpu'])),
       field('Precision', 'precision', select(form.precision, ['setting', 'float32', 'mixed'])),
       h('p', { class: 'muted small span' }, `Optimizer default: ${d.headOptimizer} for the head, ${d.finetuneOptimizer} for fine-tuning. Engine and precision “setting”: ${s.runDefaults.engine}, ${s.runDefaults.precision}.`)));
@@ -434,16 +438,21 @@ function runsSection(s: SidebarState): HTMLElement {
     'Runs',
     h('p', { class: 'small' }, h('a', { href: '#', class: 'all-runs', title: 'Every run in a table: setups and results side by side, compare, rename, annotate, delete', onclick: (ev: Event) => { ev.preventDefault(); runCommand('lesionLab.showRuns'); } }, 'All runs (table, compare, manage)…')),
     h('ul', { class: 'runs' },
-      ...[...s.runs].reverse().slice(0, 12).map((r) =>
-        h('li', { title: r.setup ?? r.path },
+      ...[...s.runs].reverse().slice(0, 12).map((r) => {
+        const c = r.checkpoint;
+        const chance = c?.chance === 'at' || c?.chance === 'below';
+        const kept = c ? `The kept checkpoint (epoch ${c.epoch}): validation balanced accuracy ${formatPercent(c.balancedAccuracy)}${c.ci ? `, 95% CI ${formatInterval(c.ci)}` : ''} on ${c.images} images — optimistic: this split chose the checkpoint.${chance ? ' Its interval includes chance.' : ''}` : undefined;
+        return h('li', { title: [r.setup ?? r.path, kept].filter(Boolean).join('\n') },
           h('div', { class: 'run-line' },
             h('a', { href: '#', class: 'run-name', onclick: (ev: Event) => { ev.preventDefault(); post({ type: 'run/open', path: r.path }); } }, r.name),
+            chance ? h('span', { class: 'badge-warning small', 'data-testid': 'run-chance' }, c!.chance === 'below' ? 'below chance' : 'at chance level') : null,
             r.epochs > 0 && s.trusted
               ? h('a', { href: '#', class: 'small run-action', title: `Export ${r.name} as ONNX, TF.js or Keras`, onclick: (ev: Event) => { ev.preventDefault(); runCommand('lesionLab.exportModel', r.path); } }, 'Export…')
               : null),
           h('div', { class: 'muted small run-meta' },
             `${r.epochs} ep · ${r.status}`,
-            r.bestValBalancedAccuracy !== undefined ? h('span', { class: 'run-score' }, ` · bal. acc ${formatPercent(r.bestValBalancedAccuracy)}`) : null)))),
+            c ? h('span', { class: 'run-score' }, ` · bal. acc ${formatPercent(c.balancedAccuracy, 0)}${c.ci ? ` (CI ${formatInterval(c.ci)})` : ''}`) : null));
+      })),
   );
 }
 

@@ -5,6 +5,9 @@ import type { TrainingPanelState } from '../../src/shared/protocol/views/trainin
 import { formatDuration } from '../../src/shared/format';
 import { formatLearningRate } from '../../src/shared/runsTable';
 import { emaSmooth } from '../../src/shared/smoothing';
+import { bestEpochOf } from '../../src/shared/modelEvidence';
+import { describeMonitor } from '../../src/shared/runConfig';
+import { chanceVerdict, chanceWarning, formatWithInterval } from '../../src/shared/trust';
 import { connect, post, runCommand } from '../common/host';
 import { appRoot, emptyState, h, replaceChildren, themeColor } from '../common/dom';
 import { button } from '../common/elements';
@@ -292,23 +295,38 @@ function controls(note: HTMLElement): HTMLElement {
 function bestEpoch(s: TrainingPanelState): number | undefined {
   const marked = (s.markers ?? []).filter((m) => m.kind === 'best').map((m) => m.epoch);
   if (marked.length) return Math.max(...marked);
-  let best: EpochMetrics | undefined;
-  for (const m of s.epochs) if (!best || m.valAccuracy > best.valAccuracy) best = m;
-  return best?.epoch;
+  return bestEpochOf(s.epochs, s.monitor ?? 'val_acc')?.epoch;
+}
+
+/** The kept checkpoint's validation balanced accuracy with its interval, labelled for what it is; and the warning when it is at chance. */
+function checkpointSummary(s: TrainingPanelState): (HTMLElement | null)[] {
+  const at = bestEpoch(s);
+  const m = s.epochs.find((e) => e.epoch === at);
+  if (!m) return [];
+  const verdict = m.valBalancedAccuracyCi && s.classes ? chanceVerdict(m.valBalancedAccuracyCi, s.classes) : undefined;
+  const warning = s.classes ? chanceWarning(verdict, s.classes) : undefined;
+  return [
+    warning ? h('p', { class: 'alert', role: 'alert', 'data-testid': 'chance-warning' }, warning) : null,
+    h('p', { class: 'epoch-summary', 'data-testid': 'checkpoint-summary' },
+      h('strong', {}, `Kept checkpoint: epoch ${m.epoch}`), `, chosen by ${describeMonitor(s.monitor ?? 'val_acc')} — validation balanced accuracy ${formatWithInterval(m.valBalancedAccuracy, m.valBalancedAccuracyCi)}. `,
+      h('span', { class: 'muted' }, 'Optimistic: used for model selection.')),
+  ];
 }
 
 function epochTable(s: TrainingPanelState): HTMLElement {
   const bestAt = bestEpoch(s);
   return h('table', { class: 'data mono' },
-    h('thead', {}, h('tr', {}, ...['epoch', 'phase', 'time', 'loss', 'acc', 'val_loss', 'val_acc', 'val_bal_acc', 'lr'].map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...s.epochs.map((m) => h('tr', { class: m.epoch === bestAt ? 'best' : '', title: m.epoch === bestAt ? 'best checkpoint: the one evaluation and prediction use' : '' },
+    h('thead', {}, h('tr', {}, ...['epoch', 'phase', 'time', 'loss', 'acc', 'val_loss', 'val_acc', 'val_bal_acc', '95% CI', 'lr'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, ...s.epochs.map((m) => h('tr', { class: m.epoch === bestAt ? 'best' : '', title: m.epoch === bestAt ? `${describeMonitor(s.monitor ?? 'val_acc')}: the checkpoint evaluation and prediction use` : '' },
       h('th', { scope: 'row' }, String(m.epoch)), h('td', {}, m.phase), h('td', {}, formatDuration(m.seconds)),
       h('td', {}, m.loss.toFixed(4)), h('td', {}, m.accuracy.toFixed(4)), h('td', {}, m.valLoss.toFixed(4)),
-      h('td', {}, m.valAccuracy.toFixed(4)), h('td', {}, m.valBalancedAccuracy.toFixed(4)), h('td', {}, m.lr.toExponential(1))))));
+      h('td', {}, m.valAccuracy.toFixed(4)), h('td', {}, m.valBalancedAccuracy.toFixed(4)),
+      h('td', { class: 'muted' }, m.valBalancedAccuracyCi ? `${m.valBalancedAccuracyCi.low.toFixed(2)}–${m.valBalancedAccuracyCi.high.toFixed(2)}` : '–'),
+      h('td', {}, m.lr.toExponential(1))))));
 }
 
 /** The parts of the page, kept between snapshots so that the charts and the controls are not rebuilt. */
-let shell: { key: string; header: HTMLElement; progress: HTMLElement; note: HTMLElement; charts: HTMLElement; table: HTMLElement } | undefined;
+let shell: { key: string; header: HTMLElement; progress: HTMLElement; summary: HTMLElement; note: HTMLElement; charts: HTMLElement; table: HTMLElement } | undefined;
 let last: TrainingPanelState | undefined;
 
 function render(s: TrainingPanelState): void {
@@ -329,19 +347,21 @@ function render(s: TrainingPanelState): void {
       h('div', { class: 'actions' },
         button('Compare…', () => post({ type: 'training/compare' }), { secondary: true, title: 'Overlay other runs on these charts' }),
         button('All Runs', () => runCommand('lesionLab.showRuns'), { secondary: true, title: 'Every run in a table: setups and results side by side' }),
-        s.status === 'running' ? button('Stop', () => runCommand('lesionLab.stop'), { secondary: true }) : button('Evaluate', () => runCommand('lesionLab.evaluate', s.run!), { secondary: true }),
+        s.status === 'running' ? button('Stop', () => runCommand('lesionLab.stop'), { secondary: true }) : button('Evaluate', () => runCommand('lesionLab.evaluate', s.run!, 'val'), { secondary: true, title: 'Evaluate the kept checkpoint on the validation split' }),
         s.status === 'interrupted' || s.status === 'cancelled' ? button('Resume…', () => runCommand('lesionLab.resume'), { secondary: true }) : null));
-    shell = { key, header, progress: h('div'), note: h('span', { class: 'muted small', 'data-testid': 'curve-note' }), charts: h('div', { class: 'charts' }), table: h('div') };
+    shell = { key, header, progress: h('div'), summary: h('div'), note: h('span', { class: 'muted small', 'data-testid': 'curve-note' }), charts: h('div', { class: 'charts' }), table: h('div') };
     replaceChildren(root,
       header,
       s.setup ? h('p', { class: 'muted small run-setup', 'data-testid': 'run-setup' }, s.setup) : null,
       s.status === 'interrupted' ? h('p', { class: 'warning' }, 'This run stopped without finishing (a crash, a kill or a reboot). Its last checkpoint is intact: Resume continues from it.') : null,
       shell.progress,
+      shell.summary,
       hasCurves ? controls(shell.note) : null,
       shell.charts,
       shell.table);
   }
   shell.note.textContent = curveNote(s);
+  replaceChildren(shell.summary, ...checkpointSummary(s));
   const b = s.batch;
   replaceChildren(shell.progress, b
     ? h('div', { class: 'batch' },
@@ -359,6 +379,7 @@ function render(s: TrainingPanelState): void {
     s.epochs.length ? h('h2', {}, 'Epoch log', h('span', { class: 'actions inline' },
       button('Save epochs as CSV…', () => post({ type: 'training/saveCsv', what: 'epochs' }), { secondary: true }),
       s.batches?.length ? button('Save batches as CSV…', () => post({ type: 'training/saveCsv', what: 'batches' }), { secondary: true }) : null)) : null,
+    s.epochs.length ? h('p', { class: 'muted small' }, `Highlighted: the kept checkpoint, chosen by ${describeMonitor(s.monitor ?? 'val_acc')} — validation figures are optimistic, as they chose it. 95% CI: bootstrap interval of val_bal_acc.`) : null,
     s.epochs.length ? h('div', { class: 'table-wrap' }, epochTable(s)) : null);
 }
 

@@ -36,8 +36,12 @@ export function gradCamModel(model: tfl.LayersModel): GradCamModel {
   return { features: split.frozen!, head: split.trainable, logits };
 }
 
-/** Why there is no map to draw: every gradient is zero, or no region raises the class's score. */
-export type FlatMap = 'zero-gradients' | 'no-positive-evidence';
+/**
+ * Why there is no map to draw: every gradient is zero; no region raises the class's score; or every cell of
+ * the map is the same (a 1×1 feature map — MobileNetV2 and ResNet at 32 px — can only ever be), which would
+ * paint the whole image as "evidence".
+ */
+export type FlatMap = 'zero-gradients' | 'no-positive-evidence' | 'uniform';
 
 export interface ClassActivationMap {
   /** Values in [0, 1] (all 0 when `flat`), height × width of the feature map. */
@@ -48,10 +52,12 @@ export interface ClassActivationMap {
 }
 
 /** What a person is told instead of a drawing. */
-export function describeFlatMap(flat: FlatMap, className: string): string {
-  return flat === 'zero-gradients'
-    ? 'no evidence map: the gradients are zero (the class score does not change with the image)'
-    : `no evidence map: no region of the image raises the score of ${className}`;
+export function describeFlatMap(flat: FlatMap, className: string, map?: { height: number; width: number }): string {
+  if (flat === 'zero-gradients') return 'no evidence map: the gradients are zero (the class score does not change with the image)';
+  if (flat === 'no-positive-evidence') return `no evidence map: no region of the image raises the score of ${className}`;
+  return map && map.height * map.width === 1
+    ? 'no evidence map: the last feature map is 1×1 at this input size, so Grad-CAM cannot tell where the evidence lies (train with a larger --size)'
+    : 'no evidence map: the evidence is spread evenly over the whole image';
 }
 
 /**
@@ -74,7 +80,9 @@ export async function gradCam(m: GradCamModel, x: tf.Tensor4D, classIndex: numbe
     const [height, width] = raw.shape;
     const cam = (await raw.data()) as Float32Array;
     const peak = cam.reduce((a, b) => Math.max(a, b), 0);
-    const flat: FlatMap | undefined = (await gradMax.data())[0]! === 0 ? 'zero-gradients' : !(peak > 0) ? 'no-positive-evidence' : undefined;
+    const low = cam.reduce((a, b) => Math.min(a, b), Infinity);
+    // Within 5% everywhere: drawn, it would tint the whole image alike.
+    const flat: FlatMap | undefined = (await gradMax.data())[0]! === 0 ? 'zero-gradients' : !(peak > 0) ? 'no-positive-evidence' : peak - low < 0.05 * peak ? 'uniform' : undefined;
     if (flat) return { cam: new Float32Array(cam.length), height, width, flat };
     return { cam: cam.map((v) => v / peak), height, width };
   } finally {

@@ -6,7 +6,7 @@ import { classLabel } from '../../shared/classes';
 import { formatPercent } from '../../shared/format';
 import type { RunConfig } from '../../shared/runConfig';
 import { describeEpochEngines, describeMonitor, runMonitor } from '../../shared/runConfig';
-import { isEvaluationReport } from '../../shared/runFiles';
+import { isEvaluationReport, orderEvaluationReports, withEvaluatedSet } from '../../shared/runFiles';
 import { ISIC2018_LEADERBOARD, chanceWarning, formatInterval, formatWithInterval } from '../../shared/trust';
 
 /** Layouts of HAM10000's images (and runs from before the layout was recorded). */
@@ -18,15 +18,12 @@ export async function readEvaluationReports(runDir: string): Promise<Evaluation[
   const reports: Evaluation[] = [];
   for (const name of names) {
     try {
-      const report = JSON.parse(await fs.readFile(path.join(runDir, name), 'utf8')) as Evaluation;
-      // A report from before sets were named is the validation one.
-      reports.push(report.set ? report : { ...report, set: { id: 'val', kind: 'validation', report: name, prepared: '', usedForSelection: true } });
+      reports.push(withEvaluatedSet(name, JSON.parse(await fs.readFile(path.join(runDir, name), 'utf8')) as Evaluation));
     } catch {
       // a report someone is writing right now, or a damaged one: the card lists the rest
     }
   }
-  const rank = (e: Evaluation): string => (e.set?.id === 'val' ? '0' : e.set?.id === 'test' ? '1' : `2${e.set?.id ?? ''}`);
-  return reports.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+  return orderEvaluationReports(reports);
 }
 
 export function renderModelCard(config: RunConfig, reports: Evaluation[], metrics: EpochMetrics[], checkpointEpoch: number): string {

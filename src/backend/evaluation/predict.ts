@@ -123,7 +123,7 @@ export async function predict(options: PredictOptions, ctx: JobContext): Promise
         const x = tf.tensor4d(batch.subarray(0, size * size * 3), [1, size, size, 3]);
         const map = await gradCam(cam, x, best).finally(() => x.dispose());
         if (map.flat) {
-          prediction.gradcamNote = describeFlatMap(map.flat, classes[best]!);
+          prediction.gradcamNote = describeFlatMap(map.flat, classes[best]!, map);
         } else {
           const out = path.join(options.gradcam, camFiles.get(path.resolve(image))!);
           const heat = out.replace(/\.gradcam\.png$/, '.gradcam-heat.png');

@@ -2,10 +2,10 @@ import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import type { BackendEvent } from '../../shared/protocol/backend';
-import type { DownloadDataset, TableSpec } from '../../shared/protocol/jobs';
+import type { DownloadDataset, EvaluationSplit, TableSpec } from '../../shared/protocol/jobs';
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
-import { listRuns, readDatasetSummary } from '../runFolders';
+import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
 import type { PredictionController } from '../panels/predictionController';
 import { imagesToClassify } from '../panels/predictionController';
@@ -212,7 +212,9 @@ export function registerWorkflowCommands(lab: LabContext, images: ImagePanels): 
         lab.panels.show('dataset');
       }
     }),
-    register('lesionLab.evaluate', async (arg?: unknown) => {
+    // Arguments from the panels: the run, and the split ('val' or 'test'); without a split it asks which set:
+    // validation, the test split when the run's prepared folder has one, or another prepared folder.
+    register('lesionLab.evaluate', async (arg?: unknown, splitArg?: unknown) => {
       const root = workspaceRoot();
       if (!root || !requireTrust('Evaluating')) return;
       const run = typeof arg === 'string' ? arg : lab.currentRun ?? (await listRuns(runsDir(root))).at(-1)?.path;
@@ -221,8 +223,37 @@ export function registerWorkflowCommands(lab: LabContext, images: ImagePanels): 
         if (choice) void vscode.commands.executeCommand(choice === 'Train…' ? 'lesionLab.train' : 'lesionLab.openRun');
         return;
       }
+      let split: EvaluationSplit | undefined = splitArg === 'val' || splitArg === 'test' ? splitArg : undefined;
+      let data: string | undefined;
+      if (!split) {
+        const prepared = (await readRunConfig(run))?.options.prepared;
+        const summary = prepared ? await readDatasetSummary(prepared) : undefined;
+        const test = summary?.classes.reduce((a, c) => a + (c.test?.images ?? 0), 0) ?? 0;
+        const pick = await vscode.window.showQuickPick(
+          [
+            { label: 'Validation split', description: 'it chose the checkpoint, so its figures are optimistic', set: 'val' as const },
+            ...(test > 0 ? [{ label: 'Test split', description: `${test} held-out images, never trained on nor used to choose`, set: 'test' as const }] : []),
+            { label: 'Another prepared folder…', description: 'its test split, else its validation split; a report of its own', set: 'data' as const },
+          ],
+          { title: `Lesion Lab: evaluate ${path.basename(run)} on which set?` },
+        );
+        if (!pick) return;
+        if (pick.set === 'data') {
+          data = await pickFolder('A prepared dataset folder (has manifest.json)', root);
+          if (!data) return;
+        } else {
+          split = pick.set;
+        }
+      }
       lab.currentRun = run;
-      const result = await lab.jobs.run({ command: 'evaluate', options: { run, engine: engineSetting(), threads: threadsSetting() } }, { title: 'Evaluate', notify: true, again: { label: 'Evaluate Again', command: 'lesionLab.evaluate', args: [run] } });
+      const result = await lab.jobs.run(
+        { command: 'evaluate', options: { run, ...(split ? { split } : {}), ...(data ? { data } : {}), engine: engineSetting(), threads: threadsSetting() } },
+        {
+          title: split === 'test' ? 'Evaluate on the test set' : data ? `Evaluate on ${path.basename(data)}` : 'Evaluate',
+          notify: true,
+          again: { label: 'Evaluate Again', command: 'lesionLab.evaluate', args: [run, ...(split ? [split] : [])] },
+        },
+      );
       if (result?.status === 'done') lab.panels.show('evaluation');
     }),
     register('lesionLab.classifyLesion', async (arg?: unknown, selection?: unknown) => {
@@ -236,7 +267,9 @@ export function registerWorkflowCommands(lab: LabContext, images: ImagePanels): 
       }
       const root = workspaceRoot(false);
       const runs = root ? (await listRuns(runsDir(root))).filter((r) => r.epochs > 0) : [];
-      const run = lab.currentRun && runs.some((r) => r.path === lab.currentRun) ? lab.currentRun : runs.at(-1)?.path;
+      // The run the panels show (also one opened from outside runs/), once it has a checkpoint; else the newest.
+      const shown = lab.currentRun && existsSync(path.join(lab.currentRun, 'checkpoints', 'best')) ? lab.currentRun : undefined;
+      const run = shown ?? runs.at(-1)?.path;
       if (!run) {
         const choice = await vscode.window.showWarningMessage('There is no trained model in this workspace yet. Train one first, or open a run folder written by the CLI.', 'Train…', 'Open Run Folder…');
         if (choice) void vscode.commands.executeCommand(choice === 'Train…' ? 'lesionLab.train' : 'lesionLab.openRun');

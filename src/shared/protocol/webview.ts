@@ -14,8 +14,8 @@ import type { AugmentPreviewToHost, AugmentPreviewToView } from './views/augment
 import { augmentPreviewToHostSchemas, augmentPreviewToViewSchemas } from './views/augmentPreview';
 import type { DatasetToView } from './views/dataset';
 import { datasetToViewSchemas } from './views/dataset';
-import type { EvaluationToView } from './views/evaluation';
-import { evaluationToViewSchemas } from './views/evaluation';
+import type { EvaluationToHost, EvaluationToView } from './views/evaluation';
+import { evaluationToHostSchemas, evaluationToViewSchemas } from './views/evaluation';
 import type { PredictionToHost, PredictionToView } from './views/prediction';
 import { predictionToHostSchemas, predictionToViewSchemas } from './views/prediction';
 import type { SamplesToHost, SamplesToView } from './views/samples';
@@ -61,7 +61,7 @@ export type CommonToHost =
   | { type: 'command/run'; command: WebviewCommand; args?: string[] }
   | { type: 'file/open'; path: string };
 
-export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost | RunsToHost;
+export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost | RunsToHost | EvaluationToHost;
 
 /** Every request a view can make: its params and the result its response carries. */
 export type WebviewRequests = SidebarRequests;
@@ -88,7 +88,7 @@ const toHostSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
   dataset: commonToHostSchemas,
   samples: { ...commonToHostSchemas, ...samplesToHostSchemas },
   training: { ...commonToHostSchemas, ...trainingToHostSchemas },
-  evaluation: commonToHostSchemas,
+  evaluation: { ...commonToHostSchemas, ...evaluationToHostSchemas },
   prediction: { ...commonToHostSchemas, ...predictionToHostSchemas },
   augmentPreview: { ...commonToHostSchemas, ...augmentPreviewToHostSchemas },
   runs: { ...commonToHostSchemas, ...runsToHostSchemas },
@@ -104,6 +104,7 @@ const allToHostSchemas: Record<WebviewToHost['type'], Check> = {
   ...augmentPreviewToHostSchemas,
   ...predictionToHostSchemas,
   ...runsToHostSchemas,
+  ...evaluationToHostSchemas,
 };
 
 /** Checks a message from the `view` webview against that view's protocol. */

@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { node24Bin } from './paths.mjs';
-import { findWebviewFrame, openViewContainer, runCommand, waitFor, waitForText } from './vscode.mjs';
-import { chooseFolderInDialog } from './workbench.mjs';
+import { findWebviewFrame, notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from './vscode.mjs';
+import { chooseFolderInDialog, clearNotifications } from './workbench.mjs';
 
 export const LESION_CLASSES = ['akiec', 'bcc', 'bkl', 'df', 'mel', 'nv', 'vasc'];
 
@@ -122,4 +122,51 @@ export async function prepareThroughUi(page, folder, timeout = 120_000) {
   await runCommand(page, 'Lesion Lab: Prepare Dataset…');
   await chooseFolderInDialog(page, folder);
   return panelFrame(page, 'Dataset', timeout);
+}
+
+/**
+ * Classify Lesion on an image the way a person does: open it with Quick Open, run the command, answer a
+ * file dialog if one comes up. Returns the Prediction panel's frame once it shows the class probabilities.
+ */
+export async function classifyImage(page, image, timeout = 180_000) {
+  await clearNotifications(page);
+  // Quick Open: the palette without its ">" prefix.
+  await runCommand(page, 'Go to File...');
+  const box = page.locator('.quick-input-widget .quick-input-box input');
+  await box.fill(image.split('/').slice(-3).join('/'));
+  // File search answers after a moment; pick the row that names the file.
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: image.split('/').at(-1) }).first().click({ timeout: 20_000 });
+  await page.locator(`.tabs-container .tab.active[data-resource-name="${image.split('/').at(-1)}"]`).waitFor({ timeout: 10_000 });
+
+  await runCommand(page, 'Lesion Lab: Classify Lesion');
+  const outcome = await waitFor(async () => {
+    if (await page.locator('.quick-input-widget').isVisible()) return 'dialog';
+    return (await predictionFrame(page)) ? 'panel' : undefined;
+  }, 'Classify Lesion to answer', 60_000).catch(async (err) => {
+    err.message += `; notifications: ${JSON.stringify(await notifications(page))}`;
+    throw err;
+  });
+  if (outcome === 'dialog') {
+    const boxValue = await box.inputValue();
+    assert.ok(boxValue.startsWith('/'), `Classify Lesion opened a quick input that is not a file dialog: "${boxValue}"`);
+    await box.fill(image);
+    await page.keyboard.press('Enter');
+  }
+  const panel = await waitFor(() => predictionFrame(page), 'the Prediction panel', timeout);
+  await waitFor(async () => {
+    if (/Classifying…/.test(await textOf(panel))) return undefined;
+    return (await panel.locator('[aria-label="Class probabilities"] [role="listitem"]').count()) > 0;
+  }, 'the class probabilities', timeout);
+  return panel;
+}
+
+/** The Prediction panel's frame: a Lesion Lab panel other than Dataset, Training and Evaluation. */
+export async function predictionFrame(page) {
+  for (const frame of page.frames()) {
+    if (frame.isDetached() || frame === page.mainFrame()) continue;
+    const heading = await frame.locator('header.panel-header h1').first().innerText({ timeout: 500 }).catch(() => undefined);
+    if (heading === undefined || /^(Dataset|Training|Evaluation)$/.test(heading.trim())) continue;
+    return frame;
+  }
+  return undefined;
 }

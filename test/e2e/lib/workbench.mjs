@@ -217,3 +217,31 @@ export async function setEditorGroupMaximized(page, on, timeout = DEFAULT_TIMEOU
   await waitFor(done, on ? 'the editor group to be maximised' : 'every editor group to be shown again', timeout);
   maximisedByUs = on;
 }
+
+/**
+ * Pictures a whole webview panel, not only its first screen: the window is made tall enough for the
+ * panel's page to fit (up to 7,000 px more), pictured, then put back. Maximise the panel's editor group
+ * first for a readable width. Returns the file written.
+ */
+export async function screenshotWholePanel(t, frame, name) {
+  const page = t.page;
+  const before = page.viewportSize();
+  const overflow = () => frame.evaluate(() => document.documentElement.scrollHeight - document.documentElement.clientHeight);
+  let extra = Math.min(7000, Math.max(0, await overflow()));
+  try {
+    // Charts and thumbnails may change the page's height once it is taller: grow again until it fits.
+    for (let i = 0; i < 3 && extra > 0; i++) {
+      await page.setViewportSize({ width: before.width, height: before.height + extra });
+      await page.waitForTimeout(400); // the workbench lays out, charts follow on the next frame
+      const more = await overflow();
+      if (more <= 0) break;
+      extra = Math.min(7000, extra + more);
+    }
+    return await t.screenshot(frame, name);
+  } finally {
+    if (extra > 0) {
+      await page.setViewportSize(before);
+      await page.waitForTimeout(300);
+    }
+  }
+}

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LESION_CLASSES, augmentThroughUi, fillRunForm, panelFrame, prepareThroughUi, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { LESION_CLASSES, augmentThroughUi, classifyImage, fillRunForm, panelFrame, prepareThroughUi, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { repoRoot, softwareVulkanEnv } from '../lib/paths.mjs';
 import { notifications, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import { canvasPaint, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
@@ -97,54 +97,15 @@ async function pictureEverything(t, theme) {
   return defects;
 }
 
-/** A Lesion Lab panel other than Dataset, Training and Evaluation (the Prediction panel, whatever its heading). */
-async function predictionFrame(page) {
-  for (const frame of page.frames()) {
-    if (frame.isDetached() || frame === page.mainFrame()) continue;
-    const heading = await frame.locator('header.panel-header h1').first().innerText({ timeout: 500 }).catch(() => undefined);
-    if (heading === undefined || /^(Dataset|Training|Evaluation)$/.test(heading.trim())) continue;
-    return frame;
-  }
-  return undefined;
-}
-
 /**
- * Classify Lesion on a validation image: opens the image (Quick Open), runs the command, answers a
- * file dialog if one comes up, and expects a panel with the seven classes' probabilities. A warning
- * instead of the panel fails the step with that warning's text.
+ * Classify Lesion on a validation image: expects a panel with the seven classes' probabilities, the
+ * model's provenance and a Grad-CAM map (or the reason there is none). A warning instead of the panel
+ * fails the step with that warning's text.
  */
-async function classifyLesion(t, image) {
+async function classifyLesion(t, image, runDir) {
   const { page } = t;
-  await clearNotifications(page);
-  // Quick Open: the palette without its ">" prefix.
-  await runCommand(page, 'Go to File...');
-  const box = page.locator('.quick-input-widget .quick-input-box input');
-  await box.fill(image.split('/').slice(-3).join('/'));
-  // File search answers after a moment; pick the row that names the file.
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: image.split('/').at(-1) }).first().click({ timeout: 20_000 });
-  await page.locator(`.tabs-container .tab.active[data-resource-name="${image.split('/').at(-1)}"]`).waitFor({ timeout: 10_000 });
-
-  await runCommand(page, 'Lesion Lab: Classify Lesion');
-  const outcome = await waitFor(async () => {
-    if (await page.locator('.quick-input-widget').isVisible()) return 'dialog';
-    return (await predictionFrame(page)) ? 'panel' : undefined;
-  }, 'Classify Lesion to answer', 60_000).catch(async (err) => {
-    err.message += `; notifications: ${JSON.stringify(await notifications(page))}`;
-    throw err;
-  });
-  if (outcome === 'dialog') {
-    const boxValue = await box.inputValue();
-    assert.ok(boxValue.startsWith('/'), `Classify Lesion opened a quick input that is not a file dialog: "${boxValue}"`);
-    await box.fill(image);
-    await page.keyboard.press('Enter');
-  }
-  const panel = await waitFor(() => predictionFrame(page), 'the Prediction panel', 180_000);
-  // The probabilities, once classified: one list item per class, "name … NN.N%".
-  const probabilities = await waitFor(async () => {
-    if (/Classifying…/.test(await textOf(panel))) return undefined;
-    const items = await panel.locator('[aria-label="Class probabilities"] [role="listitem"]').allInnerTexts();
-    return items.length > 0 ? items : undefined;
-  }, 'the class probabilities', 180_000);
+  const panel = await classifyImage(page, image);
+  const probabilities = await panel.locator('[aria-label="Class probabilities"] [role="listitem"]').allInnerTexts();
   const byClass = Object.fromEntries(probabilities.map((item) => [item.trim().split(/\s+/)[0], Number(/([\d.]+)\s*%/.exec(item)?.[1] ?? NaN)]));
   assert.deepEqual(Object.keys(byClass).sort(), LESION_CLASSES, `a probability for every class: ${probabilities.join(' | ')}`);
   const percents = Object.values(byClass);
@@ -152,11 +113,16 @@ async function classifyLesion(t, image) {
   const sum = percents.reduce((a, b) => a + b, 0);
   assert.ok(Math.abs(sum - 100) < 1.5, `probabilities add up to 100%, got ${sum.toFixed(1)} (${probabilities.join(' | ')})`);
   const top = Object.entries(byClass).sort((a, b) => b[1] - a[1])[0][0];
-  await waitForText(panel, new RegExp(`Most likely:\\s*${top}\\b`));
-  // The Grad-CAM heat map is an image that loaded.
+  // A model at chance level is not allowed to say "Most likely" (its validation report decides which).
+  const evaluated = JSON.parse(readFileSync(join(runDir, 'evaluation.json'), 'utf8'));
+  await waitForText(panel, evaluated.chance.verdict === 'above' ? new RegExp(`Most likely:\\s*${top}\\b`) : new RegExp(`top class is\\s*${top}\\b.*at chance level`));
+  // Grad-CAM: the heat map laid over the image, or the reason there is none (a flat map is not drawn).
   const loaded = async () => panel.locator('img').evaluateAll((els) => els.map((e) => ({ alt: e.alt, width: e.naturalWidth })));
-  await waitFor(async () => (await loaded()).filter((i) => i.width > 0).length >= 2, 'the image and its Grad-CAM overlay to load', 60_000)
-    .catch(async (err) => { err.message += `: ${JSON.stringify(await loaded())}`; throw err; });
+  const gradcam = await waitFor(async () => {
+    if ((await panel.locator('[data-testid="gradcam-note"]').count()) > 0) return 'note';
+    return (await loaded()).some((i) => i.alt.startsWith('Grad-CAM heat map') && i.width > 0) ? 'map' : undefined;
+  }, 'the Grad-CAM map (or why there is none)', 60_000).catch(async (err) => { err.message += `: ${JSON.stringify(await loaded())}`; throw err; });
+  if (gradcam === 'note') assert.match(await panel.locator('[data-testid="gradcam-note"]').innerText(), /^no evidence map: /);
   const defects = [];
   const wider = await pageOverflow(panel);
   if (wider) defects.push(`Prediction panel (in its column): ${wider}`);
@@ -270,7 +236,7 @@ export async function run(t) {
   // 6. Classify Lesion (probabilities + Grad-CAM) on a validation image.
   const valDir = join(workspace, 'prepared', 'val', 'mel');
   const image = join(valDir, readdirSync(valDir).filter((f) => f.endsWith('.jpg')).sort()[0]);
-  defects.push(...await classifyLesion(t, image));
+  defects.push(...await classifyLesion(t, image, runDir));
 
   // Layout defects are reported last, so that every step above has run and every picture exists.
   assert.deepEqual(defects, [], 'panels and their charts should fit the column they are in');

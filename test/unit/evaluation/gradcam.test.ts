@@ -4,56 +4,15 @@ import os from 'node:os';
 import path from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { HEAD_LAYERS } from '../../../src/backend/models/backbone';
+import { KNOWN_EVIDENCE, brightSquareClassifier, writeSquareImage } from '../../helpers/knownEvidenceModel';
 import { preprocessFor, preprocessPixelsInto } from '../../../src/backend/models/preprocess';
 import { describeFlatMap, gradCam, gradCamModel, writeGradCamHeat, writeGradCamOverlay } from '../../../src/backend/evaluation/gradcam';
 import { decodeResizedRgb } from '../../../src/backend/training/imagePipeline';
 
-const SIZE = 32;
-/** The first conv has a 4×4 kernel with stride 4, so the feature map is 8×8 and each cell sees one 4×4 tile. */
-const STRIDE = 4;
-
-/**
- * A classifier with the reference head's layer names whose class evidence is known by construction:
- * feature channel 0 = ReLU(mean brightness of a tile), channel 1 = ReLU(−mean brightness), both
- * passed through a 1×1 conv unchanged; class 1 reads channel 0 (bright), class 0 reads channel 1 (dark).
- * Inputs are MobileNetV2-preprocessed, so black is −1 and white +1.
- */
-function brightSquareClassifier(logitScale = 1): tfl.LayersModel {
-  const input = tfl.input({ shape: [SIZE, SIZE, 3] });
-  const tile = tfl.layers.conv2d({ name: 'tile_conv', filters: 2, kernelSize: STRIDE, strides: STRIDE, activation: 'relu' });
-  const mix = tfl.layers.conv2d({ name: 'mix_conv', filters: 2, kernelSize: 1, activation: 'relu' });
-  let x = tile.apply(input) as tfl.SymbolicTensor;
-  x = mix.apply(x) as tfl.SymbolicTensor;
-  const gap = tfl.layers.globalAveragePooling2d({ name: HEAD_LAYERS.pooling });
-  const dense = tfl.layers.dense({ name: HEAD_LAYERS.dense, units: 2, activation: 'relu' });
-  const dropout = tfl.layers.dropout({ name: HEAD_LAYERS.dropout, rate: 0.25 });
-  const predictions = tfl.layers.dense({ name: HEAD_LAYERS.predictions, units: 2, activation: 'softmax' });
-  const out = predictions.apply(dropout.apply(dense.apply(gap.apply(x)))) as tfl.SymbolicTensor;
-  const model = tfl.model({ inputs: input, outputs: out });
-
-  const n = STRIDE * STRIDE * 3;
-  const tileKernel = new Float32Array(n * 2);
-  for (let i = 0; i < n; i++) {
-    tileKernel[i * 2] = 1 / n; // channel 0: mean brightness
-    tileKernel[i * 2 + 1] = -1 / n; // channel 1: mean darkness
-  }
-  tile.setWeights([tf.tensor4d(tileKernel, [STRIDE, STRIDE, 3, 2]), tf.zeros([2])]);
-  mix.setWeights([tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]), tf.zeros([2])]);
-  dense.setWeights([tf.tensor2d([1, 0, 0, 1], [2, 2]), tf.zeros([2])]);
-  // logit(class 0) = 2 · darkness, logit(class 1) = 2 · brightness.
-  predictions.setWeights([tf.tensor2d([0, 2 * logitScale, 2 * logitScale, 0], [2, 2]), tf.zeros([2])]);
-  return model;
-}
-
-/** A black image with a white square of side `side` whose top-left corner is at (left, top). */
-async function writeSquareImage(file: string, width: number, height: number, left: number, top: number, side: number): Promise<void> {
-  const rgb = Buffer.alloc(width * height * 3);
-  for (let y = top; y < top + side; y++) for (let x = left; x < left + side; x++) rgb.fill(255, (y * width + x) * 3, (y * width + x) * 3 + 3);
-  await sharp(rgb, { raw: { width, height, channels: 3 } }).png().toFile(file);
-}
+const { SIZE, STRIDE } = KNOWN_EVIDENCE;
 
 async function preprocessed(file: string): Promise<tf.Tensor4D> {
   const rgb = await decodeResizedRgb(file, SIZE);
@@ -164,7 +123,7 @@ describe('Grad-CAM on a model whose evidence is known', function () {
     saturated.dispose();
   });
 
-  it('reports a flat map instead of drawing one: zero gradients, or no region raising the score', async () => {
+  it('reports a flat map instead of drawing one: zero gradients, no region raising the score, or the same everywhere', async () => {
     const dead = brightSquareClassifier();
     dead.getLayer(HEAD_LAYERS.predictions).setWeights([tf.zeros([2, 2]), tf.tensor1d([0.3, -0.3])]);
     const tl = await preprocessed(path.join(dir, 'top-left.png'));
@@ -178,7 +137,13 @@ describe('Grad-CAM on a model whose evidence is known', function () {
     const none = await gradCam(gradCamModel(negative), tl, 0);
     assert.equal(none.flat, 'no-positive-evidence');
     assert.match(describeFlatMap('no-positive-evidence', 'bcc'), /no region of the image raises the score of bcc/);
-    tf.dispose([tl]);
+    // A map whose cells are all the same says nothing about where: a uniform grey image gives one.
+    const grey = tf.fill([1, SIZE, SIZE, 3], 0.5) as tf.Tensor4D;
+    const even = await gradCam(gradCamModel(model), grey, 1);
+    assert.equal(even.flat, 'uniform');
+    assert.match(describeFlatMap('uniform', 'nv', { height: 1, width: 1 }), /last feature map is 1×1 at this input size/);
+    assert.match(describeFlatMap('uniform', 'nv', { height: 8, width: 8 }), /spread evenly over the whole image/);
+    tf.dispose([tl, grey]);
     dead.dispose();
     negative.dispose();
   });

@@ -1,7 +1,7 @@
-/** The **Prediction** panel (Classify Lesion): class probabilities and a Grad-CAM overlay, for one image or several. */
+/** The **Prediction** panel (Classify Lesion): class probabilities, the model's provenance, and a Grad-CAM overlay, for one image or several. */
 import type { Check } from '../../validate';
 import { arrayOf, bool, obj, optional, str } from '../../validate';
-import type { Prediction } from '../results';
+import type { ModelProvenance, Prediction } from '../results';
 
 /** One classified image (or one that could not be). */
 export interface PredictionItem {
@@ -9,6 +9,8 @@ export interface PredictionItem {
   imageUri?: string;
   prediction?: Prediction;
   gradcamUri?: string;
+  /** The Grad-CAM heat map alone (RGBA), laid over the image with the panel's opacity. */
+  gradcamHeatUri?: string;
   /** Why this image could not be classified; the others still were. */
   error?: string;
 }
@@ -18,9 +20,13 @@ export interface PredictionPanelState {
   items: PredictionItem[];
   run?: string;
   tta: boolean;
+  /** Temperature-scaled probabilities (the temperature fitted on validation). */
+  calibrated: boolean;
   /** The run's classes in the model's order (their colours follow it) and their long names, where known. */
   classes?: string[];
   classLabels?: Record<string, string>;
+  /** Where the model comes from and how far its figures go. */
+  model?: ModelProvenance;
   loading: boolean;
   /** The job as a whole failed (no model, the engine …). */
   error?: string;
@@ -29,13 +35,13 @@ export interface PredictionPanelState {
 /** Host → Prediction panel: the full state. */
 export type PredictionToView = { type: 'prediction/state'; state: PredictionPanelState };
 
-/** Prediction panel → host: classify again, with or without test-time augmentation. */
-export type PredictionToHost = { type: 'prediction/run'; tta: boolean };
+/** Prediction panel → host: classify again, with or without test-time augmentation and calibration. */
+export type PredictionToHost = { type: 'prediction/run'; tta: boolean; calibrated: boolean };
 
 export const predictionToViewSchemas: Record<PredictionToView['type'], Check> = {
-  'prediction/state': obj({ state: obj({ tta: bool, loading: bool, items: arrayOf(obj({ image: str, error: optional(str) })), run: optional(str) }) }),
+  'prediction/state': obj({ state: obj({ tta: bool, calibrated: bool, loading: bool, items: arrayOf(obj({ image: str, error: optional(str) })), run: optional(str) }) }),
 };
 
 export const predictionToHostSchemas: Record<PredictionToHost['type'], Check> = {
-  'prediction/run': obj({ tta: bool }),
+  'prediction/run': obj({ tta: bool, calibrated: bool }),
 };

@@ -6,7 +6,7 @@ import type { WeightsStatus } from '../backend';
 import type { EngineChoice, EngineInfo, EngineSelection } from '../engines';
 import type { JobCommand, ModelName, Precision, TrainOptions, TrainPhase } from '../jobs';
 import { MODEL_NAMES, trainOptionChecks } from '../jobs';
-import type { DatasetSummary } from '../results';
+import type { DatasetSummary, ModelProvenance } from '../results';
 
 export interface JobState {
   command: JobCommand;
@@ -18,7 +18,8 @@ export interface JobState {
 export interface RunListItem {
   path: string;
   name: string;
-  bestValBalancedAccuracy?: number;
+  /** The kept checkpoint's validation balanced accuracy, with its interval and where it stands against chance. */
+  checkpoint?: ModelProvenance['validation'];
   epochs: number;
   status: string;
   /** What it trains with and where, from its config.json (the entry's tooltip). */

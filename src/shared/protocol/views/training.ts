@@ -1,6 +1,7 @@
 /** The **Training** panel: live loss and accuracy per epoch, batch progress, markers, compared runs. */
 import type { Check } from '../../validate';
 import { arrayOf, literal, nonEmpty, nullable, obj, optional, str, unknownValue } from '../../validate';
+import type { Monitor } from '../jobs';
 import type { BatchMetrics, EpochMetrics } from '../results';
 import { epochMetrics } from '../results';
 
@@ -24,6 +25,9 @@ export interface TrainingPanelState {
   compare?: { run: string; name: string; epochs: EpochMetrics[] }[];
   /** What the run trains, how and where, from its config.json: "mobilenetv2 α0.35 · 96 px · batch 16 · webgpu (…) · mixed precision". */
   setup?: string;
+  /** What picks the kept checkpoint, and how many classes the model tells apart (chance is 1 / classes). */
+  monitor?: Monitor;
+  classes?: number;
 }
 
 /** Host → Training panel: the full state. */
