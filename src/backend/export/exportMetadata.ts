@@ -6,6 +6,7 @@
 import type { ExportCheckpoint, ExportFormat, ModelName } from '../../shared/protocol/jobs';
 import type { ClassMetrics, EpochMetrics, Evaluation } from '../../shared/protocol/results';
 import type { RunConfig } from '../../shared/runConfig';
+import type { Interval } from '../../shared/trust';
 import { classLabel } from '../../shared/classes';
 import type { PreprocessSpec } from '../models/preprocess';
 import { preprocessFor } from '../models/preprocess';
@@ -58,6 +59,8 @@ export interface ValidationFigures {
   epoch: number;
   accuracy: number;
   balancedAccuracy: number;
+  /** Its bootstrap 95% interval, where the run recorded one. */
+  balancedAccuracyCi?: Interval;
   count?: number;
   loss?: number;
   perClass?: ClassMetrics[];
@@ -94,9 +97,9 @@ export function buildExportMetadata(s: MetadataSources): ExportMetadata {
   const evaluated = s.evaluation && s.evaluation.checkpointEpoch === s.epoch ? s.evaluation : undefined;
   const epochMetrics = s.metrics.find((m) => m.epoch === s.epoch);
   const validation: ValidationFigures | null = evaluated
-    ? { from: 'evaluation', split: evaluated.split, epoch: s.epoch, accuracy: evaluated.accuracy, balancedAccuracy: evaluated.balancedAccuracy, count: evaluated.count, perClass: evaluated.perClass }
+    ? { from: 'evaluation', split: evaluated.split, epoch: s.epoch, accuracy: evaluated.accuracy, balancedAccuracy: evaluated.balancedAccuracy, ...(evaluated.balancedAccuracyCi ? { balancedAccuracyCi: evaluated.balancedAccuracyCi } : {}), count: evaluated.count, perClass: evaluated.perClass }
     : epochMetrics
-      ? { from: 'epoch', split: 'validation', epoch: s.epoch, accuracy: epochMetrics.valAccuracy, balancedAccuracy: epochMetrics.valBalancedAccuracy, loss: epochMetrics.valLoss }
+      ? { from: 'epoch', split: 'validation', epoch: s.epoch, accuracy: epochMetrics.valAccuracy, balancedAccuracy: epochMetrics.valBalancedAccuracy, ...(epochMetrics.valBalancedAccuracyCi ? { balancedAccuracyCi: epochMetrics.valBalancedAccuracyCi } : {}), loss: epochMetrics.valLoss }
       : null;
   return {
     lesionLabExport: EXPORT_METADATA_VERSION,

@@ -57,8 +57,12 @@ describe('protocol validators', () => {
     const foreign = validateWebviewToHost('samples', { type: 'training/start', id: 'samples-1', params: {} });
     assert.equal(foreign.ok, false);
     if (!foreign.ok) assert.match(foreign.error, /the samples view sent "training\/start", which belongs to another view's protocol/);
-    assert.equal(validateWebviewToHost('dataset', { type: 'prediction/run', tta: true }).ok, false);
-    assert.equal(validateWebviewToHost('prediction', { type: 'prediction/run', tta: true }).ok, true);
+    assert.equal(validateWebviewToHost('dataset', { type: 'prediction/run', tta: true, calibrated: false }).ok, false);
+    assert.equal(validateWebviewToHost('prediction', { type: 'prediction/run', tta: true, calibrated: false }).ok, true);
+    assert.equal(validateWebviewToHost('prediction', { type: 'prediction/run', tta: true }).ok, false, 'calibrated is required');
+    assert.equal(validateWebviewToHost('evaluation', { type: 'evaluation/select', set: 'test' }).ok, true);
+    assert.equal(validateWebviewToHost('evaluation', { type: 'evaluation/gradcam', file: '' }).ok, false, 'a file to explain');
+    assert.equal(validateWebviewToHost('training', { type: 'evaluation/thumbnails', files: ['a.jpg'] }).ok, false);
   });
 
   it('checks host snapshots before a webview renders them, and only its own', () => {
