@@ -68,7 +68,9 @@ describe('backend process: a resumed run equals the uninterrupted one, and knows
       if (r.signal === 'SIGKILL') {
         killed++;
         const names = await fs.readdir(path.join(run, 'checkpoints')).catch(() => [] as string[]);
-        leftovers.push(...names.filter((n) => /\.old-\d+$/.test(n)));
+        // Half swapped: the previous checkpoint moved aside (`<name>.old-<pid>`), or, where there was none yet
+        // (the run's first `last`), the complete new one not yet renamed in (`.<name>.tmp-<pid>-<n>`).
+        leftovers.push(...names.filter((n) => /\.old-\d+$|^\..+\.tmp-\d+-\d+$/.test(n)));
         continue;
       }
       assert.equal(r.code, 0, `process ${k + 1} (${kill ? JSON.stringify(kill) : 'the last'}) failed: ${r.stderr}`);

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import sharp from 'sharp';
 import { HEAD_LAYERS } from '../../src/backend/models/backbone';
+import { saveCheckpoint } from '../../src/backend/training/checkpoint';
 
 export const KNOWN_EVIDENCE = { SIZE: 32, STRIDE: 4 } as const;
 
@@ -57,7 +58,6 @@ export async function writeSquareImage(file: string, width: number, height: numb
  * Run as a script (`npx tsx test/helpers/knownEvidenceModel.ts RUN PREPARED [SQUARE.png]`) for the e2e suite.
  */
 export async function writeKnownEvidenceRun(runDir: string, prepared: string): Promise<void> {
-  const { saveCheckpoint } = await import('../../src/backend/training/checkpoint');
   if (tf.getBackend() !== 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
     await tf.setBackend('cpu');
