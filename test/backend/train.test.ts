@@ -269,7 +269,7 @@ describe('backend process: training, evaluation and prediction', function () {
       assert.equal(s.error, undefined, 'the job as a whole did not fail');
       assert.deepEqual(s.items.map((i) => i.image), selection);
       assert.ok(s.items[0]!.prediction && s.items[1]!.prediction, 'both good images classified');
-      assert.ok(s.items.slice(0, 2).every((i) => i.gradcamUri?.startsWith('data:image/png;base64,') && i.gradcamHeatUri?.startsWith('data:image/png;base64,')));
+      assert.ok(s.items.slice(0, 2).every((i) => i.gradcamHeatUri?.startsWith('data:image/png;base64,')), 'the heat map of each, laid over the image in the panel');
       assert.equal(s.model?.trainedOn.synthetic, true, "the model's provenance: trained on synthetic data");
       assert.equal(s.items[2]!.prediction, undefined);
       assert.match(s.items[2]!.error ?? '', /Could not read the image .*broken\.jpg/);

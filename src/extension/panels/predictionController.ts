@@ -65,10 +65,9 @@ export class PredictionController {
     const done = await Promise.all(
       items.map(async (item): Promise<PredictionItem> => {
         const prediction = byImage.get(item.image);
-        const gradcamUri = prediction?.gradcam ? await dataUri(prediction.gradcam).catch(() => undefined) : undefined;
         const gradcamHeatUri = prediction?.gradcamHeat ? await dataUri(prediction.gradcamHeat).catch(() => undefined) : undefined;
         const error = failures.get(item.image) ?? (prediction || !finished ? undefined : 'not classified');
-        return { ...item, ...(prediction ? { prediction } : {}), ...(gradcamUri ? { gradcamUri } : {}), ...(gradcamHeatUri ? { gradcamHeatUri } : {}), ...(error ? { error } : {}) };
+        return { ...item, ...(prediction ? { prediction } : {}), ...(gradcamHeatUri ? { gradcamHeatUri } : {}), ...(error ? { error } : {}) };
       }),
     );
     // The job as a whole failed only when no image got a result or a reason of its own.

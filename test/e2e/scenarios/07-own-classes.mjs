@@ -115,21 +115,25 @@ async function classifySelection(t, names) {
       error: e.querySelector('.error')?.textContent ?? '',
       bars: e.querySelectorAll('[aria-label="Class probabilities"] [role="listitem"]').length,
       images: [...e.querySelectorAll('img')].filter((i) => i.complete && i.naturalWidth > 0).length,
+      allImages: e.querySelectorAll('img').length,
+      // Grad-CAM: the heat map over the photo (two images), or the reason there is none (a flat map is not drawn).
+      gradcam: e.querySelector('[data-testid="gradcam-note"]') ? 'note' : e.querySelector('img.heat') ? 'map' : '',
     })));
-    return all.length === names.length && all.every((s) => s.error || s.images === 2) ? all : undefined;
+    const ready = (s) => s.error || (s.gradcam === 'note' && s.images === 1) || (s.gradcam === 'map' && s.images === 3);
+    return all.length === names.length && all.every(ready) ? all : undefined;
   }, 'a result or a reason for each selected file', 180_000);
   assert.deepEqual(sections.map((s) => s.name).sort(), [...names].sort(), 'one section per selected file');
   for (const s of sections) {
     if (s.name === names[0]) {
       assert.match(s.error, /not-a-photo\.jpg/, `the file that is no image says why: ${s.error}`);
       assert.equal(s.bars, 0);
+      assert.equal(s.allImages, 0, 'no broken image for the file that is none');
     } else {
       assert.equal(s.error, '', `${s.name} classified`);
       assert.equal(s.bars, CLASSES.length, `${s.name}: a probability for each class`);
     }
   }
   await waitForText(panel, /3 images, 1 could not be classified/);
-  assert.equal(await panel.locator('section.prediction-item img').count(), 4, 'no broken image for the file that is none: two photos, two overlays');
   await t.screenshot(panel, 'prediction-panel-several');
   await openViewContainer(page, 'Lesion Lab');
 }
@@ -184,7 +188,8 @@ export async function run(t) {
   // 3. Classify Lesion on an original of the third class: three probabilities under the classes' names.
   const { panel: prediction, names } = await classify(t, 'U0005.jpg');
   assert.deepEqual([...names].sort(), [...CLASSES].sort(), `a probability for each class: ${names.join(' | ')}`);
-  await waitForText(prediction, /Most likely:\s*(benign|malignant|unsure – review)/);
+  // A 1-epoch model may be at chance level: then the verdict says so instead of "Most likely" (issue 14).
+  await waitForText(prediction, /Most likely:\s*(benign|malignant|unsure – review)|top class is\s*(benign|malignant|unsure – review)\s*\([\d.]+%\), but the model is at chance level/);
   const bars = await prediction.locator('.bar-fill').evaluateAll((els) => els.map((e) => getComputedStyle(e).backgroundColor));
   assert.equal(new Set(bars).size, 3, `each class's bar in its own colour: ${bars.join(', ')}`);
   const toasts = await notifications(page);

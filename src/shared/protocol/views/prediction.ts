@@ -8,7 +8,6 @@ export interface PredictionItem {
   image: string;
   imageUri?: string;
   prediction?: Prediction;
-  gradcamUri?: string;
   /** The Grad-CAM heat map alone (RGBA), laid over the image with the panel's opacity. */
   gradcamHeatUri?: string;
   /** Why this image could not be classified; the others still were. */
