@@ -51,6 +51,7 @@ export const OPTION_WORDS: Readonly<Record<string, string>> = {
   engine: '“Engine”',
   precision: '“Precision”',
   'class-weights': '“Class weights”',
+  monitor: '“Checkpoint by”',
   'early-stopping-start': 'the early-stopping start',
   threads: 'the thread count',
   seed: 'the seed',
@@ -78,6 +79,7 @@ export const OPTION_WORDS: Readonly<Record<string, string>> = {
   'group-column': 'the group column',
   // evaluate, predict, export, engines
   tta: 'test-time augmentation',
+  calibrated: '“Calibrated probabilities”',
   gradcam: 'Grad-CAM',
   format: 'the format',
   checkpoint: 'the checkpoint',
