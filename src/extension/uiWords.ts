@@ -53,6 +53,7 @@ export const OPTION_WORDS: Readonly<Record<string, string>> = {
   'class-weights': '“Class weights”',
   monitor: '“Checkpoint by”',
   'early-stopping-start': 'the early-stopping start',
+  'warmup-epochs': 'the warm-up epochs',
   threads: 'the thread count',
   seed: 'the seed',
   resume: 'Resume',

@@ -18,6 +18,8 @@ export type ResolvedTrainOptions = TrainOptions & {
   finetuneOptimizer: string;
   /** Absent in runs started before it existed (then 0). */
   earlyStoppingStart?: number;
+  /** Absent in runs started before it existed (then 0: no warm-up). */
+  warmupEpochs?: number;
 };
 
 /** The engine a run actually trained on, and how. */

@@ -25,6 +25,8 @@ export interface PhaseDefaults {
   headOptimizer: OptimizerName;
   finetuneOptimizer: OptimizerName;
   earlyStoppingStart: number;
+  /** Epochs of each phase over which the learning rate rises linearly to its value (lrSchedule.ts). */
+  warmupEpochs: number;
 }
 
 /** The learning rates, optimizers and unfreeze point a run gets when its options leave them out. */
@@ -43,6 +45,9 @@ export function phaseDefaults(model: ModelName, weights: string): PhaseDefaults 
     // statistics settle (measured on the demo data: its first drop came in epoch 4); patience 3 would
     // end such a run before it learns.
     earlyStoppingStart: fromScratch ? 5 : 0,
+    // From random weights Adam's first full-size steps can wreck the network for good (measured on the
+    // `npm run demo` data: chance accuracy from epoch 4 on); two epochs of warm-up prevent it.
+    warmupEpochs: fromScratch ? 2 : 0,
   };
 }
 

@@ -56,6 +56,7 @@ export function resolveTrainOptions(request: TrainOptions): ResolvedTrainOptions
     headOptimizer: o.optimizer ?? d.headOptimizer,
     finetuneOptimizer: o.optimizer ?? d.finetuneOptimizer,
     earlyStoppingStart: o.earlyStoppingStart ?? d.earlyStoppingStart,
+    warmupEpochs: o.warmupEpochs ?? d.warmupEpochs,
   };
 }
 

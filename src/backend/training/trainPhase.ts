@@ -37,6 +37,7 @@ import { splitModelAt } from './modelSplit';
 import type { SplitModel } from './modelSplit';
 import type { RunFolder } from './runFolder';
 import { reseedMathRandom } from './seededRandom';
+import { warmupLr } from '../../shared/lrSchedule';
 
 export type Phase = 'head' | 'finetune';
 
@@ -56,6 +57,8 @@ export interface PhaseSetup {
   /** Epochs in this phase. */
   epochs: number;
   lr: number;
+  /** Epochs over which the rate rises linearly to `lr` (0: none). */
+  warmupEpochs: number;
   numClasses: number;
   split: SplitModel;
   optimizer: tf.Optimizer;
@@ -75,6 +78,8 @@ export interface BatchInputs {
 export interface EpochFit {
   loss: number;
   accuracy: number;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
 }
 
 export interface Validation {
@@ -107,7 +112,7 @@ export async function runPhase(phase: Phase, model: tfl.LayersModel, state: Trai
       valAccuracy: val.accuracy,
       valBalancedAccuracy: val.balancedAccuracy,
       valBalancedAccuracyCi: val.balancedAccuracyCi,
-      lr: setup.lr,
+      lr: fit.lr,
       seconds: (Date.now() - started) / 1000,
       finishedAt: new Date().toISOString(),
       step: globalEpoch * batchesPerEpoch(p.trainImages.length, setup.pipeline.batchSize),
@@ -165,12 +170,12 @@ export async function setUpPhase(phase: Phase, model: tfl.LayersModel, optimizer
   ctx.emit({
     type: 'log',
     level: 'info',
-    message: `${phase} phase: training ${split.trainable.layers.length - 1} layers (${trainableCount.toLocaleString('en')} parameters) from ${model.layers[start]!.name}, ${optimizer.getClassName()} lr ${lr}, ${epochs} epochs`,
+    message: `${phase} phase: training ${split.trainable.layers.length - 1} layers (${trainableCount.toLocaleString('en')} parameters) from ${model.layers[start]!.name}, ${optimizer.getClassName()} lr ${lr}${o.warmupEpochs ? ` (linear warm-up over ${o.warmupEpochs} epochs)` : ''}, ${epochs} epochs`,
   });
   const pipeline: PipelineOptions = { size: o.size, preprocess: preprocessFor(o.model), batchSize: o.batch };
   const augment: OnlineAugmentation | undefined = o.augment === 'online' ? { seed: o.seed, ranges: { ...KERAS_REFERENCE_RANGES }, fill: 'nearest' } : undefined;
   const features = await cacheFrozenFeatures(split, pipeline, augment, p);
-  return { phase, epochs, lr, numClasses, split, optimizer, pipeline, augment, features };
+  return { phase, epochs, lr, warmupEpochs: o.warmupEpochs ?? 0, numClasses, split, optimizer, pipeline, augment, features };
 }
 
 /** The frozen part's output never changes, so compute it once — unless online augmentation changes the input every epoch. */
@@ -242,12 +247,15 @@ export async function trainEpoch(setup: PhaseSetup, order: readonly number[], ph
   let lossSum = 0;
   let accSum = 0;
   let batch = 0;
+  let lr = setup.lr;
   let lastBatchEvent = 0;
   // The batches since the last event: the live curves get every batch, in events at most four a second.
   let points: BatchMetrics[] = [];
   for await (const b of batchInputs(setup.split, p.trainImages, setup.features?.train, order, { ...setup.pipeline, augment: setup.augment, epoch: globalEpoch }, ctx.signal)) {
     const y = tf.tidy(() => tf.oneHot(tf.tensor1d(b.labels, 'int32'), setup.numClasses));
     let out: number | number[];
+    lr = warmupLr(setup.lr, (phaseEpoch - 1) * batches + batch + 1, setup.warmupEpochs * batches);
+    setLearningRate(setup.optimizer, lr);
     try {
       if (batch === 0) injectGpuFaultFor(globalEpoch);
       out = await setup.split.trainable.trainOnBatch(b.x, y);
@@ -262,7 +270,7 @@ export async function trainEpoch(setup: PhaseSetup, order: readonly number[], ph
     accSum += acc! * b.labels.length;
     seen += b.labels.length;
     batch++;
-    const point: BatchMetrics = { phase: setup.phase, epoch: globalEpoch, batch, batches, step: (globalEpoch - 1) * batches + batch, loss: finiteOrNull(loss!), accuracy: finiteOrNull(acc!), lr: setup.lr, time: Date.now() };
+    const point: BatchMetrics = { phase: setup.phase, epoch: globalEpoch, batch, batches, step: (globalEpoch - 1) * batches + batch, loss: finiteOrNull(loss!), accuracy: finiteOrNull(acc!), lr, time: Date.now() };
     p.batchLog?.append(point);
     points.push(point);
     const seconds = (Date.now() - started) / 1000;
@@ -276,7 +284,15 @@ export async function trainEpoch(setup: PhaseSetup, order: readonly number[], ph
     throwIfCancelled(ctx.signal);
     crashPoint('batch');
   }
-  return { loss: lossSum / seen, accuracy: accSum / seen };
+  return { loss: lossSum / seen, accuracy: accSum / seen, lr };
+}
+
+/** The step's rate: TF.js' optimizers read `learningRate` at each step; SGD/momentum keep it as a tensor too. */
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  const o = optimizer as unknown as { learningRate: number; setLearningRate?: (lr: number) => void };
+  if (o.learningRate === lr) return;
+  if (o.setLearningRate) o.setLearningRate(lr);
+  else o.learningRate = lr;
 }
 
 /** JSON has no NaN or Infinity: a diverged batch is recorded as null. */

@@ -111,6 +111,8 @@ export interface TrainOptions {
    * (validation loss from random weights rises before batch-norm statistics settle). Default 0; 5 from scratch.
    */
   earlyStoppingStart?: number;
+  /** Epochs of each phase over which the learning rate warms up linearly (default 0; 2 from scratch). */
+  warmupEpochs?: number;
   augment: AugmentMode;
   engine: EngineChoice;
   /** Default float32. */
@@ -306,6 +308,7 @@ export const trainOptionChecks: FieldChecks<TrainOptions> = {
   optimizer: optional(literal('rmsprop', 'adam', 'sgd')),
   unfreezeFrom: optional(nonEmpty),
   earlyStoppingStart: optional(int(0)),
+  warmupEpochs: optional(int(0)),
   augment: literal('none', 'disk', 'online'),
   engine: engineChoice,
   precision: optional(literal(...PRECISIONS)),

@@ -34,8 +34,8 @@ describe('trainDefaults: one source of a new run’s defaults', () => {
   it('no head phase on a random backbone, every layer trained, early stopping after the statistics settle', () => {
     assert.equal(SCRATCH_RECIPE.phase, 'finetune');
     assert.equal(SCRATCH_RECIPE.augment, 'online');
-    assert.deepEqual(phaseDefaults('mobilenetv2', 'none'), { lr: 1e-3, finetuneLr: 1e-3, unfreezeFrom: '1', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 5 });
-    assert.deepEqual(phaseDefaults('mobilenetv2', 'imagenet'), { lr: 1e-3, finetuneLr: 1e-4, unfreezeFrom: 'block_16_expand', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 0 });
+    assert.deepEqual(phaseDefaults('mobilenetv2', 'none'), { lr: 1e-3, finetuneLr: 1e-3, unfreezeFrom: '1', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 5, warmupEpochs: 2 });
+    assert.deepEqual(phaseDefaults('mobilenetv2', 'imagenet'), { lr: 1e-3, finetuneLr: 1e-4, unfreezeFrom: 'block_16_expand', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 0, warmupEpochs: 0 });
     assert.equal(phaseDefaults('resnet152', '/w/own.h5').unfreezeFrom, 'conv5_block1_1_conv');
   });
 
@@ -44,8 +44,8 @@ describe('trainDefaults: one source of a new run’s defaults', () => {
     const resolved = resolveTrainOptions(base);
     const d = phaseDefaults('mobilenetv2', 'none');
     assert.deepEqual(
-      [resolved.lr, resolved.finetuneLr, resolved.unfreezeFrom, resolved.headOptimizer, resolved.finetuneOptimizer, resolved.earlyStoppingStart, resolved.finetuneEpochs],
-      [d.lr, d.finetuneLr, d.unfreezeFrom, d.headOptimizer, d.finetuneOptimizer, d.earlyStoppingStart, 15],
+      [resolved.lr, resolved.finetuneLr, resolved.unfreezeFrom, resolved.headOptimizer, resolved.finetuneOptimizer, resolved.earlyStoppingStart, resolved.warmupEpochs, resolved.finetuneEpochs],
+      [d.lr, d.finetuneLr, d.unfreezeFrom, d.headOptimizer, d.finetuneOptimizer, d.earlyStoppingStart, 2, 15],
     );
     const given = resolveTrainOptions({ ...base, weights: 'imagenet', optimizer: 'sgd', finetuneLr: 0.01, earlyStoppingStart: 2 });
     assert.deepEqual([given.headOptimizer, given.finetuneOptimizer, given.finetuneLr, given.unfreezeFrom, given.earlyStoppingStart], ['sgd', 'sgd', 0.01, 'block_16_expand', 2]);
