@@ -28,7 +28,7 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: 'finetune-lr', kind: 'number', min: 0, metavar: 'X', help: 'learning rate of the fine-tune phase' },
   { name: 'optimizer', kind: 'string', choices: ['rmsprop', 'adam', 'sgd'], help: 'default: rmsprop (head), adam (fine-tune)' },
   { name: 'unfreeze-from', kind: 'string', metavar: 'LAYER', help: 'layer name or index where fine-tuning starts (default conv5_block1_1_conv)' },
-  { name: 'early-stopping-start', kind: 'int', min: 0, metavar: 'N', help: 'epochs of each phase that early stopping ignores (Keras start_from_epoch; default 0, from scratch 5)' },
+  { name: 'early-stopping-start', kind: 'int', min: 0, metavar: 'N', help: 'epochs of each phase that early stopping ignores (Keras start_from_epoch; default 0, from scratch 10)' },
   { name: 'warmup-epochs', kind: 'int', min: 0, metavar: 'N', help: 'epochs of each phase over which the learning rate rises linearly to --lr (default 0, from scratch 2)' },
   { name: 'augment', kind: 'string', choices: ['none', 'disk', 'online'], default: 'none', help: 'augmentation during training' },
   ENGINE_OPTION,

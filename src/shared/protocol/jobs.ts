@@ -108,7 +108,7 @@ export interface TrainOptions {
   unfreezeFrom?: string;
   /**
    * Keras EarlyStopping's start_from_epoch: the epochs of each phase the early-stopping callbacks ignore
-   * (validation loss from random weights rises before batch-norm statistics settle). Default 0; 5 from scratch.
+   * (validation loss from random weights rises before batch-norm statistics settle). Default 0; 10 from scratch.
    */
   earlyStoppingStart?: number;
   /** Epochs of each phase over which the learning rate warms up linearly (default 0; 2 from scratch). */

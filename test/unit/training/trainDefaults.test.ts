@@ -34,7 +34,7 @@ describe('trainDefaults: one source of a new run’s defaults', () => {
   it('no head phase on a random backbone, every layer trained, early stopping after the statistics settle', () => {
     assert.equal(SCRATCH_RECIPE.phase, 'finetune');
     assert.equal(SCRATCH_RECIPE.augment, 'online');
-    assert.deepEqual(phaseDefaults('mobilenetv2', 'none'), { lr: 1e-3, finetuneLr: 1e-3, unfreezeFrom: '1', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 5, warmupEpochs: 2 });
+    assert.deepEqual(phaseDefaults('mobilenetv2', 'none'), { lr: 1e-3, finetuneLr: 1e-3, unfreezeFrom: '1', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 10, warmupEpochs: 2 });
     assert.deepEqual(phaseDefaults('mobilenetv2', 'imagenet'), { lr: 1e-3, finetuneLr: 1e-4, unfreezeFrom: 'block_16_expand', headOptimizer: 'rmsprop', finetuneOptimizer: 'adam', earlyStoppingStart: 0, warmupEpochs: 0 });
     assert.equal(phaseDefaults('resnet152', '/w/own.h5').unfreezeFrom, 'conv5_block1_1_conv');
   });
