@@ -154,7 +154,9 @@ export async function run(t) {
   sidebar = await sidebarFrame(page);
   const entry = sidebar.locator('ul.runs li').first();
   const percent = `${(100 * best.valBalancedAccuracy).toFixed(1)}%`;
-  await waitFor(async () => (await entry.innerText()).includes(`bal. acc ${percent}`), `the runs list to show bal. acc ${percent}`, 30_000);
+  // The list rounds to whole percent and adds the interval; the tooltip keeps one decimal.
+  const listed = `bal. acc ${(100 * best.valBalancedAccuracy).toFixed(0)}% (CI `;
+  await waitFor(async () => (await entry.innerText()).includes(listed), `the runs list to show ${listed}…`, 30_000);
   const cut = await entry.locator('.run-meta').evaluate((el) => el.scrollWidth > el.clientWidth + 1);
   assert.equal(cut, false, 'the run’s figures are not cut off');
   const tooltip = await entry.getAttribute('title');
