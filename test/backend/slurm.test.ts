@@ -32,8 +32,11 @@ describe('backend process: sweeps on a real Slurm (sbatch --array, squeue/sacct,
 
   const env = (): Record<string, string> => ({ SLURM_CONF: slurm.env.SLURM_CONF! });
   const why = (r: { stderr: string; events: BackendEvent[] }): string => `${r.events.filter((e) => e.type === 'error' || (e.type === 'log' && e.level === 'warn')).map((e) => JSON.stringify(e)).join('\n') || r.stderr}\n${slurm.logs()}`;
-  /** sacct's (task, state) rows once every task has ended: a run writes "finished" a moment before Slurm records the task COMPLETED. */
-  const sacct = async (jobIds: string[]): Promise<[string, string][]> => {
+  /**
+   * sacct's (task, state) rows once `tasks` of them are there and every one has ended: a run writes "finished" a
+   * moment before Slurm records the task COMPLETED, and slurmdbd can record one array task later than the others.
+   */
+  const sacct = async (jobIds: string[], tasks = 1): Promise<[string, string][]> => {
     let rows: [string, string][] = [];
     await waitFor(
       async () => {
@@ -43,7 +46,7 @@ describe('backend process: sweeps on a real Slurm (sbatch --array, squeue/sacct,
           .split('\n')
           .filter(Boolean)
           .map((l) => l.split('|') as [string, string]);
-        return rows.length > 0 && rows.every(([, s]) => !/PENDING|RUNNING|COMPLETING/.test(s));
+        return rows.length >= tasks && rows.every(([, s]) => !/PENDING|RUNNING|COMPLETING/.test(s));
       },
       60_000,
       `sacct to record the end of ${jobIds.join(', ')}`,
@@ -85,7 +88,7 @@ describe('backend process: sweeps on a real Slurm (sbatch --array, squeue/sacct,
     const { submissions } = await record(sweep);
     assert.equal(submissions.length, 1, 'one submission: nothing failed');
     assert.deepEqual(submissions[0]!.indices, [0, 1, 2, 3]);
-    const states = await sacct([submissions[0]!.jobId!]);
+    const states = await sacct([submissions[0]!.jobId!], 4);
     assert.deepEqual(states.map(([, s]) => s), ['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED'], JSON.stringify(states));
     assert.deepEqual(states.map(([id]) => id).sort(), [0, 1, 2, 3].map((i) => `${submissions[0]!.jobId}_${i}`));
     // squeue/sacct were asked while the tasks ran: the states came from the scheduler, with its job ids.
