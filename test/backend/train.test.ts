@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
+import { warmupLr } from '../../src/shared/lrSchedule';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { BackendClient } from '../../src/extension/backendClient';
 import { PredictionController, imagesToClassify } from '../../src/extension/panels/predictionController';
@@ -62,7 +63,14 @@ describe('backend process: training, evaluation and prediction', function () {
     assert.deepEqual(epochs.map((e) => e.metrics.step), epochs.map((e) => e.metrics.epoch * perEpoch), 'each epoch records the step it ended at');
     const live = r.events.flatMap((e) => (e.type === 'train/didBatch' ? e.points.map((p) => p.step) : []));
     assert.deepEqual(live, batches.map((b) => b.step), 'the train/didBatch events carried every batch, in order');
-    assert.deepEqual([...new Set(batches.filter((b) => b.phase === 'finetune').map((b) => b.lr))], [epochs.find((e) => e.metrics.phase === 'finetune')!.metrics.lr]);
+    // The rate each batch trained at is the run's schedule (from scratch: a linear warm-up at the start of each phase),
+    // and an epoch's recorded rate is that of its last batch.
+    for (const phase of ['head', 'finetune'] as const) {
+      const inPhase = batches.filter((b) => b.phase === phase);
+      const base = phase === 'head' ? config.options.lr : config.options.finetuneLr;
+      assert.deepEqual(inPhase.map((b) => b.lr), inPhase.map((_, i) => warmupLr(base, i + 1, config.options.warmupEpochs * perEpoch)), `${phase} learning rates`);
+    }
+    for (const e of epochs) assert.equal(e.metrics.lr, batches.filter((b) => b.epoch === e.metrics.epoch).at(-1)!.lr, `epoch ${e.metrics.epoch}'s rate`);
 
     const again = await runCli(['train', '--prepared', prepared, '--run', run, ...TRAIN]);
     assert.equal(again.code, 1);

@@ -54,10 +54,10 @@ export interface ClassActivationMap {
 /** What a person is told instead of a drawing. */
 export function describeFlatMap(flat: FlatMap, className: string, map?: { height: number; width: number }): string {
   if (flat === 'zero-gradients') return 'no evidence map: the gradients are zero (the class score does not change with the image)';
+  // A 1×1 map can never localise, whatever its one value: that is the reason worth giving.
+  if (map && map.height * map.width === 1) return 'no evidence map: the last feature map is 1×1 at this input size, so Grad-CAM cannot tell where the evidence lies (train with a larger --size)';
   if (flat === 'no-positive-evidence') return `no evidence map: no region of the image raises the score of ${className}`;
-  return map && map.height * map.width === 1
-    ? 'no evidence map: the last feature map is 1×1 at this input size, so Grad-CAM cannot tell where the evidence lies (train with a larger --size)'
-    : 'no evidence map: the evidence is spread evenly over the whole image';
+  return 'no evidence map: the evidence is spread evenly over the whole image';
 }
 
 /**
