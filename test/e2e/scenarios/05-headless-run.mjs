@@ -44,7 +44,7 @@ export async function run(t) {
     return rows.length === metrics.length ? rows : undefined;
   }, `${metrics.length} rows in the epoch log`, 30_000);
   assert.deepEqual(log.map((r) => [Number(r[0]), r[1]]), metrics.map((m) => [m.epoch, m.phase]), 'the epoch log is metrics.jsonl');
-  assert.equal(await training.locator('canvas').count(), 2, 'loss and accuracy charts');
+  assert.equal(await training.locator('canvas').count(), 3, 'loss, accuracy and learning-rate charts');
   await clearNotifications(page);
   await t.screenshot(training, 'training-panel');
 
