@@ -73,7 +73,14 @@ async function saveInDialog(page, file) {
   await box.fill(file);
   let settled = 0;
   await waitFor(async () => {
-    const ready = (await box.inputValue()) === file && (await page.locator('.quick-input-list .monaco-list-row').count()) > 0;
+    // The dialog can still be loading its default folder and overwrite what was typed (seen in a fresh clone's npm
+    // test): type it again.
+    if ((await box.inputValue()) !== file) {
+      await box.fill(file);
+      settled = 0;
+      return undefined;
+    }
+    const ready = (await page.locator('.quick-input-list .monaco-list-row').count()) > 0;
     settled = ready ? settled + 1 : 0;
     return settled >= 3 || undefined;
   }, `the save dialog to show ${file}`, 15_000, 200);
@@ -242,7 +249,8 @@ export async function run(t) {
     el.dispatchEvent(new Event('input', { bubbles: true }));
   });
   await waitFor(async () => (await lossFrame.getAttribute('data-smoothing')) === '0.95' || undefined, 'the smoothing slider applied');
-  assert.notEqual(await canvas.evaluate((c) => c.toDataURL()), before, 'the smoothed curve is redrawn');
+  // The canvas is repainted on the next animation frame after the attribute changes: poll for it.
+  await waitFor(async () => (await canvas.evaluate((c) => c.toDataURL())) !== before || undefined, 'the smoothed curve to be redrawn', 10_000);
   await clearNotifications(page);
   await t.screenshot(training, 'training-live');
   const runDir = await waitFor(() => {
