@@ -20,6 +20,21 @@ export function panelFrame(page, heading, timeout = 60_000) {
   return findWebviewFrame(page, { selector: `header.panel-header h1:text-is("${heading}")` }, timeout);
 }
 
+/**
+ * Waits until the Training panel says the run finished and returns the panel's frame (found again each time:
+ * the panel can be recreated); a failed or cancelled run throws with the notifications shown.
+ */
+export async function trainingFinished(page, what = 'the run to finish', timeout = 300_000) {
+  let training;
+  await waitFor(async () => {
+    training = await panelFrame(page, 'Training');
+    const status = (await training.locator('header .status').innerText()).trim();
+    if (status === 'failed' || status === 'cancelled') throw new Error(`the run ${status}: ${(await notifications(page)).join(' | ')}`);
+    return status === 'finished';
+  }, what, timeout);
+  return training;
+}
+
 /** Runs `lesion-lab <args>` from the installed extension; returns its JSON events. */
 export function runCli(extensionDir, args, cwd) {
   const out = execFileSync(node24Bin, [join(extensionDir, 'dist', 'backend', 'cli.js'), ...args, '--json'], {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LESION_CLASSES, augmentThroughUi, classifyImage, fillRunForm, panelFrame, prepareThroughUi, preparedSummary, runCli, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { LESION_CLASSES, augmentThroughUi, classifyImage, fillRunForm, panelFrame, prepareThroughUi, preparedSummary, runCli, sidebarFrame, totals, trainingFinished } from '../lib/lesionLab.mjs';
 import { repoRoot, softwareVulkanEnv } from '../lib/paths.mjs';
 import { notifications, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import { canvasPaint, clearNotifications, overflowing, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme } from '../lib/workbench.mjs';
@@ -174,12 +174,7 @@ export async function run(t) {
     await t.screenshot(training, 'training-panel-running');
   }
 
-  await waitFor(async () => {
-    training = await panelFrame(page, 'Training');
-    const status = (await training.locator('header .status').innerText()).trim();
-    if (status === 'failed' || status === 'cancelled') throw new Error(`the run ${status}: ${(await notifications(page)).join(' | ')}`);
-    return status === 'finished';
-  }, 'the run to finish', TRAINING_TIMEOUT);
+  training = await trainingFinished(page, 'the run to finish', TRAINING_TIMEOUT);
 
   // 3. The Training panel: its three charts drawn, the epoch log has the two epochs of metrics.jsonl.
   const metrics = readJsonLines(join(runDir, 'metrics.jsonl'));

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { fillRunForm, panelFrame, prepareThroughUi, preparedSummary, sidebarFrame } from '../lib/lesionLab.mjs';
+import { fillRunForm, panelFrame, prepareThroughUi, preparedSummary, sidebarFrame, trainingFinished } from '../lib/lesionLab.mjs';
 import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import {
   canvasPaint, clearNotifications, pageOverflow, setEditorGroupMaximized, switchColorTheme, tableRows, waitForWebviewTheme,
@@ -169,13 +169,7 @@ export async function run(t) {
   await fillRunForm(sidebar, RUN_FORM);
   await sidebar.locator('section[aria-label="Run"] vscode-button', { hasText: /^\s*Start\s*$/ }).click();
   const runDir = await waitFor(() => newestRun(workspace), 'the run folder under runs/', 60_000);
-  let training = await panelFrame(page, 'Training', 60_000);
-  await waitFor(async () => {
-    training = await panelFrame(page, 'Training');
-    const status = (await training.locator('header .status').innerText()).trim();
-    if (status === 'failed' || status === 'cancelled') throw new Error(`the run ${status}: ${(await notifications(page)).join(' | ')}`);
-    return status === 'finished';
-  }, 'the run to finish', 300_000);
+  let training = await trainingFinished(page, 'the run to finish', 300_000);
   assert.deepEqual(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).classes, CLASSES, 'the run was built for the dataset’s classes');
   await training.locator('header vscode-button', { hasText: 'Evaluate' }).click();
   const evaluation = await panelFrame(page, 'Evaluation', 120_000);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { augmentThroughUi, panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
+import { augmentThroughUi, panelFrame, preparedSummary, sidebarFrame, totals, trainingFinished } from '../lib/lesionLab.mjs';
 import { node24Bin } from '../lib/paths.mjs';
 import { notifications, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
 import { clickNotificationAction, pickQuickPickItem, tableRows } from '../lib/workbench.mjs';
@@ -119,12 +119,7 @@ export async function run(t) {
   await sidebar.locator('section[aria-label="Run"] vscode-button', { hasText: /^\s*Start\s*$/ }).click();
   const runDir = await waitFor(() => newestRun(workspace), 'the run folder under runs/', 60_000);
   let training;
-  await waitFor(async () => {
-    training = await panelFrame(page, 'Training');
-    const status = (await training.locator('header .status').innerText()).trim();
-    if (status === 'failed' || status === 'cancelled') throw new Error(`the run ${status}: ${(await notifications(page)).join(' | ')}`);
-    return status === 'finished';
-  }, 'the run to finish', 240_000);
+  training = await trainingFinished(page, 'the run to finish', 240_000);
   const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   assert.deepEqual(metrics.map((m) => m.epoch), [1], 'one epoch in metrics.jsonl');
   const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));

@@ -10,8 +10,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
-import { notifications, openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
+import { panelFrame, preparedSummary, sidebarFrame, totals, trainingFinished } from '../lib/lesionLab.mjs';
+import { openViewContainer, runCommand, textOf, waitFor, waitForText } from '../lib/vscode.mjs';
 import { clearNotifications, clickNotificationAction, pickQuickPickItem, switchColorTheme, waitForNotification, waitForQuickPick, waitForWebviewTheme } from '../lib/workbench.mjs';
 
 export const title = 'First run: Train… opens the form; offline, Start explains and offers from scratch; the from-scratch defaults reach ≥ 60% balanced accuracy';
@@ -137,13 +137,7 @@ export async function run(t) {
     recipe, 'the run trains what the form showed');
 
   // 8. It learns: the best checkpoint's balanced validation accuracy, from metrics.jsonl.
-  let training = await panelFrame(page, 'Training', 60_000);
-  await waitFor(async () => {
-    training = await panelFrame(page, 'Training');
-    const status = (await training.locator('header .status').innerText()).trim();
-    if (status === 'failed' || status === 'cancelled') throw new Error(`the run ${status}: ${(await notifications(page)).join(' | ')}`);
-    return status === 'finished';
-  }, 'the from-scratch run to finish', TRAINING_TIMEOUT);
+  await trainingFinished(page, 'the from-scratch run to finish', TRAINING_TIMEOUT);
   const minutes = (Date.now() - started) / 60_000;
   const metrics = readJsonLines(join(runDir, 'metrics.jsonl'));
   const best = metrics.reduce((b, m) => (!b || m.valAccuracy > b.valAccuracy ? m : b), undefined);
