@@ -105,10 +105,43 @@ function datasetsFor(s: TrainingPanelState, axis: Axis, specs: SeriesSpec[], com
   return out;
 }
 
+/** Legend label of the band's lower edge: hidden from the legend and the tooltip, the upper edge names the band. */
+const CI_LOW = 'balanced val_acc 95% CI (low)';
+const CI_HIGH = 'balanced val_acc 95% CI';
+const percentOf = (p: Point | undefined): string => (p && p.y !== null ? `${(p.y * 100).toFixed(1)}%` : '—');
+
+/**
+ * The 95% bootstrap interval of each epoch's validation balanced accuracy, shaded between its two edges
+ * (chart.js fills from the upper edge to the dataset before it): how far one epoch's figure can be trusted.
+ */
+function intervalBand(s: TrainingPanelState, axis: Axis, color: string): LineDataset[] {
+  if (!s.epochs.some((m) => m.valBalancedAccuracyCi)) return [];
+  const edge = (pick: 'low' | 'high'): Point[] => s.epochs.map((m) => ({ x: axis.epoch(m), y: m.valBalancedAccuracyCi ? m.valBalancedAccuracyCi[pick] : (null as unknown as number) }));
+  const band = fade(color, 0.2);
+  const common = { borderColor: fade(color, 0.45), borderWidth: 1, pointRadius: 0, pointHitRadius: 0, pointStyle: 'rect' as const, tension: 0.1, spanGaps: false, order: 8 };
+  return [
+    { ...common, label: CI_LOW, data: edge('low'), backgroundColor: band, fill: false },
+    { ...common, label: CI_HIGH, data: edge('high'), backgroundColor: band, fill: '-1' },
+  ];
+}
+
+/** Guessing's balanced accuracy, 1 / number of classes, as a dashed line across every x the chart holds. */
+function chanceLine(s: TrainingPanelState, axis: Axis): LineDataset[] {
+  if (!s.classes || s.classes < 2 || !s.epochs.length) return [];
+  const xs = [...(s.batches ?? []).map(axis.batch), ...s.epochs.map(axis.epoch)];
+  const y = 1 / s.classes;
+  const color = themeColor('--vscode-descriptionForeground', '#888');
+  return [{
+    label: `chance (1/${s.classes} = ${(100 * y).toFixed(1)}%)`,
+    data: [{ x: Math.min(...xs), y }, { x: Math.max(...xs), y }],
+    borderColor: color, backgroundColor: color, borderDash: [3, 4], borderWidth: 1.5, pointRadius: 0, pointHitRadius: 0, pointStyle: 'line', order: 30,
+  }];
+}
+
 /** The raw series behind a smoothed one: the same colour, faint (the palette is #rrggbb). */
-function fade(color: string): string {
+function fade(color: string, alpha = 0.3): string {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
-  return m ? `rgba(${parseInt(m[1]!, 16)}, ${parseInt(m[2]!, 16)}, ${parseInt(m[3]!, 16)}, 0.3)` : color;
+  return m ? `rgba(${parseInt(m[1]!, 16)}, ${parseInt(m[2]!, 16)}, ${parseInt(m[3]!, 16)}, ${alpha})` : color;
 }
 
 interface ChartSpec {
@@ -143,7 +176,7 @@ function chartSpecs(): ChartSpec[] {
         { id: 'valAcc', label: 'val_acc', color: c[1]!, epoch: (m) => m.valAccuracy },
         // Often equal to val_acc: dashed and drawn on top, so both stay visible.
         { id: 'valBalAcc', label: 'balanced val_acc', color: c[2]!, epoch: (m) => m.valBalancedAccuracy, dash: [7, 4], pointStyle: 'rectRot', order: 1 },
-      ], 'valBalancedAccuracy', 'balanced val_acc'),
+      ], 'valBalancedAccuracy', 'balanced val_acc').concat(intervalBand(s, axis, c[2]!)).concat(chanceLine(s, axis)),
     },
     {
       id: 'lr',
@@ -199,6 +232,11 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
     const mark = (frame: HTMLElement): void => {
       frame.dataset.batches = String(s.batches?.length ?? 0);
       frame.dataset.smoothing = String(view.smoothing);
+      // The accuracy chart's reference line and interval band, for the tests.
+      const chance = datasets.find((d) => d.label?.startsWith('chance ('));
+      if (chance) frame.dataset.chance = String(chance.data[0]!.y);
+      const band = datasets.find((d) => d.label === CI_LOW);
+      if (band) frame.dataset.intervalEpochs = String(band.data.filter((p) => p.y !== null).length);
     };
     const signature = JSON.stringify([document.body.className, axis.title, spec.log, datasets.map((d) => d.label), lines.map((l) => l.label)]);
     const existing = live.get(spec.id);
@@ -227,11 +265,13 @@ function drawCharts(s: TrainingPanelState): HTMLElement[] {
         interaction: { mode: 'nearest', axis: 'x', intersect: false },
         plugins: {
           title: titleAboveMarkers(spec.title, ownLines),
-          legend: { position: 'bottom', labels: { filter: (item) => !item.text.endsWith('(raw)'), usePointStyle: true } },
+          legend: { position: 'bottom', labels: { filter: (item) => !item.text.endsWith('(raw)') && item.text !== CI_LOW, usePointStyle: true } },
           tooltip: {
-            filter: (item) => !String(item.dataset.label).endsWith('(raw)'),
+            filter: (item) => !String(item.dataset.label).endsWith('(raw)') && item.dataset.label !== CI_LOW && !String(item.dataset.label).startsWith('chance ('),
             callbacks: {
-              label: (c) => `${c.dataset.label}: ${c.parsed.y === null ? '—' : spec.percent ? `${(c.parsed.y * 100).toFixed(1)}%` : spec.id === 'lr' ? c.parsed.y.toExponential(2) : c.parsed.y.toFixed(4)}`,
+              label: (c) => c.dataset.label === CI_HIGH
+                ? `${CI_HIGH}: ${percentOf(c.chart.data.datasets[c.datasetIndex - 1]?.data[c.dataIndex] as Point | undefined)}–${percentOf(c.raw as Point)}`
+                : `${c.dataset.label}: ${c.parsed.y === null ? '—' : spec.percent ? `${(c.parsed.y * 100).toFixed(1)}%` : spec.id === 'lr' ? c.parsed.y.toExponential(2) : c.parsed.y.toFixed(4)}`,
             },
           },
           zoom: zoomOptions(),

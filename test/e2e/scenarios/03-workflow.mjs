@@ -186,6 +186,11 @@ export async function run(t) {
     assert.deepEqual(log[i].slice(3, 8), [m.loss, m.accuracy, m.valLoss, m.valAccuracy, m.valBalancedAccuracy].map((v) => v.toFixed(4)), `epoch ${m.epoch}'s metrics`);
   }
   await assertChartsDrawn(training, 3, 'the Training panel (loss, accuracy, learning rate)');
+  // The accuracy chart: chance (1/7) as a dashed line, each epoch's 95% interval of balanced accuracy as a band.
+  const accuracyChart = training.locator('figure[data-chart="Accuracy"]');
+  assert.equal(Number(await accuracyChart.getAttribute('data-chance')), 1 / 7, 'a chance line at 1/7 on the accuracy chart');
+  assert.ok(metrics.every((m) => m.valBalancedAccuracyCi), 'metrics.jsonl has each epoch\'s interval');
+  assert.equal(Number(await accuracyChart.getAttribute('data-interval-epochs')), metrics.length, 'an interval band over every epoch');
   // The run's setup line: what config.json says it trained with, engine and precision included.
   const used = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8')).engine;
   const setup = (await training.locator('[data-testid="run-setup"]').innerText()).trim();
