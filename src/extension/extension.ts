@@ -26,6 +26,8 @@ import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { EvaluationController } from './panels/evaluationController';
 import { PredictionController } from './panels/predictionController';
 import { SamplesController } from './panels/samplesController';
+import { SweepController } from './panels/sweepController';
+import { registerSweepCommands } from './commands/sweepCommands';
 import { assertNever } from '../shared/assertNever';
 import { engineSetting, threadsSetting } from './computeSettings';
 import { formatWithInterval } from '../shared/trust';
@@ -83,6 +85,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     () => lab.panels.show('lrFinder', true),
     refresh('lrFinder'),
   );
+  const sweeps = new SweepController(
+    jobs,
+    {
+      show: () => lab.panels.show('sweep'),
+      isOpen: () => lab.panels.isOpen('sweep'),
+      openRun: async (run) => {
+        await lab.openRunFolder(run);
+        lab.panels.show('training');
+      },
+      pick: (what) => void vscode.commands.executeCommand(what === 'open' ? 'lesionLab.openSweep' : what === 'crossValidate' ? 'lesionLab.crossValidate' : 'lesionLab.runSweep'),
+    },
+    refresh('sweep'),
+  );
   const log = (line: string): void => output.appendLine(line);
   const onMessage: WebviewMessageHandler = (message, reply) => {
     switch (message.type) {
@@ -133,6 +148,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       case 'runs/showArchived':
       case 'runs/refresh':
         void runs.handle(message);
+        break;
+      case 'sweep/cancel':
+      case 'sweep/resubmit':
+      case 'sweep/openRun':
+      case 'sweep/refresh':
+      case 'sweep/pick':
+      case 'sweep/reveal':
+        void sweeps.handle(message);
         break;
       case 'lrFind/start':
         void answer(message.id, reply, log, () => lrFinder.find(message.params));
@@ -214,6 +237,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         snapshot: () => ({ type: 'lrFinder/state', state: lrFinder.state }),
       },
       {
+        kind: 'sweep',
+        viewType: 'lesionLab.sweep',
+        title: 'Lesion Lab: Sweep',
+        snapshot: () => ({ type: 'sweep/state', state: sweeps.state }),
+      },
+      {
         kind: 'prediction',
         viewType: 'lesionLab.prediction',
         title: 'Lesion Lab: Prediction',
@@ -231,6 +260,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     state,
     jobs,
     session,
+    sweeps,
     lab.panels,
     sidebar,
     { dispose: () => void client?.dispose() },
@@ -249,6 +279,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     ...registerWorkflowCommands(lab, { samples, preview, prediction }),
     ...registerTrainingCommands(lab, session),
     registerExportCommand(lab),
+    ...registerSweepCommands(lab, sweeps),
     vscode.commands.registerCommand('lesionLab.showRuns', async () => {
       lab.panels.show('runs');
       await runs.reload();

@@ -92,6 +92,8 @@ export interface TaskStatus {
   epochsTotal?: number;
   /** The latest epoch's validation figures. */
   valBalancedAccuracy?: number;
+  /** Its 95% bootstrap interval, when the run's metrics have one. */
+  valBalancedAccuracyCi?: Interval;
   valAccuracy?: number;
   valLoss?: number;
   /** The best checkpoint's validation balanced accuracy (what the summary ranks by). */
@@ -174,6 +176,7 @@ export const sweepStatus: Check = obj({
       epochs: num,
       epochsTotal: optional(num),
       valBalancedAccuracy: optional(num),
+      valBalancedAccuracyCi: optional(interval),
       valAccuracy: optional(num),
       valLoss: optional(num),
       bestValBalancedAccuracy: optional(num),

@@ -79,6 +79,13 @@ describe('backend process: k-fold cross-validation with the local executor', fun
     assert.match(md, /Out of fold \(\d+ images/);
     const statuses = r.events.filter((e): e is Extract<BackendEvent, { type: 'sweep/didStatus' }> => e.type === 'sweep/didStatus');
     assert.deepEqual(statuses.at(-1)!.status.tasks.map((t) => t.state), ['finished', 'finished']);
+    for (const t of statuses.at(-1)!.status.tasks) {
+      assert.ok(t.valBalancedAccuracyCi && t.valBalancedAccuracyCi.low <= t.valBalancedAccuracy! && t.valBalancedAccuracy! <= t.valBalancedAccuracyCi.high, `task ${t.index}: the latest epoch's interval`);
+    }
+    // The sweep's process is recorded only while it runs it (the extension's backend lives on after the job).
+    const record = JSON.parse(await fs.readFile(path.join(out, 'executor.json'), 'utf8')) as { pid?: number; submissions: unknown[] };
+    assert.equal(record.pid, undefined);
+    assert.equal(record.submissions.length, 1);
 
     // The same cv again: both runs are finished, nothing trains, the metrics stay as they were.
     const metricsBefore = await Promise.all(plan.tasks.map((t) => fs.readFile(path.join(out, t.run, 'metrics.jsonl'), 'utf8')));

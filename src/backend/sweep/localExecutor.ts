@@ -44,7 +44,18 @@ export class LocalExecutor implements Executor {
         if (code !== 0 && !ctx.signal.aborted) failures.push(`task ${task.index} (${task.name}) exited with ${code}; see ${path.join(this.folder.logs, `task-${task.index}.log`)}`);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(slots, tasks.length) }, (_, slot) => worker(slot)));
+    try {
+      await Promise.all(Array.from({ length: Math.min(slots, tasks.length) }, (_, slot) => worker(slot)));
+    } finally {
+      // The process that ran the sweep may live on (the extension's backend): once it is done, queued tasks are not pending
+      // any more, and sweep-cancel must not signal it.
+      await updateExecutorRecord(this.folder, this.options, (r) => {
+        if (r.pid === process.pid && r.host === thisHost()) {
+          delete r.pid;
+          delete r.host;
+        }
+      });
+    }
     if (ctx.signal.aborted) throw new CancelledError();
     if (failures.length) throw new UserError(`${failures.length} of ${tasks.length} tasks failed: ${failures.join('; ')}. Run the sweep again to resume them.`);
   }

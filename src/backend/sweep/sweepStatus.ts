@@ -33,6 +33,7 @@ export async function sweepStatus(folder: SweepFolder, plan: SweepPlan, executor
       epochs: p.epochs.length,
       ...(p.epochsTotal ? { epochsTotal: p.epochsTotal } : {}),
       ...(last ? { valBalancedAccuracy: last.valBalancedAccuracy, valAccuracy: last.valAccuracy, valLoss: last.valLoss } : {}),
+      ...(last?.valBalancedAccuracyCi ? { valBalancedAccuracyCi: last.valBalancedAccuracyCi } : {}),
       ...(best ? { bestValBalancedAccuracy: best.valBalancedAccuracy } : {}),
       ...(p.error && state === 'failed' ? { message: p.error } : {}),
     });

@@ -27,9 +27,11 @@ import { trainingToHostSchemas, trainingToViewSchemas } from './views/training';
 import type { RunsToHost, RunsToView } from './views/runs';
 import { runsToHostSchemas, runsToViewSchemas } from './views/runs';
 import type { LrFinderToView } from './views/lrFinder';
+import type { SweepToHost, SweepToView } from './views/sweep';
+import { sweepToHostSchemas, sweepToViewSchemas } from './views/sweep';
 import { lrFinderToViewSchemas } from './views/lrFinder';
 
-export type ViewKind = 'sidebar' | 'dataset' | 'samples' | 'training' | 'evaluation' | 'prediction' | 'augmentPreview' | 'runs' | 'lrFinder';
+export type ViewKind = 'sidebar' | 'dataset' | 'samples' | 'training' | 'evaluation' | 'prediction' | 'augmentPreview' | 'runs' | 'lrFinder' | 'sweep';
 
 /** Commands a webview may ask the host to run; anything else is refused. */
 export const WEBVIEW_COMMANDS = [
@@ -51,6 +53,9 @@ export const WEBVIEW_COMMANDS = [
   'lesionLab.showEngines',
   'lesionLab.createDemoData',
   'lesionLab.openRun',
+  'lesionLab.crossValidate',
+  'lesionLab.runSweep',
+  'lesionLab.openSweep',
 ] as const;
 export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
 
@@ -61,7 +66,7 @@ export type CommonToHost =
   | { type: 'command/run'; command: WebviewCommand; args?: string[] }
   | { type: 'file/open'; path: string };
 
-export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost | RunsToHost | EvaluationToHost;
+export type WebviewToHost = CommonToHost | SidebarToHost | TrainingToHost | SamplesToHost | AugmentPreviewToHost | PredictionToHost | RunsToHost | EvaluationToHost | SweepToHost;
 
 /** Every request a view can make: its params and the result its response carries. */
 export type WebviewRequests = SidebarRequests;
@@ -72,10 +77,10 @@ export type WebviewRequest = Extract<WebviewToHost, { type: WebviewRequestType }
 /** Host → view: the answer to request `id`. */
 export type IpcResponse = { type: 'response'; id: string; ok: true; result: unknown } | { type: 'response'; id: string; ok: false; error: string };
 
-export type StateNotification = SidebarToView | DatasetToView | TrainingToView | EvaluationToView | SamplesToView | AugmentPreviewToView | PredictionToView | RunsToView | LrFinderToView;
+export type StateNotification = SidebarToView | DatasetToView | TrainingToView | EvaluationToView | SamplesToView | AugmentPreviewToView | PredictionToView | RunsToView | LrFinderToView | SweepToView;
 export type HostToWebview = StateNotification | IpcResponse;
 
-const viewKind = literal('sidebar', 'dataset', 'samples', 'training', 'evaluation', 'prediction', 'augmentPreview', 'runs', 'lrFinder');
+const viewKind = literal('sidebar', 'dataset', 'samples', 'training', 'evaluation', 'prediction', 'augmentPreview', 'runs', 'lrFinder', 'sweep');
 const commonToHostSchemas: Record<CommonToHost['type'], Check> = {
   ready: obj({ view: viewKind }),
   'command/run': obj({ command: literal(...WEBVIEW_COMMANDS), args: optional(arrayOf(str)) }),
@@ -93,6 +98,7 @@ const toHostSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
   augmentPreview: { ...commonToHostSchemas, ...augmentPreviewToHostSchemas },
   runs: { ...commonToHostSchemas, ...runsToHostSchemas },
   lrFinder: commonToHostSchemas,
+  sweep: { ...commonToHostSchemas, ...sweepToHostSchemas },
 };
 
 // Every message type has a schema (a compile error otherwise), and each is some view's.
@@ -105,6 +111,7 @@ const allToHostSchemas: Record<WebviewToHost['type'], Check> = {
   ...predictionToHostSchemas,
   ...runsToHostSchemas,
   ...evaluationToHostSchemas,
+  ...sweepToHostSchemas,
 };
 
 /** Checks a message from the `view` webview against that view's protocol. */
@@ -137,6 +144,7 @@ const toViewSchemas: Record<ViewKind, Readonly<Record<string, Check>>> = {
   augmentPreview: augmentPreviewToViewSchemas,
   runs: runsToViewSchemas,
   lrFinder: lrFinderToViewSchemas,
+  sweep: sweepToViewSchemas,
 };
 
 /** Webviews validate what they receive too: a stale or foreign message must not break a view. */

@@ -1,0 +1,130 @@
+// Scale-out in VS Code (issue 20): a 2-fold cross-validation started from the palette's Cross-Validate… form
+// (the local executor, one run at a time, the Run form's defaults from the settings: 32 px, 1 epoch from scratch)
+// shows its tasks in the Sweep panel going to finished, then the summary — per fold, mean ± sd and the pooled
+// out-of-fold balanced accuracy with its 95% interval — as summary.json has them. A fold's run opens in the
+// Training panel. The whole panel is pictured dark and light.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { panelFrame, runCli } from '../lib/lesionLab.mjs';
+import { repoRoot } from '../lib/paths.mjs';
+import { findWebviewFrame, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
+import { clearNotifications, pageOverflow, pickQuickPickItem, screenshotWholePanel, setEditorGroupMaximized, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme } from '../lib/workbench.mjs';
+
+export const title = 'Sweep panel: a 2-fold cross-validation from Cross-Validate… (local, 1 at a time) — tasks to finished, per-fold figures, mean ± sd and the pooled out-of-fold interval; a fold run opens in Training; dark and light';
+export const timeoutMs = 480_000;
+
+// What every fold run trains comes from the Run form's defaults, i.e. these settings.
+export const settings = {
+  'lesionLab.engine': 'wasm',
+  'lesionLab.threads': 1,
+  'lesionLab.weights': 'none',
+  'lesionLab.model': 'mobilenetv2',
+  'lesionLab.mobilenetAlpha': 0.35,
+  'lesionLab.phase': 'head',
+  'lesionLab.epochs': 1,
+  'lesionLab.batchSize': 8,
+  'lesionLab.imageSize': 32,
+  'lesionLab.augment': 'none',
+};
+
+export async function setupWorkspace(dir) {
+  runCli(repoRoot, ['demo-data', '--out', join(dir, 'data'), '--per-class', '6', '--size', '64'], dir);
+  runCli(repoRoot, ['prepare', '--data', join(dir, 'data'), '--out', join(dir, 'prepared')], dir);
+}
+
+async function inputBox(page, value) {
+  const box = page.locator('.quick-input-widget input');
+  await box.waitFor({ state: 'visible', timeout: 15_000 });
+  await box.fill(value);
+  await page.keyboard.press('Enter');
+}
+
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+
+export async function run(t) {
+  const { page, workspace } = t;
+  await runCommand(page, 'Lesion Lab: Cross-Validate…');
+  // 1/5 the prepared dataset (the workspace's, found unasked), 2/5 K, 3/5 where, 4/5 how many at a time, 5/5 what trains.
+  const first = await waitForQuickPick(page);
+  assert.match(first.title, /Cross-Validate \(1\/5\)/);
+  await pickQuickPickItem(page, 'prepared');
+  await inputBox(page, '2');
+  await pickQuickPickItem(page, 'This machine');
+  await inputBox(page, '1');
+  const recipes = await waitForQuickPick(page);
+  const scratch = recipes.rows.find((r) => /^From scratch/.test(r));
+  assert.ok(scratch, `the form offers the from-scratch recipe: ${recipes.rows.join(' | ')}`);
+  assert.match(scratch, /mobilenetv2 α0\.35 · from scratch · 32 px · 1 epoch \(head\) · batch 8 · engine wasm/, 'the fold runs train the Run form’s defaults, as the settings make them');
+  await pickQuickPickItem(page, 'From scratch');
+
+  const sweeps = join(workspace, 'sweeps');
+  const folder = await waitFor(() => existsSync(sweeps) && readdirSync(sweeps).find((d) => /^cv-\d{8}-\d{6}-k2$/.test(d) && existsSync(join(sweeps, d, 'sweep.json'))), 'the cross-validation folder with its plan', 60_000);
+  const dir = join(sweeps, folder);
+  const plan = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
+  assert.equal(plan.kind, 'cv');
+  assert.deepEqual(plan.tasks.map((task) => task.params.fold), [1, 2]);
+
+  const panel = await findWebviewFrame(page, { selector: `header.panel-header h1:text-is("Cross-validation ${folder}")` }, 60_000);
+  // The states the panel showed, polled while the folds train: each task must be seen running or finished, ending finished.
+  const seen = [new Set(), new Set()];
+  await waitFor(async () => {
+    const states = await panel.locator('table.sweep-tasks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
+    states.forEach((s, i) => seen[i]?.add(s));
+    return states.length === 2 && states.every((s) => s === 'finished');
+  }, 'both fold runs to finish in the Sweep panel', 360_000, 200);
+  assert.ok([...seen[1]].some((s) => s === 'waiting' || s === 'pending'), `the second fold waited for the first (one at a time): ${[...seen[1]].join(', ')}`);
+  assert.ok(seen.some((s) => s.has('running')), `a fold was shown running: ${seen.map((s) => [...s].join('→')).join(' / ')}`);
+
+  const rows = await tableRows(panel, 'table.sweep-tasks tbody tr');
+  const summary = await waitFor(() => existsSync(join(dir, 'summary.json')) && JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), 'summary.json');
+  assert.equal(summary.finished, 2);
+  for (const [i, cells] of rows.entries()) {
+    assert.equal(cells[1], plan.tasks[i].name, 'the run folder');
+    assert.equal(cells[2], String(i + 1), 'the fold');
+    assert.equal(cells[3], 'finished');
+    assert.equal(cells[4], '1 / 1', 'epochs done of the run’s total');
+    assert.match(cells[5], /^\d+\.\d% \(95% CI \d+(\.\d)?–\d+(\.\d)?%\)$/, 'the latest validation balanced accuracy with its interval');
+    const run = summary.runs.find((r) => r.index === i);
+    assert.equal(cells[6], pct(run.valBalancedAccuracy), 'the best checkpoint’s figure, as the summary has it');
+  }
+
+  // The summary: per fold, mean ± sd, the pooled out-of-fold figure with its interval — the numbers of summary.json.
+  const cv = summary.crossValidation[0];
+  await waitForText(panel, 'Cross-validation summary', 30_000);
+  const folds = await tableRows(panel, 'table.cv-folds tbody tr');
+  assert.deepEqual(folds.map((f) => f[0]), ['1', '2']);
+  folds.forEach((f, i) => assert.deepEqual(f.slice(1), [String(cv.perFold[i].images), pct(cv.perFold[i].balancedAccuracy), pct(cv.perFold[i].accuracy)]));
+  const foot = await tableRows(panel, 'table.cv-folds tfoot tr');
+  assert.equal(foot[0][2], `${pct(cv.balancedAccuracy.mean)} ± ${(100 * cv.balancedAccuracy.sd).toFixed(1)}%`, 'mean ± sd over the folds');
+  const oof = cv.outOfFold;
+  assert.ok(oof, 'the out-of-fold pool');
+  assert.equal(oof.images, cv.perFold[0].images + cv.perFold[1].images, 'every validated image pooled once');
+  assert.match(foot[1][2], new RegExp(`^${pct(oof.balancedAccuracy).replace('.', '\\.')} \\(95% CI \\d+(\\.\\d)?–\\d+(\\.\\d)?%\\)$`), 'the pooled balanced accuracy with its interval');
+  const kpi = await panel.locator('[data-kpi="pooled"]').innerText();
+  assert.match(kpi, new RegExp(`${pct(oof.balancedAccuracy).replace('.', '\\.')}[\\s\\S]*out-of-fold balanced accuracy \\(95% CI`));
+  // One epoch of 32 px from scratch on 42 demo images is expected to be no better than guessing: the panel must say so when the interval includes 1/7.
+  const chance = oof.balancedAccuracyCi.low <= 1 / summary.classes.length;
+  assert.equal(await panel.locator('[data-role="chance"]').count(), chance ? 1 : 0, `the chance-level warning follows the interval ${JSON.stringify(oof.balancedAccuracyCi)}`);
+  const counts = await panel.locator('[data-role="counts"]').innerText();
+  assert.match(counts, /2 runs: 2 finished · executor local/);
+  assert.doesNotMatch(counts, /updating every few seconds/, 'nothing left to poll');
+
+  await clearNotifications(page);
+  for (const theme of ['dark', 'light']) {
+    if (theme === 'light') await switchColorTheme(page, 'Light Modern');
+    const shown = await panelFrame(page, `Cross-validation ${folder}`);
+    await waitForWebviewTheme(shown, theme);
+    await setEditorGroupMaximized(page, true);
+    const wider = await pageOverflow(shown);
+    assert.equal(wider, undefined, `the Sweep panel fits its width (${theme}): ${wider}`);
+    await screenshotWholePanel(t, shown, `sweep-panel-${theme}`);
+    await setEditorGroupMaximized(page, false);
+  }
+
+  // A fold's run in the Training panel.
+  const again = await panelFrame(page, `Cross-validation ${folder}`);
+  await again.locator('table.sweep-tasks tbody tr[data-task="1"] vscode-button', { hasText: 'Open' }).click();
+  const training = await panelFrame(page, 'Training');
+  await waitForText(training, plan.tasks[1].name, 30_000);
+}
