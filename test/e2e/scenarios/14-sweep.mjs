@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { panelFrame, runCli } from '../lib/lesionLab.mjs';
+import { panelFrame, runCli, sidebarFrame } from '../lib/lesionLab.mjs';
 import { repoRoot } from '../lib/paths.mjs';
-import { findWebviewFrame, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
+import { findWebviewFrame, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
 import { clearNotifications, pageOverflow, pickQuickPickItem, screenshotWholePanel, setEditorGroupMaximized, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme } from '../lib/workbench.mjs';
 
 export const title = 'Sweep panel: a 2-fold cross-validation from Cross-Validate… (local, 1 at a time) — tasks to finished, per-fold figures, mean ± sd and the pooled out-of-fold interval; a fold run opens in Training; dark and light';
@@ -44,6 +44,9 @@ const pct = (x) => `${(100 * x).toFixed(1)}%`;
 
 export async function run(t) {
   const { page, workspace } = t;
+  // The side bar first: the extension's commands are in the palette once its contributions have loaded.
+  await openViewContainer(page, 'Lesion Lab');
+  await sidebarFrame(page);
   await runCommand(page, 'Lesion Lab: Cross-Validate…');
   // 1/5 the prepared dataset (the workspace's, found unasked), 2/5 K, 3/5 where, 4/5 how many at a time, 5/5 what trains.
   const first = await waitForQuickPick(page);
@@ -103,7 +106,7 @@ export async function run(t) {
   assert.match(foot[1][2], new RegExp(`^${pct(oof.balancedAccuracy).replace('.', '\\.')} \\(95% CI \\d+(\\.\\d)?–\\d+(\\.\\d)?%\\)$`), 'the pooled balanced accuracy with its interval');
   const kpi = await panel.locator('[data-kpi="pooled"]').innerText();
   assert.match(kpi, new RegExp(`${pct(oof.balancedAccuracy).replace('.', '\\.')}[\\s\\S]*out-of-fold balanced accuracy \\(95% CI`));
-  // One epoch of 32 px from scratch on 42 demo images is expected to be no better than guessing: the panel must say so when the interval includes 1/7.
+  // One head epoch at 32 px from scratch on 42 demo images (measured: a constant answer, 14.3%) may or may not beat guessing: the panel must say so exactly when the interval includes 1/7.
   const chance = oof.balancedAccuracyCi.low <= 1 / summary.classes.length;
   assert.equal(await panel.locator('[data-role="chance"]').count(), chance ? 1 : 0, `the chance-level warning follows the interval ${JSON.stringify(oof.balancedAccuracyCi)}`);
   const counts = await panel.locator('[data-role="counts"]').innerText();
