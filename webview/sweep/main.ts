@@ -15,7 +15,9 @@ const render = keyedSections(root, ['header', 'problems', 'tasks', 'summary', 'r
 function header(s: SweepPanelState, status: SweepStatus | undefined): Node {
   const what = status ? `${status.kind === 'cv' ? 'Cross-validation' : 'Sweep'} ${status.name}` : 'Sweep';
   const active = isActive(status);
-  const canResubmit = !!status && status.executor !== 'local' && resubmittable(status).length > 0 && !s.runningHere;
+  // Slurm: the scheduler takes them again; a local cross-validation resumes by running its cv again into the folder.
+  const local = status?.executor === 'local';
+  const canResubmit = !!status && (!local || status.kind === 'cv') && resubmittable(status).length > 0 && !s.runningHere && (!local || !active);
   return h(
     'div',
     {},
@@ -29,7 +31,13 @@ function header(s: SweepPanelState, status: SweepStatus | undefined): Node {
         { class: 'actions' },
         // Offered only when they can act: a finished sweep has nothing to cancel, a local one resumes by running again.
         active || s.runningHere ? button('Cancel Sweep', () => send({ type: 'sweep/cancel' }), { disabled: !s.trusted, title: 'Stop every queued and running run; finished runs are kept, and the others resume from their checkpoints when resubmitted' }) : null,
-        canResubmit ? button('Resubmit Failed', () => send({ type: 'sweep/resubmit' }), { secondary: true, disabled: !s.trusted, title: 'Submit failed, cancelled and never-submitted runs to the scheduler again; each resumes from its last checkpoint' }) : null,
+        canResubmit
+          ? button(local ? 'Resume Unfinished' : 'Resubmit Failed', () => send({ type: 'sweep/resubmit' }), {
+              secondary: true,
+              disabled: !s.trusted,
+              title: local ? 'Run the unfinished fold runs again here; each resumes from its last checkpoint, finished ones are kept' : 'Submit failed, cancelled and never-submitted runs to the scheduler again; each resumes from its last checkpoint',
+            })
+          : null,
         button('Refresh', () => send({ type: 'sweep/refresh' }), { secondary: true, disabled: !s.folder }),
         button('Summary', () => send({ type: 'sweep/reveal', what: 'summary' }), { secondary: true, disabled: !s.summary, title: 'summary.md in the Markdown preview' }),
         button('Open Sweep…', () => send({ type: 'sweep/pick', what: 'open' }), { secondary: true }),

@@ -7,10 +7,10 @@
 import * as vscode from 'vscode';
 import path from 'node:path';
 import { existsSync, promises as fs } from 'node:fs';
-import type { ExecutorOptions, SweepValue } from '../../shared/sweep';
+import type { ExecutorOptions } from '../../shared/sweep';
 import type { CrossValidateOptions } from '../../shared/protocol/sweeps';
 import type { TrainOptions } from '../../shared/protocol/jobs';
-import { CV_MANAGED_TRAIN_OPTIONS } from '../../shared/protocol/jobs';
+import { UI_FOLLOW, describeTrainOptions, foldTrainValues } from '../../shared/crossValidateForm';
 import type { LabContext } from '../labContext';
 import { newRunOptions } from '../runDefaults';
 import type { SweepController } from '../panels/sweepController';
@@ -64,23 +64,6 @@ async function wholeNumber(title: string, step: string, prompt: string, value: n
     validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) >= min && Number(v) <= max ? undefined : `A whole number from ${min} to ${max}.`),
   });
   return text === undefined ? undefined : Number(text.trim());
-}
-
-/** A run form's options as `cv`'s train values (by option key): what every fold run sets. */
-export function foldTrainValues(o: TrainOptions): Record<string, SweepValue> {
-  const out: Record<string, SweepValue> = {};
-  for (const [key, value] of Object.entries(o)) {
-    if ((CV_MANAGED_TRAIN_OPTIONS as readonly string[]).includes(key) || value === undefined || value === false) continue;
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[key] = value;
-  }
-  return out;
-}
-
-/** "mobilenetv2 α0.35 · from scratch · 96 px · 10 epochs · batch 32 · augment online · engine auto". */
-export function describeTrainOptions(o: TrainOptions): string {
-  const weights = o.weights === 'imagenet' ? 'ImageNet weights' : o.weights === 'none' ? 'from scratch' : `weights ${path.basename(o.weights)}`;
-  const epochs = o.phase === 'both' ? `${o.epochs} + ${o.finetuneEpochs ?? o.epochs} epochs (head, then fine-tune)` : `${o.epochs} epoch${o.epochs === 1 ? '' : 's'} (${o.phase === 'head' ? 'head' : 'fine-tune'})`;
-  return [`${o.model}${o.alpha !== undefined ? ` α${o.alpha}` : ''}`, weights, `${o.size} px`, epochs, `batch ${o.batch}`, o.augment !== 'none' ? `augment ${o.augment}` : undefined, `engine ${o.engine}`].filter(Boolean).join(' · ');
 }
 
 /** The cross-validation form; undefined when the person stepped out of it. */
@@ -153,10 +136,7 @@ async function crossValidateForm(lab: LabContext, root: string): Promise<CrossVa
     foldSeed: 101,
     train: foldTrainValues(train),
     executor,
-    watch: false,
-    pollSeconds: 30,
-    maxRetries: 3,
-    dryRun: false,
+    ...UI_FOLLOW,
   };
 }
 
@@ -211,7 +191,7 @@ export function registerSweepCommands(lab: LabContext, sweeps: SweepController):
       if (!kind) return;
       const parallel = await wholeNumber(title, '2/2', 'Runs at a time', kind === 'local' ? 1 : 4, 1, 10000);
       if (parallel === undefined) return;
-      await sweeps.runSweep({ spec, executor: { kind, parallel }, watch: false, pollSeconds: 30, maxRetries: 3, dryRun: false }, out);
+      await sweeps.runSweep({ spec, executor: { kind, parallel }, ...UI_FOLLOW }, out);
     }),
     vscode.commands.registerCommand('lesionLab.openSweep', async (uri?: vscode.Uri) => {
       const root = workspaceRoot();

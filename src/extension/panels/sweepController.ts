@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { BackendEvent } from '../../shared/protocol/backend';
 import type { CrossValidateOptions, SweepOptions } from '../../shared/protocol/sweeps';
 import type { SweepPanelState, SweepToHost } from '../../shared/protocol/views/sweep';
-import type { SweepStatus, SweepSummary } from '../../shared/sweep';
+import type { ExecutorOptions, SweepPlan, SweepStatus, SweepSummary } from '../../shared/sweep';
+import { resumeCrossValidation } from '../../shared/crossValidateForm';
 import { sweepSummary } from '../../shared/sweep';
 import { cancelsSingleTasks, isActive, pollSeconds, resubmittable } from '../../shared/sweepView';
 import { assertNever } from '../../shared/assertNever';
@@ -177,12 +178,20 @@ export class SweepController implements vscode.Disposable {
       void vscode.window.showInformationMessage('No run of this sweep needs submitting again.');
       return;
     }
-    if (status.executor === 'local') {
-      // A local sweep resumes by running it again (the backend says so too); for a cross-validation its plan says how.
-      void vscode.window.showInformationMessage('A local sweep resumes when it runs again: Cross-Validate… or Run Sweep… with the same folder and options skips its finished runs and resumes the others.');
+    if (status.executor !== 'local') return this.check(true);
+    // A local sweep resumes by running it again: for a cross-validation its plan says how (the same cv into the same folder).
+    const folder = this.state.folder!;
+    const [plan, record] = await Promise.all([readJson<SweepPlan>(path.join(folder, 'sweep.json')), readJson<{ options?: ExecutorOptions }>(path.join(folder, 'executor.json'))]);
+    const again = plan && resumeCrossValidation(plan, folder, { kind: 'local', ...(record?.options?.parallel ? { parallel: record.options.parallel } : {}) });
+    if (!again) {
+      void vscode.window.showInformationMessage('A local sweep resumes when it runs again: Run Sweep… with the same spec skips its finished runs and resumes the others.', 'Run Sweep…').then((c) => c && vscode.commands.executeCommand('lesionLab.runSweep'));
       return;
     }
-    await this.check(true);
+    if (this.jobs.busy) {
+      void vscode.window.showWarningMessage(`Lesion Lab is busy with another job. Stop it first, or wait for it to finish.`, 'Stop').then((c) => c && vscode.commands.executeCommand('lesionLab.stop'));
+      return;
+    }
+    await this.crossValidate(again);
   }
 
   private writable(action: string): boolean {
@@ -203,12 +212,14 @@ export class SweepController implements vscode.Disposable {
   }
 }
 
+const readJson = <T>(file: string): Promise<T | undefined> =>
+  fs.readFile(file, 'utf8').then(
+    (t) => JSON.parse(t) as T,
+    () => undefined,
+  );
+
 /** summary.json as the backend last wrote it, checked; undefined before the first run finished. */
 async function readSummary(folder: string): Promise<SweepSummary | undefined> {
-  try {
-    const raw = JSON.parse(await fs.readFile(path.join(folder, 'summary.json'), 'utf8')) as unknown;
-    return sweepSummary(raw, 'summary.json') === undefined ? (raw as SweepSummary) : undefined;
-  } catch {
-    return undefined;
-  }
+  const raw = await readJson<unknown>(path.join(folder, 'summary.json')).catch(() => undefined);
+  return raw !== undefined && sweepSummary(raw, 'summary.json') === undefined ? (raw as SweepSummary) : undefined;
 }

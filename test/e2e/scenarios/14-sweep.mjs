@@ -1,6 +1,7 @@
 // Scale-out in VS Code (issue 20): a 2-fold cross-validation started from the palette's Cross-Validate… form
 // (the local executor, one run at a time, the Run form's defaults from the settings: 32 px, 1 epoch from scratch)
-// shows its tasks in the Sweep panel going to finished, then the summary — per fold, mean ± sd and the pooled
+// shows its tasks in the Sweep panel; cancelled mid-way and resumed from the panel, they go to finished (no epoch
+// trained twice), then the summary — per fold, mean ± sd and the pooled
 // out-of-fold balanced accuracy with its 95% interval — as summary.json has them. A fold's run opens in the
 // Training panel. The whole panel is pictured dark and light.
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { repoRoot } from '../lib/paths.mjs';
 import { findWebviewFrame, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
 import { clearNotifications, pageOverflow, pickQuickPickItem, screenshotWholePanel, setEditorGroupMaximized, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme } from '../lib/workbench.mjs';
 
-export const title = 'Sweep panel: a 2-fold cross-validation from Cross-Validate… (local, 1 at a time) — tasks to finished, per-fold figures, mean ± sd and the pooled out-of-fold interval; a fold run opens in Training; dark and light';
+export const title = 'Sweep panel: a 2-fold cross-validation from Cross-Validate… (local, 1 at a time) — cancelled, resumed, tasks to finished, per-fold figures, mean ± sd and the pooled out-of-fold interval; a fold run opens in Training; dark and light';
 export const timeoutMs = 480_000;
 
 // What every fold run trains comes from the Run form's defaults, i.e. these settings.
@@ -69,15 +70,38 @@ export async function run(t) {
   assert.deepEqual(plan.tasks.map((task) => task.params.fold), [1, 2]);
 
   const panel = await findWebviewFrame(page, { selector: `header.panel-header h1:text-is("Cross-validation ${folder}")` }, 60_000);
-  // The states the panel showed, polled while the folds train: each task must be seen running or finished, ending finished.
+  // The states the panel showed while the folds train: the first seen running, the second waiting for it (one at a time).
   const seen = [new Set(), new Set()];
+  const states = async () => {
+    const now = await panel.locator('table.sweep-tasks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
+    now.forEach((s, i) => seen[i]?.add(s));
+    return now;
+  };
+  await waitFor(async () => (await states())[0] === 'running', 'the first fold run to be shown running', 120_000, 100);
+  assert.ok([...seen[1]].some((s) => s === 'waiting' || s === 'pending'), `the second fold waits for the first: ${[...seen[1]].join(', ')}`);
+
+  // Cancel Sweep stops this window's job; what had not finished is shown so, and Resume Unfinished takes it up again.
+  await panel.locator('header vscode-button', { hasText: 'Cancel Sweep' }).click();
+  const stopped = await waitFor(async () => {
+    const now = await states();
+    const counts = await panel.locator('[data-role="counts"]').innerText().catch(() => '');
+    return !/running in this window/.test(counts) && now.length === 2 && !now.some((s) => s === 'running' || s === 'pending') && now;
+  }, 'the cancelled sweep to stop', 60_000, 100);
+  assert.ok(stopped.some((s) => s !== 'finished'), `the cancel came before both folds finished: ${stopped.join(', ')}`);
+  assert.ok(stopped.every((s) => ['finished', 'cancelled', 'failed', 'waiting'].includes(s)), stopped.join(', '));
+  await panel.locator('header vscode-button', { hasText: 'Resume Unfinished' }).click();
   await waitFor(async () => {
-    const states = await panel.locator('table.sweep-tasks tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
-    states.forEach((s, i) => seen[i]?.add(s));
-    return states.length === 2 && states.every((s) => s === 'finished');
+    const now = await states();
+    return now.length === 2 && now.every((s) => s === 'finished');
   }, 'both fold runs to finish in the Sweep panel', 360_000, 200);
-  assert.ok([...seen[1]].some((s) => s === 'waiting' || s === 'pending'), `the second fold waited for the first (one at a time): ${[...seen[1]].join(', ')}`);
   assert.ok(seen.some((s) => s.has('running')), `a fold was shown running: ${seen.map((s) => [...s].join('→')).join(' / ')}`);
+  // Resumed, not trained twice: each run has its one epoch once.
+  for (const task of plan.tasks) {
+    const epochs = readFileSync(join(dir, task.run, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).epoch);
+    assert.deepEqual(epochs, [1], `${task.name}: epochs in metrics.jsonl`);
+  }
+  const record = JSON.parse(readFileSync(join(dir, 'executor.json'), 'utf8'));
+  assert.equal(record.submissions.length, 2, 'the resume was a second submission to the local executor');
 
   const rows = await tableRows(panel, 'table.sweep-tasks tbody tr');
   const summary = await waitFor(() => existsSync(join(dir, 'summary.json')) && JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')), 'summary.json');
@@ -85,7 +109,7 @@ export async function run(t) {
   for (const [i, cells] of rows.entries()) {
     assert.equal(cells[1], plan.tasks[i].name, 'the run folder');
     assert.equal(cells[2], String(i + 1), 'the fold');
-    assert.equal(cells[3], 'finished');
+    assert.match(cells[3], /^finished( \(attempt 2\))?$/, 'finished, on the resume for a run the cancel stopped');
     assert.equal(cells[4], '1 / 1', 'epochs done of the run’s total');
     assert.match(cells[5], /^\d+\.\d% \(95% CI \d+(\.\d)?–\d+(\.\d)?%\)$/, 'the latest validation balanced accuracy with its interval');
     const run = summary.runs.find((r) => r.index === i);
