@@ -284,18 +284,20 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'export',
-    summary: "Export a run's checkpoint as ONNX, TF.js or Keras HDF5, with its classes, preprocessing, validation figures and model card; the written files are checked against the checkpoint.",
+    summary: "Export a run's checkpoint as ONNX, TF.js or Keras HDF5 (or an ensemble as one ONNX model), with its classes, preprocessing, validation figures and model card; the written files are checked against the checkpoint.",
+    exactlyOne: ['run', 'ensemble'],
     options: [
-      { name: 'run', kind: 'string', required: true, metavar: 'DIR', help: 'a run folder written by `train`' },
-      { name: 'format', kind: 'string', required: true, choices: [...EXPORT_FORMATS], help: 'onnx (opset 13), tfjs (layers model) or keras (Keras 2 .h5)' },
+      { name: 'run', kind: 'string', metavar: 'DIR', help: 'a run folder written by `train`' },
+      { name: 'ensemble', kind: 'list', metavar: 'RUN,RUN…', help: 'instead of --run: one ONNX model holding these runs, their probabilities averaged (a sweep or cv folder: its finished runs)' },
+      { name: 'format', kind: 'string', required: true, choices: [...EXPORT_FORMATS], help: 'onnx (opset 13), tfjs (layers model) or keras (Keras 2 .h5); an ensemble: onnx' },
       { name: 'checkpoint', kind: 'string', choices: [...EXPORT_CHECKPOINTS], default: 'best', help: 'which checkpoint' },
-      { name: 'out', kind: 'string', metavar: 'DIR', help: 'folder to write (default DIR/exports/FORMAT); an earlier export there is replaced' },
+      { name: 'out', kind: 'string', metavar: 'DIR', help: 'folder to write (default DIR/exports/FORMAT; an ensemble: SWEEP/exports/onnx-ensemble); an earlier export there is replaced' },
       ENGINE_OPTION,
       THREADS_OPTION,
     ],
     toRequest: ({ values: v }) => ({
       command: 'export',
-      options: { run: s(v.run), format: s(v.format) as ExportFormat, checkpoint: s(v.checkpoint) as ExportCheckpoint, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+      options: { run: optS(v.run), ensemble: v.ensemble as string[] | undefined, format: s(v.format) as ExportFormat, checkpoint: s(v.checkpoint) as ExportCheckpoint, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
     }),
   },
   {

@@ -2,6 +2,7 @@
  * Formats backend events for a person at a terminal: results on stdout, progress and logs on stderr.
  * Progress redraws one line on a TTY and is thinned to one line every few seconds otherwise.
  */
+import path from 'node:path';
 import type { BackendEvent } from '../shared/protocol/backend';
 import { assertNever } from '../shared/assertNever';
 import { formatBytes, formatDuration, formatPercent } from '../shared/format';
@@ -155,7 +156,9 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
       case 'export/didFinish':
         line(
           out,
-          `exported the ${e.checkpoint} checkpoint (epoch ${e.epoch}) as ${e.format} to ${e.out}: ${e.files.join(', ')}\n` +
+          (e.members
+            ? `exported an ensemble of ${e.members.length} runs' ${e.checkpoint} checkpoints (${e.members.map((m) => `${path.basename(m.run)} epoch ${m.epoch}`).join(', ')}) as one ${e.format} model to ${e.out}: ${e.files.join(', ')}\n`
+            : `exported the ${e.checkpoint} checkpoint (epoch ${e.epoch}) as ${e.format} to ${e.out}: ${e.files.join(', ')}\n`) +
             `  verified on ${e.verification.images} ${e.verification.source === 'validation' ? 'validation images' : 'synthetic inputs'}: max |Δp| ${e.verification.maxAbsDiff.toExponential(1)} (≤ ${e.verification.tolerance})`,
         );
         return;

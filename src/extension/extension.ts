@@ -190,6 +190,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await session.load(run);
       await evaluations.open(run);
     },
+    openEvaluations: (folder) => evaluations.open(folder),
   };
   lab.panels = new LabPanels(
     context.extensionUri,

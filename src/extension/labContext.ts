@@ -17,4 +17,6 @@ export interface LabContext {
   currentRun?: string;
   /** Shows a run folder in the Training and Evaluation panels. */
   openRunFolder(run: string): Promise<void>;
+  /** Shows a folder's evaluation reports in the Evaluation panel alone (a sweep folder's ensemble report). */
+  openEvaluations(folder: string): Promise<void>;
 }

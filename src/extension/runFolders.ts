@@ -10,7 +10,7 @@ import type { BatchMetrics, DatasetSummary, EpochMetrics, Evaluation, ModelProve
 import { formatWithInterval } from '../shared/trust';
 import type { TrainingMarker, TrainingPanelState } from '../shared/protocol/views/training';
 import type { RunSummary } from './state';
-import { VALIDATION_REPORT, isEvaluationReport, orderEvaluationReports, parseBatchesJsonl, parseMetricsJsonl, withEvaluatedSet } from '../shared/runFiles';
+import { ENSEMBLE_REPORT, VALIDATION_REPORT, isEvaluationReport, orderEvaluationReports, parseBatchesJsonl, parseMetricsJsonl, withEvaluatedSet } from '../shared/runFiles';
 import type { RunConfig } from '../shared/runConfig';
 import { describeRunSetup, runMonitor } from '../shared/runConfig';
 import { checkpointValidation } from '../shared/modelEvidence';
@@ -37,9 +37,9 @@ export function readEvaluation(run: string): Promise<Evaluation | undefined> {
   return readJson<Evaluation>(path.join(run, VALIDATION_REPORT));
 }
 
-/** Every evaluation report of a run: validation first, then its test split, then other sets by name. */
+/** Every evaluation report of a run (and an ensemble's, in the folder it was written to): validation first, then its test split, then other sets by name. */
 export async function readEvaluationReports(run: string): Promise<Evaluation[]> {
-  const names = (await fs.readdir(run).catch(() => [] as string[])).filter(isEvaluationReport);
+  const names = (await fs.readdir(run).catch(() => [] as string[])).filter((name) => isEvaluationReport(name) || name === ENSEMBLE_REPORT);
   const reports = await Promise.all(names.map(async (name) => {
     const report = await readJson<Evaluation>(path.join(run, name));
     return report && withEvaluatedSet(name, report);

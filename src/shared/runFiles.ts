@@ -35,6 +35,12 @@ export function evaluationReportFile(setId: string): string {
   return setId === 'val' ? VALIDATION_REPORT : `evaluation-${setId}.json`;
 }
 
+/**
+ * An ensemble's report (`evaluate --ensemble`), in the sweep folder or the --out folder: shown in the Evaluation
+ * panel beside that folder's own reports, never in a member run's model card (it is not that run's figure).
+ */
+export const ENSEMBLE_REPORT = 'ensemble-evaluation.json';
+
 /** Whether a file name in a run folder is an evaluation report. */
 export function isEvaluationReport(name: string): boolean {
   return name === VALIDATION_REPORT || /^evaluation-[A-Za-z0-9._-]+\.json$/.test(name);
@@ -63,5 +69,6 @@ export function describeEvaluatedSet(e: Pick<Evaluation, 'set'>): string {
   const set = e.set;
   if (!set || set.id === 'val') return 'validation';
   if (set.id === 'test') return set.isic2018Test ? 'ISIC 2018 test set' : 'test split';
+  if (set.members) return `ensemble of ${set.members.length} — ${set.kind === 'test' ? 'test' : 'validation'} split`;
   return `${set.prepared ? set.prepared.split(/[\\/]/).pop() : set.id} — ${set.kind === 'test' ? 'test' : 'validation'} split`;
 }

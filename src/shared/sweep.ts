@@ -135,7 +135,7 @@ export interface CrossValidationResult {
   balancedAccuracy: { mean: number; sd: number };
   accuracy: { mean: number; sd: number };
   /** Every fold's validation images pooled, each predicted by the model that did not train on it. */
-  outOfFold?: { images: number; balancedAccuracy: number; accuracy: number; balancedAccuracyCi: Interval; accuracyCi: Interval; perClassRecall: Record<string, number> };
+  outOfFold?: { images: number; balancedAccuracy: number; accuracy: number; balancedAccuracyCi: Interval; accuracyCi: Interval; perClassRecall: Record<string, number>; perClassRecallCi?: Record<string, Interval> };
 }
 
 export interface SweepSummary {

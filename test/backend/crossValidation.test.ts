@@ -3,6 +3,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
+import type { Evaluation } from '../../src/shared/protocol/results';
+import { describeEvaluatedSet } from '../../src/shared/runFiles';
 import type { SweepPlan, SweepSummary } from '../../src/shared/sweep';
 import type { PreparedManifest } from '../../src/backend/dataset/manifest';
 import { acquireFolderLock } from '../../src/backend/folderLock';
@@ -73,6 +75,12 @@ describe('backend process: k-fold cross-validation with the local executor', fun
     assert.equal(cv.outOfFold.images, foldable.length, 'every image predicted exactly once out of fold');
     const { low, high } = cv.outOfFold.balancedAccuracyCi;
     assert.ok(low <= cv.outOfFold.balancedAccuracy && cv.outOfFold.balancedAccuracy <= high, `CI ${low}–${high} holds the point estimate`);
+    // Each class's pooled recall has its interval too, around the point figure.
+    assert.deepEqual(Object.keys(cv.outOfFold.perClassRecallCi ?? {}).sort(), Object.keys(cv.outOfFold.perClassRecall).sort());
+    for (const [c, r] of Object.entries(cv.outOfFold.perClassRecall)) {
+      const ci = cv.outOfFold.perClassRecallCi![c]!;
+      assert.ok(ci.low <= r + 1e-12 && r <= ci.high + 1e-12, `${c}: recall ${r} within ${ci.low}–${ci.high}`);
+    }
     const mean = (cv.perFold[0]!.balancedAccuracy + cv.perFold[1]!.balancedAccuracy) / 2;
     assert.ok(Math.abs(cv.balancedAccuracy.mean - mean) < 1e-12);
     const md = await fs.readFile(path.join(out, 'summary.md'), 'utf8');
@@ -117,8 +125,25 @@ describe('backend process: k-fold cross-validation with the local executor', fun
     assert.match(done.evaluation.split, /ensemble of 2 models with TTA/);
     const heldOutVal = (JSON.parse(await fs.readFile(path.join(heldOut, 'manifest.json'), 'utf8')) as PreparedManifest).images.filter((i) => i.split === 'val').length;
     assert.equal(done.evaluation.count, heldOutVal);
-    const written = JSON.parse(await fs.readFile(done.path, 'utf8')) as { members: { run: string; balancedAccuracy: number }[]; intervals: { balancedAccuracy: { low: number; high: number } }; balancedAccuracy: number };
+    type Ci = { low: number; high: number };
+    const written = JSON.parse(await fs.readFile(done.path, 'utf8')) as Evaluation & { members: { run: string; balancedAccuracy: number; balancedAccuracyCi: Ci }[]; intervals: { balancedAccuracy: Ci } };
     assert.deepEqual(written.members.map((m) => path.basename(m.run)), plan.tasks.map((t) => path.basename(t.run)));
+    for (const m of written.members) assert.ok(m.balancedAccuracyCi.low <= m.balancedAccuracy && m.balancedAccuracy <= m.balancedAccuracyCi.high, `member ${m.run}'s interval`);
     assert.ok(written.intervals.balancedAccuracy.low <= written.balancedAccuracy && written.balancedAccuracy <= written.intervals.balancedAccuracy.high);
+    // Reported like any evaluation: intervals for balanced accuracy, accuracy and every class's recall, ROC,
+    // calibration and the chance verdict; the set names the members (the Evaluation panel shows it as an ensemble).
+    assert.deepEqual(written.balancedAccuracyCi, written.intervals.balancedAccuracy);
+    assert.ok(written.accuracyCi && written.accuracyCi.low <= written.accuracy && written.accuracy <= written.accuracyCi.high);
+    for (const c of written.perClass) {
+      if (c.support === 0) continue;
+      assert.ok(c.recallCi && c.recallCi.low <= c.recall + 1e-12 && c.recall <= c.recallCi.high + 1e-12, `${c.name}: recall ${c.recall} within its interval ${JSON.stringify(c.recallCi)}`);
+    }
+    assert.equal(written.perClass.filter((c) => c.support > 0 && c.recallCi).length, written.perClass.filter((c) => c.support > 0).length, 'an interval for every class with images');
+    assert.ok(written.ranking && written.calibration && written.chance && written.bootstrap?.resamples === 1000);
+    assert.equal(written.images?.length, heldOutVal);
+    assert.deepEqual({ id: written.set?.id, kind: written.set?.kind, report: written.set?.report, members: written.set?.members?.map((m) => path.basename(m)) },
+      { id: 'ensemble', kind: 'validation', report: 'ensemble-evaluation.json', members: plan.tasks.map((t) => path.basename(t.run)) });
+    assert.equal(written.set?.usedForSelection, false, 'another prepared folder chose no checkpoint');
+    assert.equal(describeEvaluatedSet(written), 'ensemble of 2 — validation split');
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
-import type { Prediction } from '../../src/shared/protocol/results';
+import type { Evaluation, Prediction } from '../../src/shared/protocol/results';
 import type { ExportMetadata } from '../../src/backend/export/exportMetadata';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -106,8 +106,9 @@ describe('backend process: export (ONNX, TF.js, Keras) and predict --model', fun
     return { out, done, events: r.events };
   };
 
-  const predictModel = async (target: string): Promise<Prediction[]> => {
-    const r = await runCli(['predict', '--model', target, ...images, '--engine', 'wasm', '--json']);
+  const predictModel = (target: string): Promise<Prediction[]> => predictModelOn(target, images);
+  const predictModelOn = async (target: string, files: readonly string[]): Promise<Prediction[]> => {
+    const r = await runCli(['predict', '--model', target, ...files, '--engine', 'wasm', '--json']);
     assert.equal(r.code, 0, r.stderr);
     return finished(r.events, 'predict/didFinish').predictions;
   };
@@ -208,6 +209,57 @@ describe('backend process: export (ONNX, TF.js, Keras) and predict --model', fun
     assert.deepEqual(Object.keys(python), Object.keys(expected));
     // Pillow's Lanczos resize is not sharp's: close, not equal.
     for (const [c, p] of Object.entries(expected)) assert.ok(Math.abs(python[c]! - p) <= 0.02, `python example, ${c}: ${python[c]} vs ${p}`);
+  });
+
+  it('an ensemble as one ONNX model: onnx.checker passes, onnxruntime gives evaluate --ensemble’s probabilities within 1e-4; members that need different inputs are refused', async () => {
+    // A second MobileNetV2 (another seed) beside the first: same size and preprocessing, different weights.
+    const second = path.join(dir, 'run-MobileNetV2-seed2');
+    const t = await runCli(['train', '--prepared', path.join(dir, 'prepared'), '--run', second, '--model', 'mobilenetv2', '--alpha', '0.35', '--finetune-lr', '0.01', '--seed', '2', '--weights', 'none', '--size', String(SIZE), '--batch', '8', '--phase', 'finetune', '--epochs', '1', '--engine', 'wasm', '--json']);
+    assert.equal(t.code, 0, t.stderr);
+    const members = [runs.get('MobileNetV2')!, second];
+    const study = path.join(dir, 'ensemble');
+    const ev = await runCli(['evaluate', '--ensemble', members.join(','), '--out', study, '--engine', 'wasm', '--json']);
+    assert.equal(ev.code, 0, ev.stderr);
+    const report = JSON.parse(await fs.readFile(path.join(study, 'ensemble-evaluation.json'), 'utf8')) as Evaluation;
+
+    const out = path.join(study, 'onnx');
+    const r = await runCli(['export', '--ensemble', members.join(','), '--format', 'onnx', '--out', out, '--engine', 'wasm', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const done = finished(r.events, 'export/didFinish');
+    assert.deepEqual(done.members?.map((m) => m.run), members);
+    assert.deepEqual(done.files.sort(), ['labels.json', 'model.onnx']);
+    assert.ok(done.verification.maxAbsDiff <= 1e-4 && done.verification.source === 'validation', JSON.stringify(done.verification));
+    const file = path.join(out, 'model.onnx');
+    assert.ok((await onnxCheck(file)).opset >= 13);
+    const labels = JSON.parse(await fs.readFile(path.join(out, 'labels.json'), 'utf8')) as ExportMetadata;
+    assert.deepEqual(labels.ensemble?.members.map((m) => m.run), members);
+    assert.equal(labels.ensemble?.evaluation?.balancedAccuracy, report.balancedAccuracy, 'the ensemble’s own evaluation travels with it');
+    // Both members' graphs are inside, on the one input, and a Mean makes the output.
+    const ops = JSON.parse(await runPython('import json, sys, onnx\nm = onnx.load(sys.argv[1])\nprint(json.dumps([[n.op_type, list(n.input), list(n.output)] for n in m.graph.node]))', [file])) as [string, string[], string[]][];
+    assert.deepEqual(ops.filter(([, inputs]) => inputs.includes('input')).map(([op]) => op), ['Transpose', 'Transpose']);
+    assert.deepEqual(ops.at(-1), ['Mean', ['m0/probabilities', 'm1/probabilities'], ['probabilities']]);
+
+    // onnxruntime on the images the ensemble evaluation saw: its probabilities, within 1e-4.
+    const seen = report.images!.slice(0, 6);
+    const x = await preprocessFromMetadata(seen.map((i) => i.file), labels);
+    const session = await ort.InferenceSession.create(file);
+    const result = await session.run({ input: new ort.Tensor('float32', x, [seen.length, SIZE, SIZE, 3]) });
+    const want = seen.map((i) => i.probabilities);
+    const diff = maxAbs(want, result['probabilities']!.data as Float32Array);
+    assert.ok(diff <= 1e-4, `onnxruntime vs evaluate --ensemble: max |Δp| ${diff}`);
+    // The members disagree somewhere, or the test would not tell an ensemble from one member.
+    const alone = (await runCli(['predict', '--run', second, ...seen.map((i) => i.file), '--engine', 'wasm', '--json']));
+    assert.ok(maxAbs(want, rows(finished(alone.events, 'predict/didFinish').predictions, labels.classes).flat()) > 1e-3, 'the second member alone differs from the ensemble');
+    assert.ok(maxAbs(want, rows(await predictModelOn(file, seen.map((i) => i.file)), labels.classes).flat()) <= 1e-4, 'predict --model ensemble.onnx');
+
+    // One input feeds every member: a ResNet50 (caffe preprocessing) beside a MobileNetV2 (tf) is refused, and so is another format.
+    const mixed = await runCli(['export', '--ensemble', `${runs.get('ResNet50')!},${second}`, '--format', 'onnx', '--out', path.join(dir, 'mixed'), '--engine', 'wasm', '--json']);
+    assert.equal(mixed.code, 1);
+    assert.match(finished(mixed.events, 'error').message, /one input, and its members take different ones: .*caffe preprocessing.*tf preprocessing.*Export the members one by one/s);
+    const tfjs = await runCli(['export', '--ensemble', members.join(','), '--format', 'tfjs', '--out', path.join(dir, 'tfjs-ensemble'), '--json']);
+    assert.equal(tfjs.code, 1);
+    assert.match(finished(tfjs.events, 'error').message, /one ONNX model \(--format onnx\)/);
+    await assert.rejects(fs.access(path.join(dir, 'mixed')), 'nothing written for a refused ensemble');
   });
 
   it('predict --model runs an ONNX export on the webgpu engine (lavapipe) as on wasm', async () => {

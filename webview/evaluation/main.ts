@@ -50,10 +50,14 @@ function trustNotes(ev: Evaluation): (HTMLElement | null)[] {
   const chance = chanceWarning(ev.chance?.verdict, ev.classes.length);
   return [
     chance ? h('p', { class: 'alert', role: 'alert', 'data-testid': 'chance-warning' }, chance) : null,
+    set?.members
+      ? h('p', { class: 'callout', 'data-testid': 'ensemble-note' }, h('strong', {}, `Ensemble of ${set.members.length} models: `),
+          `their class probabilities averaged (${set.members.map(fileName).join(', ')}). Every figure and interval here is the ensemble's.`)
+      : null,
     set?.overlapWithTraining ? h('p', { class: 'warning' }, `${set.overlapWithTraining} of these ${ev.count} images were in the run's training split: these figures are optimistic.`) : null,
     set?.usedForSelection
       ? h('p', { class: 'callout', 'data-testid': 'selection-note' }, h('strong', {}, 'Optimistic: used for model selection. '),
-          `This validation split chose the checkpoint${ev.monitor ? ` (${describeMonitor(ev.monitor)}${ev.checkpointEpoch ? `, epoch ${ev.checkpointEpoch}` : ''})` : ''}, so its figures flatter the model. A held-out test set gives an unbiased figure.`)
+          `This validation split chose ${set.members ? 'each member\'s checkpoint' : 'the checkpoint'}${ev.monitor ? ` (${describeMonitor(ev.monitor)}${ev.checkpointEpoch ? `, epoch ${ev.checkpointEpoch}` : ''})` : ''}, so its figures flatter the model. A held-out test set gives an unbiased figure.`)
       : set?.kind === 'test' ? h('p', { class: 'callout' }, 'Held out: never trained on, and not used to choose the checkpoint.') : null,
     set?.isic2018Test
       ? h('div', { class: 'callout', 'data-testid': 'leaderboard' },
@@ -104,6 +108,8 @@ function imageTile(ev: Evaluation, i: EvaluatedImage, state: EvaluationPanelStat
       h('span', { class: 'probs' }, i.label === i.predicted ? `p = ${formatPercent(pPred)}` : `p(${ev.classes[i.label]}) ${formatPercent(pTrue)} · p(${ev.classes[i.predicted]}) ${formatPercent(pPred)}`), h('br'),
       h('span', { class: 'muted' }, name), h('br'),
       cam?.note ? h('span', { class: 'muted' }, cam.note)
+        // Grad-CAM explains one model: an ensemble's averaged probabilities have no single map.
+        : ev.set?.members ? h('span', { class: 'muted', title: 'Open a member run to see its Grad-CAM' }, 'Grad-CAM: per member')
         : cam?.uri ? h('span', { class: 'muted' }, `Grad-CAM for ${ev.classes[i.predicted]}`)
           : h('a', { href: '#', class: 'gradcam-link', onclick: (e: Event) => { e.preventDefault(); post({ type: 'evaluation/gradcam', file: i.file }); } }, cam?.loading ? 'Grad-CAM…' : 'Grad-CAM')));
 }

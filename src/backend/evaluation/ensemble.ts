@@ -10,8 +10,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { EvaluateOptions } from '../../shared/protocol/jobs';
+import type { EvaluatedSet } from '../../shared/protocol/results';
 import type { RunConfig } from '../../shared/runConfig';
-import type { Interval } from '../../shared/sweep';
+import { ENSEMBLE_REPORT } from '../../shared/runFiles';
 import { UserError } from '../errors';
 import { writeJsonAtomic } from '../fsAtomic';
 import type { JobContext } from '../job';
@@ -21,13 +22,14 @@ import { splitImages } from '../training/datasetImages';
 import type { LabeledImage } from '../training/imagePipeline';
 import { readPlan, SweepFolder } from '../sweep/sweepFolder';
 import { readRunProgress } from '../sweep/runProgress';
-import { pooledIntervals } from '../sweep/pooledIntervals';
+import { bootstrapIntervals } from './bootstrap';
 import { argmaxRows } from './metrics';
 import { evaluationOf } from './evaluationOf';
+import { summariseEvaluation } from './evaluationReport';
 import { imageProbabilities } from './imageProbabilities';
 import { loadTrainedModel } from './trainedModel';
 
-export const ENSEMBLE_EVALUATION_FILE = 'ensemble-evaluation.json';
+export const ENSEMBLE_EVALUATION_FILE = ENSEMBLE_REPORT;
 
 /** The element-wise mean of the members' probabilities (each row-major [images × classes], all the same length). */
 export function averageProbabilities(members: readonly Float32Array[]): Float32Array {
@@ -40,7 +42,7 @@ export function averageProbabilities(members: readonly Float32Array[]): Float32A
   return out;
 }
 
-const readConfig = async (run: string): Promise<RunConfig> => {
+export const readMemberConfig = async (run: string): Promise<RunConfig> => {
   try {
     return JSON.parse(await fs.readFile(path.join(run, 'config.json'), 'utf8')) as RunConfig;
   } catch {
@@ -71,12 +73,12 @@ export async function ensembleMembers(paths: readonly string[]): Promise<{ runs:
 
 export async function evaluateEnsemble(options: EvaluateOptions & { ensemble: string[] }, ctx: JobContext): Promise<void> {
   const { runs, sweep } = await ensembleMembers(options.ensemble);
-  const configs = await Promise.all(runs.map(readConfig));
+  const configs = await Promise.all(runs.map(readMemberConfig));
   const classes = configs[0]!.classes;
   configs.forEach((c, i) => {
     if (JSON.stringify(c.classes) !== JSON.stringify(classes)) throw new UserError(`${runs[i]} predicts ${c.classes.join(', ')}, and ${runs[0]} ${classes.join(', ')}: an ensemble's members must share their classes, in order.`);
   });
-  const { images, split, prepared } = await ensembleImages(options.data, runs, configs);
+  const { images, split, kind, prepared } = await ensembleImages(options.data, runs, configs);
   const out = path.resolve(options.out ?? sweep ?? '');
   if (!options.out && !sweep) throw new UserError('Say where to write the ensemble evaluation with --out DIR (a sweep folder given to --ensemble is used by default).');
 
@@ -93,26 +95,39 @@ export async function evaluateEnsemble(options: EvaluateOptions & { ensemble: st
     }
   }
   const probs = averageProbabilities(members);
-  const evaluation = evaluationOf(probs, images, configs[0]!, `${split}, ensemble of ${runs.length} model${runs.length === 1 ? '' : 's'}${options.tta ? ' with TTA' : ''}`);
   const labels = Int32Array.from(images, (i) => i.label);
-  const intervals: { balancedAccuracy: Interval; accuracy: Interval } = pooledIntervals(labels, argmaxRows(probs, k), k);
+  // Reported like any evaluation: the same bootstrap intervals (balanced accuracy, accuracy, each class's recall),
+  // ROC, calibration and chance verdict as a single run's report, so the Evaluation panel shows it as one.
+  const set: EvaluatedSet = { id: 'ensemble', kind, report: ENSEMBLE_EVALUATION_FILE, prepared, usedForSelection: !options.data && kind === 'validation', members: runs };
+  const evaluation = summariseEvaluation({
+    split: `${split}, ensemble of ${runs.length} model${runs.length === 1 ? '' : 's'}${options.tta ? ' with TTA' : ''}`,
+    set,
+    classes,
+    ...(configs[0]!.classLabels ? { classLabels: configs[0]!.classLabels } : {}),
+    files: images.map((i) => i.file),
+    labels,
+    probs,
+  });
   const memberFigures = members.map((p, i) => {
     const e = evaluationOf(p, images, configs[0]!, split);
-    return { run: runs[i]!, balancedAccuracy: e.balancedAccuracy, accuracy: e.accuracy };
+    const ci = bootstrapIntervals(labels, argmaxRows(p, k), k);
+    return { run: runs[i]!, balancedAccuracy: e.balancedAccuracy, balancedAccuracyCi: ci.balancedAccuracy, accuracy: e.accuracy };
   });
+  // `intervals` repeats balancedAccuracyCi/accuracyCi under the name reports written before this one used.
+  const intervals = { balancedAccuracy: evaluation.balancedAccuracyCi!, accuracy: evaluation.accuracyCi! };
   const file = path.join(out, ENSEMBLE_EVALUATION_FILE);
-  await writeJsonAtomic(file, { ...evaluation, intervals, members: memberFigures, tta: options.tta === true, data: prepared, evaluatedAt: new Date().toISOString() });
+  await writeJsonAtomic(file, { ...evaluation, intervals, members: memberFigures, tta: options.tta === true, data: prepared });
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
   ctx.emit({
     type: 'log',
     level: 'info',
-    message: `ensemble balanced accuracy ${pct(evaluation.balancedAccuracy)} (95% CI ${pct(intervals.balancedAccuracy.low)}–${pct(intervals.balancedAccuracy.high)}); members ${memberFigures.map((f) => pct(f.balancedAccuracy)).join(', ')}`,
+    message: `ensemble balanced accuracy ${pct(evaluation.balancedAccuracy)} (95% CI ${pct(intervals.balancedAccuracy.low)}–${pct(intervals.balancedAccuracy.high)}); members ${memberFigures.map((f) => pct(f.balancedAccuracy)).join(', ')}; report: ${file} (Lesion Lab: Open Run Folder… on ${out} shows it in the Evaluation panel)`,
   });
   ctx.emit({ type: 'evaluate/didFinish', run: out, evaluation, path: file });
 }
 
 /** The images the ensemble is evaluated on, and what to call them. */
-async function ensembleImages(data: string | undefined, runs: readonly string[], configs: readonly RunConfig[]): Promise<{ images: LabeledImage[]; split: string; prepared: string }> {
+async function ensembleImages(data: string | undefined, runs: readonly string[], configs: readonly RunConfig[]): Promise<{ images: LabeledImage[]; split: string; kind: EvaluatedSet['kind']; prepared: string }> {
   const classes = configs[0]!.classes;
   if (data) {
     const prepared = path.resolve(data);
@@ -120,13 +135,13 @@ async function ensembleImages(data: string | undefined, runs: readonly string[],
     const split = splits.test.length ? 'test' : 'val';
     const images = splits[split].filter((i) => i.label >= 0);
     if (images.length === 0) throw new UserError(`${prepared} has no labelled test or validation images to evaluate the ensemble on.`);
-    return { images, split: split === 'test' ? 'test' : `validation of ${prepared}`, prepared };
+    return { images, split: split === 'test' ? 'test' : `validation of ${prepared}`, kind: split === 'test' ? 'test' : 'validation', prepared };
   }
   const prepared = configs[0]!.options.prepared!;
   if (configs.some((c) => c.options.prepared !== prepared)) throw new UserError(`The members were trained on different prepared datasets (${[...new Set(configs.map((c) => c.options.prepared))].join(', ')}); say which to evaluate on with --data.`);
   const splits = splitImages(await readManifest(prepared), prepared, classes);
   const test = splits.test.filter((i) => i.label >= 0);
-  if (test.length) return { images: test, split: 'test', prepared };
+  if (test.length) return { images: test, split: 'test', kind: 'test', prepared };
   if (configs.some((c) => c.options.folds !== undefined)) {
     throw new UserError(
       `${runs.length} cross-validation fold runs have no images none of them trained on: each trained on the others' validation folds, and ${prepared} has no test split. ` +
@@ -134,5 +149,5 @@ async function ensembleImages(data: string | undefined, runs: readonly string[],
     );
   }
   // The members chose their checkpoints on this split: the figure is optimistic, as every validation figure is.
-  return { images: splits.val.filter((i) => i.label >= 0), split: 'validation (used for checkpoint selection: optimistic)', prepared };
+  return { images: splits.val.filter((i) => i.label >= 0), split: 'validation (used for checkpoint selection: optimistic)', kind: 'validation', prepared };
 }

@@ -25,8 +25,9 @@ export interface EvaluationInput {
   labels: Int32Array;
   /** Softmax rows, images × classes. */
   probs: Float32Array;
-  checkpointEpoch: number;
-  monitor: Monitor;
+  /** The checkpoint evaluated and what chose it; absent for an ensemble (each member has its own). */
+  checkpointEpoch?: number;
+  monitor?: Monitor;
   /**
    * Temperature scaling: `fit` fits it on this set (the validation set), a number applies one fitted
    * earlier on validation; absent, none is reported.
@@ -63,8 +64,8 @@ export function summariseEvaluation(input: EvaluationInput): Evaluation {
     chance: { level: chanceLevel(k), verdict: chanceVerdict(ci.balancedAccuracy, k) },
     ranking: rankingReport(probs, labels, k),
     calibration: calibrationReport(probs, labels, k, input.temperature),
-    checkpointEpoch: input.checkpointEpoch,
-    monitor: input.monitor,
+    ...(input.checkpointEpoch !== undefined ? { checkpointEpoch: input.checkpointEpoch } : {}),
+    ...(input.monitor ? { monitor: input.monitor } : {}),
     evaluatedAt: new Date().toISOString(),
     images: input.files.map((file, i) => ({
       file,

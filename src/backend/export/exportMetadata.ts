@@ -47,6 +47,8 @@ export interface ExportMetadata {
   /** Validation figures of the exported checkpoint; optimistic, since the best checkpoint was chosen on them. */
   validation: ValidationFigures | null;
   modelCard: string | null;
+  /** An ensemble export: its members (each with its own checkpoint's validation figures) and the ensemble's evaluation, if one was made. */
+  ensemble?: EnsembleFigures;
   lesionLabVersion: string;
   exportedAt: string;
   disclaimer: string;
@@ -64,6 +66,13 @@ export interface ValidationFigures {
   count?: number;
   loss?: number;
   perClass?: ClassMetrics[];
+}
+
+export interface EnsembleFigures {
+  averaging: string;
+  members: { run: string; epoch: number; validation: ValidationFigures | null }[];
+  /** From ensemble-evaluation.json (`lesion-lab evaluate --ensemble`) when it is of exactly these members. */
+  evaluation: { report: string; split: string; count: number; accuracy: number; balancedAccuracy: number; balancedAccuracyCi?: Interval; perClass: ClassMetrics[] } | null;
 }
 
 export const DISCLAIMER = 'A research and education model, not a medical device: it must not be used to diagnose, screen or triage anyone.';
@@ -150,5 +159,6 @@ export function onnxMetadataProps(m: ExportMetadata): Record<string, string> {
     lesion_lab_metadata: JSON.stringify(m),
   };
   if (m.modelCard) props['model_card'] = m.modelCard;
+  if (m.ensemble) props['ensemble'] = JSON.stringify(m.ensemble);
   return props;
 }

@@ -44,10 +44,12 @@ export interface ExportResult {
   checkpoint: ExportCheckpoint;
   epoch: number;
   verification: ExportVerification;
+  /** An ensemble's members (run folder and checkpoint epoch), in the order of the graph's m0/, m1/ … */
+  members?: { run: string; epoch: number }[];
 }
 
 /** Folding batch norm into convolutions changes float32 rounding; everything else must match exactly. */
-const TOLERANCE: Record<ExportFormat, number> = { onnx: 1e-4, tfjs: 1e-6, keras: 1e-6 };
+export const TOLERANCE: Record<ExportFormat, number> = { onnx: 1e-4, tfjs: 1e-6, keras: 1e-6 };
 const VERIFY_IMAGES = 4;
 
 export function defaultExportDir(runDir: string, format: ExportFormat): string {
@@ -55,6 +57,8 @@ export function defaultExportDir(runDir: string, format: ExportFormat): string {
 }
 
 export async function exportRun(options: ExportOptions, ctx: JobContext): Promise<ExportResult> {
+  if (options.ensemble) return (await import('./ensembleExport')).exportEnsemble({ ...options, ensemble: options.ensemble }, ctx);
+  if (!options.run) throw new UserError('Give the run to export with --run DIR, or an ensemble with --ensemble RUN,RUN… (or a sweep folder).');
   const runDir = path.resolve(options.run);
   const checkpoint = options.checkpoint ?? 'best';
   const out = path.resolve(options.out ?? defaultExportDir(runDir, options.format));
@@ -102,8 +106,10 @@ export async function exportRun(options: ExportOptions, ctx: JobContext): Promis
 }
 
 /** --out may be a new folder or an earlier export (replaced whole); never a folder holding anything else. */
-async function assertExportTarget(out: string, runDir: string): Promise<void> {
-  if (out === runDir || runDir.startsWith(out + path.sep)) throw new UserError(`--out ${out} would replace the run folder itself. Give a folder of its own, e.g. ${defaultExportDir(runDir, 'onnx')}.`);
+export async function assertExportTarget(out: string, ...runDirs: string[]): Promise<void> {
+  for (const runDir of runDirs) {
+    if (out === runDir || runDir.startsWith(out + path.sep)) throw new UserError(`--out ${out} would replace the run folder ${runDir}. Give a folder of its own, e.g. ${defaultExportDir(runDir, 'onnx')}.`);
+  }
   const entries = await fs.readdir(out).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
     if (err.code === 'ENOTDIR') throw new UserError(`--out ${out} is a file. Give a folder for the export.`);
@@ -114,7 +120,7 @@ async function assertExportTarget(out: string, runDir: string): Promise<void> {
   throw new UserError(`--out ${out} already holds files that are not a Lesion Lab export; an export replaces its whole folder. Give a new or empty folder.`);
 }
 
-async function metadataFor(trained: TrainedModel, format: ExportFormat, checkpoint: ExportCheckpoint): Promise<ExportMetadata> {
+export async function metadataFor(trained: TrainedModel, format: ExportFormat, checkpoint: ExportCheckpoint): Promise<ExportMetadata> {
   const { run } = trained;
   const metrics: EpochMetrics[] = await run.readMetrics();
   const evaluation = await fs
@@ -219,7 +225,7 @@ export function rebuildClassifier(trained: Pick<TrainedModel, 'config'>): tfl.La
 }
 
 /** A few validation images of the run, preprocessed; seeded noise in the same range when the dataset is not there. */
-async function verificationBatch(trained: TrainedModel): Promise<{ x: tf.Tensor4D; source: ExportVerification['source'] }> {
+export async function verificationBatch(trained: TrainedModel): Promise<{ x: tf.Tensor4D; source: ExportVerification['source'] }> {
   const size = trained.config.options.size;
   const pixels = size * size * 3;
   const batch = new Float32Array(VERIFY_IMAGES * pixels);
@@ -241,7 +247,7 @@ async function verificationBatch(trained: TrainedModel): Promise<{ x: tf.Tensor4
   return { x: tf.tensor4d(batch.subarray(0, files.length * pixels), [files.length, size, size, 3]), source: 'validation' };
 }
 
-function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+export function maxAbsDifference(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Infinity;
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));

@@ -19,7 +19,7 @@ interface RuntimeValue {
 }
 
 /** What this runner can execute; anything else is refused when the file is loaded. */
-export const ONNX_RUNNER_OPS = ['Transpose', 'Conv', 'BatchNormalization', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'MaxPool', 'Add', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Softmax', 'Pad', 'Identity'] as const;
+export const ONNX_RUNNER_OPS = ['Transpose', 'Conv', 'BatchNormalization', 'Relu', 'Clip', 'Sigmoid', 'Tanh', 'MaxPool', 'Add', 'GlobalAveragePool', 'Flatten', 'Gemm', 'Softmax', 'Pad', 'Identity', 'Mean'] as const;
 
 export class OnnxRunner {
   private readonly constants = new Map<string, tf.Tensor>();
@@ -122,6 +122,13 @@ export class OnnxRunner {
     switch (node.opType) {
       case 'Identity':
         return x(0);
+      case 'Mean': {
+        // An ensemble's averaged probabilities (rank 2); in the layout of the first operand.
+        const vs = node.input.map((_, i) => x(i));
+        const nchw = vs[0]!.nchw;
+        const ts = vs.map((v) => (v.nchw === nchw ? v.t : nchw ? tf.transpose(v.t, [0, 2, 3, 1]) : logical(v)));
+        return { t: tf.div(tf.addN(ts), vs.length), nchw };
+      }
       case 'Transpose': {
         const v = x(0);
         const perm = a.ints('perm') ?? [];

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { CrossValidationResult, SweepPlan, SweepRunResult, SweepSummary, SweepValue } from '../../shared/sweep';
 import { writeFileAtomic, writeJsonAtomic } from '../fsAtomic';
 import { accuracyOf, argmaxRows, balancedAccuracyOf, confusionMatrix } from '../evaluation/metrics';
-import { pooledIntervals } from './pooledIntervals';
+import { bootstrapIntervals } from '../evaluation/bootstrap';
 import { VAL_PREDICTIONS_FILE, bestEpoch, readRunProgress } from './runProgress';
 import type { SweepFolder } from './sweepFolder';
 import type { ValPredictions } from './sweepTask';
@@ -94,7 +94,7 @@ function crossValidation(finished: readonly FinishedRun[], k: number): CrossVali
       const pooled: ValPredictions = { classes: sorted[0]!.predictions.classes, checkpointEpoch: 0, images: sorted.flatMap((r) => r.predictions.images) };
       const f = figures(pooled);
       const numClasses = pooled.classes.length;
-      const ci = pooledIntervals(f.labels, f.predicted, numClasses);
+      const ci = bootstrapIntervals(f.labels, f.predicted, numClasses);
       const confusion = confusionMatrix(f.labels, f.predicted, numClasses);
       const perClassRecall = Object.fromEntries(
         pooled.classes.flatMap((c, i) => {
@@ -102,7 +102,8 @@ function crossValidation(finished: readonly FinishedRun[], k: number): CrossVali
           return support ? [[c, confusion[i]![i]! / support]] : [];
         }),
       );
-      result.outOfFold = { images: pooled.images.length, balancedAccuracy: f.balancedAccuracy, accuracy: f.accuracy, balancedAccuracyCi: ci.balancedAccuracy, accuracyCi: ci.accuracy, perClassRecall };
+      const perClassRecallCi = Object.fromEntries(pooled.classes.flatMap((c, i) => (ci.recall[i] ? [[c, ci.recall[i]]] : [])));
+      result.outOfFold = { images: pooled.images.length, balancedAccuracy: f.balancedAccuracy, accuracy: f.accuracy, balancedAccuracyCi: ci.balancedAccuracy, accuracyCi: ci.accuracy, perClassRecall, perClassRecallCi };
     }
     return result;
   });

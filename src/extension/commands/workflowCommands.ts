@@ -6,6 +6,7 @@ import type { DownloadDataset, EvaluationSplit, TableSpec } from '../../shared/p
 import type { LabContext } from '../labContext';
 import { preparedDir, requireTrust, runsDir, settingPath, workspaceRoot } from '../workspacePaths';
 import { listRuns, readDatasetSummary, readRunConfig } from '../runFolders';
+import { ENSEMBLE_REPORT } from '../../shared/runFiles';
 import type { AugmentPreviewController } from '../panels/augmentPreviewController';
 import type { PredictionController } from '../panels/predictionController';
 import { imagesToClassify } from '../panels/predictionController';
@@ -302,8 +303,14 @@ export function registerWorkflowCommands(lab: LabContext, images: ImagePanels): 
     register('lesionLab.openRun', async (arg?: unknown) => {
       const root = workspaceRoot(false);
       const start = root && existsSync(runsDir(root)) ? runsDir(root) : root;
-      const run = arg instanceof vscode.Uri ? arg.fsPath : await pickFolder('A Lesion Lab run folder (has config.json and metrics.jsonl)', start);
+      const run = arg instanceof vscode.Uri ? arg.fsPath : await pickFolder('A Lesion Lab run folder (has config.json and metrics.jsonl), or a sweep folder with an ensemble evaluation', start);
       if (!run) return;
+      if (!existsSync(path.join(run, 'config.json')) && existsSync(path.join(run, ENSEMBLE_REPORT))) {
+        // A sweep or cross-validation folder with an ensemble's report (`evaluate --ensemble`): no curves, its evaluation.
+        await lab.openEvaluations(run);
+        lab.panels.show('evaluation');
+        return;
+      }
       if (!existsSync(path.join(run, 'config.json'))) {
         const choice = await vscode.window.showWarningMessage(
           `${run} is not a Lesion Lab run folder: it has no config.json. A run folder is one that training writes, under ${root ? path.relative(root, runsDir(root)) || 'runs' : 'runs'}/ in the workspace (or wherever the CLI was told to write it).`,

@@ -95,7 +95,7 @@ export type BackendEvent =
    */
   | { type: 'predict/didFinish'; run: string; classes?: string[]; classLabels?: Record<string, string>; model?: ModelProvenance; predictions: Prediction[]; failed?: PredictFailure[] }
   /** The export is complete and was read back: `verification` compares its probabilities with the checkpoint's. */
-  | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification }
+  | { type: 'export/didFinish'; run: string; format: ExportFormat; checkpoint: ExportCheckpoint; epoch: number; out: string; files: string[]; verification: ExportVerification; members?: { run: string; epoch: number }[] }
   /** Where a backbone's ImageNet weights stand: cached here, or whether they can be downloaded now (a HEAD request's answer). */
   | { type: 'weights/didCheck'; status: WeightsStatus }
   | { type: 'thumbnails/didRender'; items: { file: string; dataUri: string }[] }
@@ -209,6 +209,7 @@ const backendEventSchemas: Record<BackendEventType, Check> = {
     out: str,
     files: arrayOf(str),
     verification: obj({ images: num, source: literal('validation', 'synthetic'), maxAbsDiff: num, tolerance: num }),
+    members: optional(arrayOf(obj({ run: str, epoch: num }))),
   }),
   'weights/didCheck': obj({
     status: obj({

@@ -204,11 +204,14 @@ export type ExportCheckpoint = 'best' | 'last';
 export const EXPORT_CHECKPOINTS: readonly ExportCheckpoint[] = ['best', 'last'];
 
 export interface ExportOptions {
-  run: string;
+  /** The run to export; or `ensemble`. */
+  run?: string;
+  /** Run folders (a sweep or cross-validation folder: its finished runs) exported as one ONNX model averaging them. */
+  ensemble?: string[];
   format: ExportFormat;
   /** Default best. */
   checkpoint?: ExportCheckpoint;
-  /** Default `<run>/exports/<format>`; replaced whole if it holds an earlier export. */
+  /** Default `<run>/exports/<format>` (an ensemble: `<sweep>/exports/onnx-ensemble`); replaced whole if it holds an earlier export. */
   out?: string;
   /** Default auto. */
   engine?: EngineChoice;
@@ -354,7 +357,8 @@ export const evaluateOptionChecks: FieldChecks<EvaluateOptions> = {
 };
 /** Exactly one of run and model: checked by the command itself (predict.ts), which says which to give. */
 export const predictOptionChecks: FieldChecks<PredictOptions> = { run: optional(nonEmpty), model: optional(nonEmpty), images: arrayOfAtLeast(1, nonEmpty), tta: bool, gradcam: optional(nonEmpty), calibrated: optional(bool), engine: optional(engineChoice), threads };
-export const exportOptionChecks: FieldChecks<ExportOptions> = { run: nonEmpty, format: literal(...EXPORT_FORMATS), checkpoint: optional(literal(...EXPORT_CHECKPOINTS)), out: optional(nonEmpty), engine: optional(engineChoice), threads };
+/** Exactly one of run and ensemble: checked by the CLI and by export itself. */
+export const exportOptionChecks: FieldChecks<ExportOptions> = { run: optional(nonEmpty), ensemble: optional(arrayOfAtLeast(1, nonEmpty)), format: literal(...EXPORT_FORMATS), checkpoint: optional(literal(...EXPORT_CHECKPOINTS)), out: optional(nonEmpty), engine: optional(engineChoice), threads };
 export const weightsOptionChecks: FieldChecks<WeightsOptions> = { model: literal(...MODEL_NAMES), alpha: optional(numberIn(0.35, 1.4)), size: imageSize, download: bool, baseUrl: optional(nonEmpty) };
 export const installEngineOptionChecks: FieldChecks<InstallEngineOptions> = { package: literal('tfjs-node-gpu', 'tfjs-node'), dir: nonEmpty, registry: optional(nonEmpty), spec: optional(nonEmpty) };
 

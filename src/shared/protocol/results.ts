@@ -156,6 +156,8 @@ export interface EvaluatedSet {
   isic2018Test?: boolean;
   /** Images of this set that the run trained on (by their original file). */
   overlapWithTraining?: number;
+  /** An ensemble's report (id 'ensemble'): the run folders whose probabilities were averaged. */
+  members?: string[];
 }
 
 /** One evaluated image: its true and predicted class (indices into `classes`) and the softmax row. */

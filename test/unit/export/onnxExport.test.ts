@@ -9,6 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { ONNX_OPSET, buildOnnxModel, windowPads } from '../../../src/backend/export/onnxGraph';
 import { decodeOnnxModel, encodeOnnxModel } from '../../../src/backend/export/onnxProto';
 import { OnnxRunner } from '../../../src/backend/export/onnxRunner';
+import { ensembleOnnxModel } from '../../../src/backend/export/onnxEnsemble';
 import { buildBackbone, buildClassifier } from '../../../src/backend/models/backbone';
 import { buildResNet } from '../../../src/backend/models/resnet';
 import { onnxCheck } from '../../helpers/debianPython';
@@ -82,6 +83,41 @@ describe('export/onnx: the whole classifier as ONNX, batch norm folded', functio
       model.dispose();
     });
   }
+
+  it('an ensemble: three members on one input, their probabilities averaged by a Mean node; onnxruntime and the runner give the mean of TF.js’s', async () => {
+    const models = [1, 2, 3].map((seed) => {
+      const m = buildClassifier(buildBackbone('mobilenetv2', { inputSize: 33, alpha: 0.35 }), 5);
+      randomiseBatchNorms(m, 40 + seed);
+      return m;
+    });
+    const graphs = await Promise.all(models.map((m) => buildOnnxModel(m, { producerVersion: 'test', metadata: {}, inputDoc: '' })));
+    const onnx = ensembleOnnxModel(graphs, { name: 'ens', metadata: { classes: '["a","b","c","d","e"]' } });
+    // Every member's nodes and weights are there under their own names; only the input is shared.
+    assert.equal(onnx.graph.node.length, graphs.reduce((n, g) => n + g.graph.node.length, 0) + 1);
+    assert.equal(new Set(onnx.graph.node.map((n) => n.name)).size, onnx.graph.node.length, 'node names are unique');
+    assert.equal(new Set(onnx.graph.initializer.map((t) => t.name)).size, onnx.graph.initializer.length, 'weight names are unique');
+    assert.deepEqual(onnx.graph.node.filter((n) => n.input.includes('input')).map((n) => [n.name.split('/')[0], n.opType]), [['m0', 'Transpose'], ['m1', 'Transpose'], ['m2', 'Transpose']]);
+    assert.deepEqual(onnx.graph.node.at(-1), { name: 'ensemble_mean', opType: 'Mean', input: ['m0/probabilities', 'm1/probabilities', 'm2/probabilities'], output: ['probabilities'], attribute: [], docString: "the mean of 3 members' class probabilities" });
+    const file = path.join(dir, 'ensemble.onnx');
+    await fs.writeFile(file, encodeOnnxModel(onnx));
+    assert.deepEqual(await onnxCheck(file), { opset: ONNX_OPSET, irVersion: 7 });
+
+    const x = tf.randomNormal([2, 33, 33, 3], 0, 1, 'float32', 5);
+    const each = await Promise.all(models.map(async (m) => (await (m.predict(x) as tf.Tensor).data()) as Float32Array));
+    const mean = Float32Array.from(each[0]!, (_, i) => (each[0]![i]! + each[1]![i]! + each[2]![i]!) / 3);
+    assert.ok(maxAbs(each[0]!, each[1]!) > 1e-3, 'the members differ: the mean is not any one of them');
+    const session = await ort.InferenceSession.create(file);
+    const fromOrt = (await session.run({ input: new ort.Tensor('float32', (await x.data()) as Float32Array, [2, 33, 33, 3]) }))['probabilities']!.data as Float32Array;
+    assert.ok(maxAbs(mean, fromOrt) < 1e-5, `onnxruntime vs the members' mean: max |Δp| ${maxAbs(mean, fromOrt)}`);
+    const runner = await OnnxRunner.load(file);
+    const y = runner.run(x);
+    const fromRunner = (await y.data()) as Float32Array;
+    tf.dispose([x, y]);
+    runner.dispose();
+    assert.ok(maxAbs(fromOrt, fromRunner) < 1e-5, `Lesion Lab's runner vs onnxruntime: max |Δp| ${maxAbs(fromOrt, fromRunner)}`);
+    assert.throws(() => ensembleOnnxModel([graphs[0]!, { ...graphs[1]!, graph: { ...graphs[1]!.graph, input: [{ ...graphs[1]!.graph.input[0]!, shape: ['batch', 64, 64, 3] }] } }], { name: 'x', metadata: {} }), /member 1 takes \["batch",64,64,3\]/);
+    for (const m of models) m.dispose();
+  });
 
   it('encodes and decodes metadata_props, the free batch dimension and the initializers', async () => {
     const model = buildClassifier(buildBackbone('mobilenetv2', { inputSize: 32, alpha: 0.35 }), 3);
