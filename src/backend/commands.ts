@@ -297,7 +297,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     ],
     toRequest: ({ values: v }) => ({
       command: 'export',
-      options: { run: optS(v.run), ensemble: v.ensemble as string[] | undefined, format: s(v.format) as ExportFormat, checkpoint: s(v.checkpoint) as ExportCheckpoint, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
+      options: { run: optS(v.run), ...(v.ensemble ? { ensemble: v.ensemble as string[] } : {}), format: s(v.format) as ExportFormat, checkpoint: s(v.checkpoint) as ExportCheckpoint, out: optS(v.out), engine: s(v.engine) as EngineChoice, threads: optN(v.threads) },
     }),
   },
   {
@@ -430,7 +430,8 @@ export async function dispatch(request: JobRequest, ctx: JobContext): Promise<vo
     case 'predict':
       return (await import('./evaluation/predict')).predict(request.options, ctx);
     case 'export': {
-      const result = await (await import('./export/exportRun')).exportRun(request.options, ctx);
+      const { ensemble } = request.options;
+      const result = ensemble ? await (await import('./export/ensembleExport')).exportEnsemble({ ...request.options, ensemble }, ctx) : await (await import('./export/exportRun')).exportRun(request.options, ctx);
       ctx.emit({ type: 'export/didFinish', ...result });
       return;
     }

@@ -57,7 +57,6 @@ export function defaultExportDir(runDir: string, format: ExportFormat): string {
 }
 
 export async function exportRun(options: ExportOptions, ctx: JobContext): Promise<ExportResult> {
-  if (options.ensemble) return (await import('./ensembleExport')).exportEnsemble({ ...options, ensemble: options.ensemble }, ctx);
   if (!options.run) throw new UserError('Give the run to export with --run DIR, or an ensemble with --ensemble RUN,RUN… (or a sweep folder).');
   const runDir = path.resolve(options.run);
   const checkpoint = options.checkpoint ?? 'best';
