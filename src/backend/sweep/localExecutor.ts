@@ -19,6 +19,25 @@ import { readExecutorRecord, recordSubmission, thisHost, updateExecutorRecord } 
 import { readRunProgress } from './runProgress';
 import type { SweepFolder } from './sweepFolder';
 
+/** LESION_LAB_LOCAL_GPUS: how many GPUs this machine gives its local sweeps (0 when unset or not a whole number ≥ 1). */
+export function localGpuCount(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.LESION_LAB_LOCAL_GPUS ?? 0);
+  return Number.isInteger(n) && n >= 1 ? n : 0;
+}
+
+/** Runs at a time: --parallel, else one per GPU (one when there are none). */
+export function localSlotCount(parallel: number | undefined, gpus: number): number {
+  return Math.max(1, parallel ?? gpus);
+}
+
+/**
+ * The environment a slot's task gets: with several GPUs, slot k sees only GPU k mod G (CUDA_VISIBLE_DEVICES), so
+ * G slots train one run per GPU and more slots share them round-robin. With one GPU or none, nothing is set.
+ */
+export function slotGpuEnv(slot: number, gpus: number): { CUDA_VISIBLE_DEVICES?: string } {
+  return gpus > 1 ? { CUDA_VISIBLE_DEVICES: String(slot % gpus) } : {};
+}
+
 export class LocalExecutor implements Executor {
   readonly kind = 'local' as const;
   constructor(
@@ -29,7 +48,7 @@ export class LocalExecutor implements Executor {
   ) {}
 
   async submit(plan: SweepPlan, tasks: readonly SweepTask[], ctx: JobContext): Promise<void> {
-    const slots = Math.max(1, this.options.parallel ?? 1);
+    const slots = localSlotCount(this.options.parallel, localGpuCount());
     await fs.mkdir(this.folder.logs, { recursive: true });
     await updateExecutorRecord(this.folder, this.options, (r) => {
       recordSubmission(r, { indices: tasks.map((t) => t.index), at: new Date().toISOString() });
@@ -62,8 +81,7 @@ export class LocalExecutor implements Executor {
 
   private runTask(task: SweepTask, slot: number, ctx: JobContext): Promise<number> {
     const [node, ...args] = taskCommand(this.folder, this.options, String(task.index));
-    const gpus = Number(process.env.LESION_LAB_LOCAL_GPUS ?? 0);
-    const env: NodeJS.ProcessEnv = { ...process.env, ...(gpus > 1 ? { CUDA_VISIBLE_DEVICES: String(slot % gpus) } : {}) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...slotGpuEnv(slot, localGpuCount()) };
     delete env.LESION_LAB_IPC;
     return new Promise((resolve) => {
       const log = createWriteStream(path.join(this.folder.logs, `task-${task.index}.log`), { flags: 'a' });

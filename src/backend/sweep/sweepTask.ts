@@ -42,7 +42,9 @@ export async function runSweepTask(options: { sweep: string; index: number }, ct
       () => false,
     );
     const argv = started ? ['--run', runDir, '--resume'] : [...task.args, '--prepared', plan.prepared, '--run', runDir];
-    ctx.emit({ type: 'log', level: 'info', message: `task ${task.index} (${task.name}): ${started ? 'resuming' : 'starting'} the run in ${runDir}` });
+    // Which GPU a local executor's slot gave the task (one run per GPU), or Slurm's allocation.
+    const gpu = process.env.CUDA_VISIBLE_DEVICES !== undefined ? ` (CUDA_VISIBLE_DEVICES=${process.env.CUDA_VISIBLE_DEVICES})` : '';
+    ctx.emit({ type: 'log', level: 'info', message: `task ${task.index} (${task.name}): ${started ? 'resuming' : 'starting'} the run in ${runDir}${gpu}` });
     await train(trainOptionsFromArgs(parseOptions('train', argv, TRAIN_OPTIONS)), ctx);
   } else {
     ctx.emit({ type: 'log', level: 'info', message: `task ${task.index} (${task.name}): the run has finished already` });
