@@ -143,6 +143,51 @@ describe('backend process: sweeps on a real Slurm (sbatch --array, squeue/sacct,
     const summary = JSON.parse(await fs.readFile(path.join(sweep, 'summary.json'), 'utf8')) as SweepSummary;
     assert.equal(summary.runs[0]!.epochs, lines.length);
   });
+
+  it('sweep-cancel scancels a task (sweep-status: cancelled); sweep-status --resubmit submits it again and it resumes: every epoch once', async () => {
+    const spec = path.join(dir, 'cancel.json');
+    const epochs = 12;
+    await fs.writeFile(spec, JSON.stringify({ prepared: 'prepared', train: { ...TRAIN, epochs, lr: 0.0001 }, seeds: [11] }));
+    const sweep = path.join(dir, 'cancel');
+    const submitted = await runCli(['sweep', '--spec', spec, '--executor', 'slurm', '--cpus', '1', '--json'], { env: env() });
+    assert.equal(submitted.code, 0, why(submitted));
+    const plan = JSON.parse(await fs.readFile(path.join(sweep, 'sweep.json'), 'utf8')) as SweepPlan;
+    const metrics = path.join(sweep, plan.tasks[0]!.run, 'metrics.jsonl');
+    const epochsIn = async (): Promise<number[]> => (await fs.readFile(metrics, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { epoch: number }).epoch);
+    await waitFor(async () => (await epochsIn()).length >= 1, 300_000, `an epoch in ${metrics}`);
+
+    const cancel = await runCli(['sweep-cancel', '--sweep', sweep, '--tasks', '0', '--json'], { env: env() });
+    assert.equal(cancel.code, 0, why(cancel));
+    const first = (await record(sweep)).submissions[0]!;
+    const [[, killed]] = (await sacct([first.jobId!])) as [[string, string]];
+    assert.match(killed, /^CANCELLED/, 'scancel ended the task');
+    assert.deepEqual((await record(sweep)).cancelled, [0], 'recorded as cancelled by a person');
+    const atCancel = await epochsIn();
+    assert.ok(atCancel.length < epochs, `cancelled mid-run, after ${atCancel.length} of ${epochs} epochs`);
+
+    const status = await runCli(['sweep-status', '--sweep', sweep, '--json'], { env: env() });
+    assert.equal(status.code, 0, why(status));
+    const seen = status.events.filter((e): e is Extract<BackendEvent, { type: 'sweep/didStatus' }> => e.type === 'sweep/didStatus').at(-1)!.status.tasks[0]!;
+    assert.deepEqual([seen.state, seen.schedulerState?.replace(/ .*/, '')], ['cancelled', 'CANCELLED'], JSON.stringify(seen));
+
+    const resubmit = await runCli(['sweep-status', '--sweep', sweep, '--resubmit', '--json'], { env: env() });
+    assert.equal(resubmit.code, 0, why(resubmit));
+    const { submissions, cancelled } = await record(sweep);
+    assert.equal(submissions.length, 2, 'submitted again, once');
+    assert.deepEqual(submissions[1]!.indices, [0]);
+    assert.deepEqual(cancelled, [], 'no longer "cancelled by a person"');
+    const status2 = path.join(sweep, plan.tasks[0]!.run, 'status.json');
+    await waitFor(async () => /"finished"/.test(await fs.readFile(status2, 'utf8').catch(() => '')), 300_000, `the resubmitted run to finish (${status2})`);
+    const [[, again]] = (await sacct([submissions[1]!.jobId!])) as [[string, string]];
+    assert.equal(again, 'COMPLETED');
+    const logs = await taskLogs(sweep);
+    assert.match(logs, /task 0 \([^)]*\): resuming the run/, 'the second attempt resumed the run');
+    const after = await epochsIn();
+    assert.deepEqual(after, Array.from({ length: after.length }, (_, i) => i + 1), 'every epoch exactly once, in order');
+    assert.deepEqual(after.slice(0, atCancel.length), atCancel, 'the epochs before the cancel are kept');
+    const done = await runCli(['sweep-status', '--sweep', sweep, '--json'], { env: env() });
+    assert.ok(done.events.some((e) => e.type === 'sweep/didFinish'), 'sweep-status reports the finished sweep');
+  });
 });
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

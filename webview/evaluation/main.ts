@@ -305,11 +305,14 @@ function render(state: EvaluationPanelState): void {
   const theme = `${document.body.className} ${themeColor('--vscode-foreground', '')}`;
   const k = ev.classes.length;
   const cal = ev.calibration;
-  section('header', [state.run, state.reports, state.selected, ev.split, ev.count], () =>
+  section('header', [state.run, state.reports, state.selected, ev.split, ev.count, ev.set?.members?.length], () =>
     h('header', { class: 'panel-header' }, h('h1', {}, 'Evaluation'), setSelector(state), h('span', { class: 'muted' }, `${ev.split} · ${ev.count} images · ${state.run ?? ''}`),
-      h('div', { class: 'actions' },
-        button('Evaluate…', () => runCommand('lesionLab.evaluate', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Evaluate this run on its validation or test split, or on another prepared folder' }),
-        button('Export Model…', () => runCommand('lesionLab.exportModel', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Export this run as ONNX, TF.js or Keras, with its classes, preprocessing and model card' }))));
+      // An ensemble's folder is no run: it is evaluated and exported from the CLI (evaluate/export --ensemble).
+      ev.set?.members
+        ? h('span', { class: 'muted small', 'data-testid': 'ensemble-cli' }, 'Export it as one ONNX model from a terminal: lesion-lab export --ensemble RUN,RUN… --format onnx')
+        : h('div', { class: 'actions' },
+          button('Evaluate…', () => runCommand('lesionLab.evaluate', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Evaluate this run on its validation or test split, or on another prepared folder' }),
+          button('Export Model…', () => runCommand('lesionLab.exportModel', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Export this run as ONNX, TF.js or Keras, with its classes, preprocessing and model card' }))));
   section('summary', [report], () => h('div', {},
     ...trustNotes(ev),
     h('div', { class: 'kpis' },

@@ -14,14 +14,20 @@ export const title = 'Open Run Folder… on a run the headless CLI trained and e
 export const timeoutMs = 300_000;
 
 const RUN = ['headless', 'run-1'];
+const RUN2 = ['headless', 'run-2'];
+const ENSEMBLE = ['headless', 'ensemble'];
 const cli = (...args) => execFileSync(process.execPath, [join(repoRoot, 'dist', 'backend', 'cli.js'), ...args], { stdio: 'pipe' });
 
 export async function setupWorkspace(dir) {
   cli('demo-data', '--out', join(dir, 'data'), '--per-class', '6', '--size', '64');
   cli('prepare', '--data', join(dir, 'data'), '--out', join(dir, 'prep'));
-  cli('train', '--prepared', join(dir, 'prep'), '--run', join(dir, ...RUN), '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none',
-    '--size', '32', '--batch', '8', '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--engine', 'wasm');
+  for (const [run, seed] of [[RUN, '1'], [RUN2, '2']]) {
+    cli('train', '--prepared', join(dir, 'prep'), '--run', join(dir, ...run), '--model', 'mobilenetv2', '--alpha', '0.35', '--weights', 'none',
+      '--size', '32', '--batch', '8', '--phase', 'both', '--epochs', '1', '--finetune-epochs', '1', '--engine', 'wasm', '--seed', seed);
+  }
   cli('evaluate', '--run', join(dir, ...RUN));
+  // The two runs as an ensemble, its report in a folder of its own.
+  cli('evaluate', '--ensemble', `${join(dir, ...RUN)},${join(dir, ...RUN2)}`, '--out', join(dir, ...ENSEMBLE), '--engine', 'wasm');
 }
 
 export async function run(t) {
@@ -58,4 +64,17 @@ export async function run(t) {
   await waitFor(async () => (await evaluation.locator('.grid img').count()) === evaluated.topLosses.length || undefined, 'thumbnails of the highest-loss images', 60_000);
   await t.screenshot(evaluation, 'evaluation-panel');
   await t.screenshot(page, 'window');
+
+  // Open Run Folder… on the ensemble's folder: the Evaluation panel shows its report, named as an ensemble.
+  const ensemble = JSON.parse(readFileSync(join(workspace, ...ENSEMBLE, 'ensemble-evaluation.json'), 'utf8'));
+  await runCommand(page, 'Lesion Lab: Open Run Folder…');
+  await chooseFolderInDialog(page, join(workspace, ...ENSEMBLE));
+  const ensemblePanel = await panelFrame(page, 'Evaluation', 60_000);
+  await waitForText(ensemblePanel, /Ensemble of 2 models/);
+  assert.deepEqual(await ensemblePanel.locator('[data-testid="set-selector"] vscode-option').allInnerTexts(), [`ensemble of 2 — validation split (${ensemble.count})`]);
+  assert.match(await ensemblePanel.locator('[data-testid="kpi-balanced"]').innerText(), /95% CI/);
+  assert.ok(ensemble.perClass.filter((c) => c.support > 0).every((c) => c.recallCi), 'every class with images has a recall interval');
+  assert.equal(await ensemblePanel.locator('header vscode-button', { hasText: 'Export Model…' }).count(), 0, 'no Export Model… for a folder that is not a run');
+  await clearNotifications(page);
+  await t.screenshot(ensemblePanel, 'evaluation-panel-ensemble');
 }
