@@ -309,7 +309,7 @@ function render(state: EvaluationPanelState): void {
     h('header', { class: 'panel-header' }, h('h1', {}, 'Evaluation'), setSelector(state), h('span', { class: 'muted' }, `${ev.split} · ${ev.count} images · ${state.run ?? ''}`),
       // An ensemble's folder is no run: it is evaluated and exported from the CLI (evaluate/export --ensemble).
       ev.set?.members
-        ? h('span', { class: 'muted small', 'data-testid': 'ensemble-cli' }, 'Export it as one ONNX model from a terminal: lesion-lab export --ensemble RUN,RUN… --format onnx')
+        ? h('span', { class: 'muted small', 'data-testid': 'ensemble-cli' }, 'An ensemble is evaluated again and exported (as one ONNX model) from the command line: see the README, “Ensemble export”.')
         : h('div', { class: 'actions' },
           button('Evaluate…', () => runCommand('lesionLab.evaluate', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Evaluate this run on its validation or test split, or on another prepared folder' }),
           button('Export Model…', () => runCommand('lesionLab.exportModel', ...(state.run ? [state.run] : [])), { secondary: true, title: 'Export this run as ONNX, TF.js or Keras, with its classes, preprocessing and model card' }))));
