@@ -3,8 +3,8 @@
  * The same `dispatch()` serves the CLI and IPC, so the two can never drift apart.
  */
 import type { EngineChoice } from '../shared/protocol/engines';
-import type { DownloadDataset, EvaluationSplit, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName } from '../shared/protocol/jobs';
-import { DOWNLOAD_DATASETS, EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES } from '../shared/protocol/jobs';
+import type { DownloadDataset, EvaluationSplit, ExportCheckpoint, ExportFormat, JobCommand, JobRequest, ModelName, NearDuplicateMode } from '../shared/protocol/jobs';
+import { DEFAULT_NEAR_DUPLICATE_DISTANCE, DOWNLOAD_DATASETS, EXPORT_CHECKPOINTS, EXPORT_FORMATS, MODEL_NAMES } from '../shared/protocol/jobs';
 import { assertNever } from '../shared/assertNever';
 import type { OptionSpec, ParsedArgs, PositionalSpec } from './args';
 import { UsageError, parseOptions } from './args';
@@ -96,6 +96,8 @@ export const COMMANDS: readonly CommandSpec[] = [
       { name: 'image-column', kind: 'string', metavar: 'NAME', help: "the table's column naming each image (file name, id or path)" },
       { name: 'label-column', kind: 'string', metavar: 'NAME', help: "the table's column holding each image's class" },
       { name: 'group-column', kind: 'string', metavar: 'NAME', help: "the table's column to keep together in the split (a lesion or patient id)" },
+      { name: 'near-duplicates', kind: 'string', choices: ['group', 'ignore'], default: 'group', help: 'keep each cluster of near-duplicate images (perceptual hash) on one side of the split, or only report them' },
+      { name: 'near-duplicate-distance', kind: 'int', min: 0, max: 32, default: DEFAULT_NEAR_DUPLICATE_DISTANCE, metavar: 'BITS', help: 'Hamming threshold of the 64-bit hash: resized or re-encoded copies stay within 4' },
     ],
     toRequest: ({ values: v }) => {
       const table = optS(v.table);
@@ -112,6 +114,8 @@ export const COMMANDS: readonly CommandSpec[] = [
           valFraction: n(v['val-fraction']),
           seed: n(v.seed),
           link: s(v.link) as 'hard' | 'symlink' | 'copy',
+          nearDuplicates: s(v['near-duplicates']) as NearDuplicateMode,
+          nearDuplicateDistance: n(v['near-duplicate-distance']),
           ...(image && label ? { table: { ...(table ? { file: table } : {}), image, label, ...(group ? { group } : {}) } } : {}),
         },
       };

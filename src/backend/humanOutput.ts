@@ -7,6 +7,7 @@ import type { BackendEvent } from '../shared/protocol/backend';
 import { assertNever } from '../shared/assertNever';
 import { formatBytes, formatDuration, formatPercent } from '../shared/format';
 import type { Evaluation, ModelProvenance } from '../shared/protocol/results';
+import { describeNearDuplicates } from '../shared/nearDuplicates';
 import { describeMonitor } from '../shared/runConfig';
 import { ISIC2018_LEADERBOARD, chanceWarning, formatInterval, formatWithInterval } from '../shared/trust';
 
@@ -84,6 +85,7 @@ export function createHumanReporter(out: Stream, err: Stream): (e: BackendEvent)
             `prepared ${e.out} (${e.summary.layout}, split by ${e.summary.split === 'image' || !e.summary.leakage || e.summary.grouping ? (e.summary.split === 'lesion' && e.summary.grouping && e.summary.grouping.column !== 'lesion_id' ? e.summary.grouping.column : e.summary.split) : 'image (no group column)'}, val fraction ${e.summary.valFraction}, seed ${e.summary.seed})`,
             ...rows,
             `excluded: ${e.summary.excludedCount} file(s)${e.summary.excludedCount ? ' — see manifest.json › excluded' : ''}`,
+            ...(e.summary.nearDuplicates ? [`${describeNearDuplicates(e.summary.nearDuplicates)}${e.summary.nearDuplicates.pairs ? ' The pairs: manifest.json › nearDuplicates.' : ''}`] : []),
             ...(e.summary.leakage ? [`note: ${e.summary.leakage}`] : []),
           ].join('\n'),
         );

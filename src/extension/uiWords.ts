@@ -64,6 +64,8 @@ export const OPTION_WORDS: Readonly<Record<string, string>> = {
   out: 'the output folder',
   split: 'the split',
   'val-fraction': 'the validation share',
+  'near-duplicates': 'the near-duplicate handling',
+  'near-duplicate-distance': 'the near-duplicate distance',
   link: 'the link mode',
   target: 'the images per class',
   skip: 'the classes to leave out',

@@ -3,7 +3,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackendEvent } from '../../src/shared/protocol/backend';
 import { assertBuilt, runCli, startCli } from '../helpers/cli';
-import { fakeImages, hamCsv, jpegBytes, makeTempDir, treeFingerprint, writeKaggle } from '../unit/dataset/fixtures';
+import type { PreparedManifest } from '../../src/backend/dataset/manifest';
+import { groupedSplit } from '../../src/backend/dataset/split';
+import { fakeImages, hamCsv, jpegBytes, makeTempDir, treeFingerprint, writeKaggle, writeLesionKaggle } from '../unit/dataset/fixtures';
 
 describe('backend process: prepare', function () {
   this.timeout(120000);
@@ -77,6 +79,46 @@ describe('backend process: prepare', function () {
     assert.ok(error && error.type === 'error');
     assert.match(error.message, /^None of the images in .* can be used: 20 file\(s\) excluded .*Likely cause: the image file names have 'ISIC_' before the metadata's image ids \(e\.g\. '0024306' in the metadata, a file named 'HAM10000_images_part_1\/ISIC_0024306\.jpg'\)/);
     await assert.rejects(fs.stat(out), /ENOENT/, 'and it leaves no --out folder behind');
+  });
+
+  it('a resized, re-encoded copy under another lesion id: the manifest lists the pair and both land in one split; with --near-duplicates ignore they need not', async () => {
+    const images = await writeLesionKaggle(data, fakeImages(20, ['nv', 'bkl']), [{ of: 5, imageId: 'ISIC_0088888', lesionId: 'HAM_0088888' }]);
+    const copy = images.length - 1;
+    // A seed whose plain lesion split separates the copy from its original: what the grouping must prevent.
+    const seed = [...Array(50).keys()].find((k) => {
+      const sides = groupedSplit(images, 0.2, k);
+      return sides[5] !== sides[copy];
+    });
+    assert.ok(seed !== undefined);
+    const readPair = async (dir: string): Promise<PreparedManifest> => JSON.parse(await fs.readFile(path.join(dir, 'manifest.json'), 'utf8')) as PreparedManifest;
+
+    const r = await runCli(['prepare', '--data', data, '--out', out, '--seed', String(seed)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /near-duplicates: 1 pair\(s\) of images from different groups within 4 bits of 64, in 1 cluster\(s\); grouped: 2 group\(s\) joined so each cluster sits on one side — 1 pair\(s\) would have crossed train\/val without it\./);
+    const grouped = await readPair(out);
+    assert.equal(grouped.nearDuplicates?.pairs.length, 1);
+    const [pair] = grouped.nearDuplicates!.pairs;
+    assert.deepEqual([pair!.a.imageId, pair!.b.imageId].sort(), [images[5]!.imageId, 'ISIC_0088888']);
+    assert.deepEqual([pair!.a.lesionId, pair!.b.lesionId].sort(), [images[5]!.lesionId, 'HAM_0088888'].sort());
+    assert.equal(pair!.a.split, pair!.b.split, 'grouped: one split');
+    await fs.access(path.join(out, pair!.a.file));
+    await fs.access(path.join(out, pair!.b.file));
+
+    const ignoredOut = path.join(tmp, 'ignored');
+    const r2 = await runCli(['prepare', '--data', data, '--out', ignoredOut, '--seed', String(seed), '--near-duplicates', 'ignore', '--json']);
+    assert.equal(r2.code, 0, r2.stderr);
+    const ignored = await readPair(ignoredOut);
+    assert.equal(ignored.nearDuplicates?.mode, 'ignore');
+    const [p2] = ignored.nearDuplicates!.pairs;
+    assert.notEqual(p2!.a.split, p2!.b.split, 'ignore: the plain split, which separates them at this seed');
+    const warn = r2.events.find((e) => e.type === 'log' && e.level === 'warn' && /near-duplicates/.test(e.message));
+    assert.ok(warn, 'ignore with a pair across the split warns');
+
+    // A threshold of 0 bits finds nothing here (the copy is not bit-identical): the split is the plain one.
+    const strictOut = path.join(tmp, 'strict');
+    const r3 = await runCli(['prepare', '--data', data, '--out', strictOut, '--seed', String(seed), '--near-duplicate-distance', '0']);
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.match(r3.stdout, /near-duplicates: none found among 21 hashed images \(perceptual hash within 0 bits of 64\)/);
   });
 
   it('prints a class table and the exclusion count for a person', async () => {

@@ -15,8 +15,15 @@ export function foldableImages(manifest: PreparedManifest): ManifestImage[] {
   return manifest.images.filter((i) => i.split !== 'test');
 }
 
-function foldItems(images: readonly ManifestImage[]): FoldItem[] {
-  return images.map((i) => ({ key: i.file, group: i.lesionId, dx: i.dx }));
+/** In group mode, the images of a near-duplicate cluster are linked: their groups share a fold, as they share a split side. */
+function foldItems(images: readonly ManifestImage[], manifest: PreparedManifest): FoldItem[] {
+  const nd = manifest.nearDuplicates;
+  const clusterOf = new Map<string, string>();
+  if (nd?.mode === 'group') nd.clusters.forEach((files, k) => files.forEach((f) => clusterOf.set(f, `near-duplicates ${k}`)));
+  return images.map((i) => {
+    const cluster = clusterOf.get(i.file);
+    return { key: i.file, group: i.lesionId, dx: i.dx, ...(cluster ? { linked: [cluster] } : {}) };
+  });
 }
 
 /** What a fold keeps whole, in the data's words. */
@@ -43,7 +50,7 @@ export async function recordFoldScheme(prepared: string, folds: number, seed: nu
   const images = foldableImages(manifest);
   const groups = new Set(images.map((i) => i.lesionId)).size;
   if (groups < folds) throw new UserError(`${folds} folds need at least ${folds} ${groupedBy(manifest)} groups, and ${prepared} has ${groups}. Use fewer --folds.`);
-  const items = foldItems(images);
+  const items = foldItems(images, manifest);
   const assigned = groupedStratifiedFolds(items, folds, seed);
   const classes = manifestClasses(manifest).map((c) => c.name);
   const scheme: FoldScheme = {

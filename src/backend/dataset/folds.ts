@@ -13,6 +13,7 @@
  */
 import { compareClassNames } from '../../shared/classes';
 import { createRng, deriveSeed, shuffle } from '../../shared/random';
+import { UnionFind } from '../../shared/unionFind';
 
 export interface FoldItem {
   /** A key unique to the image (its file in the prepared folder). */
@@ -94,37 +95,15 @@ interface Group {
 
 /** Groups joined through shared `linked` keys (union–find), each with its members and classes. */
 function joinedGroups(items: readonly FoldItem[]): Group[] {
-  const parent = new Map<string, string>();
-  const find = (x: string): string => {
-    let root = x;
-    while (parent.get(root) !== root) root = parent.get(root)!;
-    for (let y = x; y !== root; ) {
-      const next = parent.get(y)!;
-      parent.set(y, root);
-      y = next;
-    }
-    return root;
-  };
-  const add = (x: string): void => {
-    if (!parent.has(x)) parent.set(x, x);
-  };
-  const union = (a: string, b: string): void => {
-    const [ra, rb] = [find(a), find(b)];
-    // The smaller id wins, so the result does not depend on the order of the items.
-    if (ra < rb) parent.set(rb, ra);
-    else if (rb < ra) parent.set(ra, rb);
-  };
+  const sets = new UnionFind();
   for (const item of items) {
     const g = `g:${item.group}`;
-    add(g);
-    for (const link of item.linked ?? []) {
-      add(`l:${link}`);
-      union(g, `l:${link}`);
-    }
+    sets.add(g);
+    for (const link of item.linked ?? []) sets.union(g, `l:${link}`);
   }
   const groups = new Map<string, Group>();
   items.forEach((item, i) => {
-    const id = find(`g:${item.group}`);
+    const id = sets.find(`g:${item.group}`);
     let g = groups.get(id);
     if (!g) groups.set(id, (g = { id, members: [], classes: new Set() }));
     g.members.push(i);

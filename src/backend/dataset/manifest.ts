@@ -6,9 +6,13 @@
  *     classes: [{ name, folder, label? }] (the model's outputs, in order; absent in manifests written
  *                                          before classes came from the data: then the summary's names),
  *     images: [{ imageId, lesionId (the image's group: lesion, patient …), dx (a class name), split: train|val|test,
- *                source: absolute original, file: "train/nv/ISIC_0024306.jpg" }],
+ *                source: absolute original, file: "train/nv/ISIC_0024306.jpg", phash?: 16 hex digits }],
  *     excluded: [{ file, reason }]       (all of them; reasons in exclusionReasons.ts),
  *     testSet?: { path, groundTruth, input?, images }   (an ISIC 2018 test set found beside training data),
+ *     nearDuplicates?: { mode: group|ignore, distance, hash, pairs: [{ a, b, distance }], clusters: [[file…]…] }
+ *                                         (pairs of images of different groups within `distance` bits; a
+ *                                          cluster is a connected set of them, whole in one split and fold
+ *                                          in group mode),
  *     materialisedWith: hard|symlink|copy,
  *     notes: string[],
  *     augmentation?: AugmentationRecord  (written by `augment`),
@@ -19,7 +23,8 @@ import path from 'node:path';
 import type { PreparedClass } from '../../shared/classes';
 import { preparedClasses } from '../../shared/classes';
 import type { LinkMode } from '../../shared/protocol/jobs';
-import type { DatasetSummary, ExcludedFile } from '../../shared/protocol/results';
+import type { DatasetSummary, ExcludedFile, NearDuplicatePair } from '../../shared/protocol/results';
+import { nearDuplicatePair, nearDuplicateSummary } from '../../shared/protocol/results';
 import type { Check } from '../../shared/validate';
 import { arrayOf, bool, literal, num, obj, optional, recordOf, str } from '../../shared/validate';
 import { UserError } from '../errors';
@@ -45,6 +50,19 @@ export interface ManifestImage {
   source: string;
   /** Relative to the prepared folder, `/`-separated. */
   file: string;
+  /** The 64-bit perceptual hash (perceptualHash.ts), 16 hex digits; absent in manifests from before it. */
+  phash?: string;
+}
+
+/** Near-duplicates as prepare found them and what it did (the summary has the counts and the first pairs). */
+export interface NearDuplicateRecord {
+  mode: 'group' | 'ignore';
+  distance: number;
+  /** Which hash: the DCT hash of a 32×32 grey image, 64 bits (as imagehash.phash). */
+  hash: string;
+  pairs: NearDuplicatePair[];
+  /** Each cluster's files (sorted); clusters sorted by their first file. */
+  clusters: string[][];
 }
 
 export interface ManifestTestSet {
@@ -91,6 +109,7 @@ export interface PreparedManifest {
   images: ManifestImage[];
   excluded: ExcludedFile[];
   testSet?: ManifestTestSet;
+  nearDuplicates?: NearDuplicateRecord;
   materialisedWith: LinkMode;
   notes: string[];
   augmentation?: AugmentationRecord;
@@ -110,6 +129,7 @@ const summaryCheck = obj({
   grouping: optional(obj({ column: str, noun: literal('lesion', 'patient', 'group'), ungrouped: num })),
   leakage: optional(str),
   synthetic: optional(bool),
+  nearDuplicates: optional(nearDuplicateSummary),
   classes: arrayOf(obj({ name: str, label: optional(str), all: classCount, train: classCount, val: classCount, augmented: optional(num) })),
   excludedCount: num,
   excluded: arrayOf(obj({ file: str, reason: str })),
@@ -119,9 +139,10 @@ const manifestCheck: Check = obj({
   version: literal(MANIFEST_VERSION),
   summary: summaryCheck,
   classes: optional(arrayOf(obj({ name: str, folder: str, label: optional(str) }))),
-  images: arrayOf(obj({ imageId: str, lesionId: str, dx: str, split: literal('train', 'val', 'test'), source: str, file: str })),
+  images: arrayOf(obj({ imageId: str, lesionId: str, dx: str, split: literal('train', 'val', 'test'), source: str, file: str, phash: optional(str) })),
   excluded: arrayOf(obj({ file: str, reason: str })),
   testSet: optional(obj({ path: str, groundTruth: str, input: optional(str), images: num })),
+  nearDuplicates: optional(obj({ mode: literal('group', 'ignore'), distance: num, hash: str, pairs: arrayOf(nearDuplicatePair), clusters: arrayOf(arrayOf(str)) })),
   materialisedWith: linkMode,
   notes: arrayOf(str),
   crossValidation: optional(arrayOf(obj({ folds: num, seed: num, groupedBy: str, createdAt: str, counts: arrayOf(arrayOf(num)), assignment: recordOf(num) }))),

@@ -5,9 +5,8 @@
  * bits. Two images whose hashes differ in at most a few bits are near-duplicates (HAM10000 holds the same
  * lesion under different lesion ids: Abhishek, Jain & Hamarneh, Scientific Data 2025).
  *
- * Meant for validation's full decode (validate.ts), which can produce the 32×32 grey image at no extra read,
- * so hashing costs one small DCT per image. Not yet called by prepare: the manifest, the split grouping and
- * the Dataset panel's pairs are still to come (issue 14 item 6).
+ * Computed during validation's full decode (validate.ts), which produces the 32×32 grey image at no extra
+ * read, so hashing costs one small DCT per image; nearDuplicates.ts pairs and groups the images.
  */
 
 /** Side of the grey image the hash is computed from. */
@@ -48,6 +47,21 @@ export function perceptualHash(grey: ArrayLike<number>): string {
     hex += value.toString(16);
   }
   return hex;
+}
+
+/**
+ * A (nearly) uniform image has no low frequencies but the mean: its bits would be set by rounding noise, and
+ * every blank frame would "match" every other. Such an image gets no hash.
+ */
+export function tooFlatToHash(grey: ArrayLike<number>): boolean {
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < grey.length; i++) {
+    sum += grey[i]!;
+    sq += grey[i]! * grey[i]!;
+  }
+  const mean = sum / grey.length;
+  return sq / grey.length - mean * mean < 1; // a standard deviation under one grey level
 }
 
 /** Bits that differ between two hashes. */

@@ -11,7 +11,8 @@ import path from 'node:path';
 import type { ClassInfo } from '../../shared/classes';
 import { compareClassNames, knownClassLabel } from '../../shared/classes';
 import type { PrepareOptions } from '../../shared/protocol/jobs';
-import type { DatasetClassSummary, DatasetSummary, ExcludedFile, SplitGrouping } from '../../shared/protocol/results';
+import { DEFAULT_NEAR_DUPLICATE_DISTANCE } from '../../shared/protocol/jobs';
+import type { DatasetClassSummary, DatasetSummary, ExcludedFile, NearDuplicateSummary, SplitGrouping } from '../../shared/protocol/results';
 import { UserError, throwIfCancelled } from '../errors';
 import { processAlive, withFolderLock } from '../folderLock';
 import { writeJsonAtomic } from '../fsAtomic';
@@ -29,7 +30,10 @@ import type { Candidate } from './validate';
 import { DecodeCache, checkDecodable, excludeConflictingLesions, explainNoMatch, matchMetadataToFiles } from './validate';
 import { REASON } from './exclusionReasons';
 import { DEMO_MARKER } from '../demo/demoData';
+import type { SplitAssignment } from './split';
 import { countStraddlingLesions, groupedSplit, imageStratifiedSplit } from './split';
+import { countCrossing, countJoinedGroups, crossGroupPairs, joinGroups, nearDuplicateReport } from './nearDuplicates';
+import { chainWarning, describeNearDuplicates } from '../../shared/nearDuplicates';
 
 /** Folders of a prepared dataset that a new split replaces. */
 const SPLIT_DIRS = ['train', 'val', 'test'] as const;
@@ -91,30 +95,56 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
   const classes = datasetClasses(index.classes, images);
   const folderOf = new Map(classes.map((c) => [c.name, c.folder]));
 
-  const sides = await phase('split', async () => {
+  // Near-duplicates: pairs of images of different groups whose perceptual hashes (from validation's decode) are close.
+  const distance = options.nearDuplicateDistance ?? DEFAULT_NEAR_DUPLICATE_DISTANCE;
+  const pairs = await phase('near-duplicates', async () => crossGroupPairs(images, distance));
+  // Grouping needs a grouped split of train/val: an image-level split or a test-only dataset only reports them.
+  const canGroup = options.split === 'lesion' && index.purpose !== 'test';
+  const mode = canGroup ? (options.nearDuplicates ?? 'group') : 'ignore';
+  const trainValPairs = pairs.filter((p) => p.b < trainVal.length);
+
+  const { sides, plain, groupsJoined } = await phase('split', async () => {
     const progress = new ProgressReporter(ctx.emit, 'split', 1, 'step');
     progress.update(0, true);
-    const result: ManifestSplit[] =
+    const split = (items: readonly Candidate[]): SplitAssignment | ManifestSplit[] =>
       index.purpose === 'test'
-        ? trainVal.map(() => 'test')
+        ? items.map(() => 'test')
         : options.split === 'lesion'
-          ? groupedSplit(trainVal, options.valFraction, options.seed)
-          : imageStratifiedSplit(trainVal, options.valFraction, options.seed, classes.map((c) => c.name));
+          ? groupedSplit(items, options.valFraction, options.seed)
+          : imageStratifiedSplit(items, options.valFraction, options.seed, classes.map((c) => c.name));
+    const plainSides = split(trainVal);
+    let result = plainSides;
+    let joinedCount = 0;
+    if (mode === 'group' && trainValPairs.length > 0) {
+      // Each cluster's groups become one group (named after its smallest id) for the split; the manifest keeps the data's ids.
+      const groups = trainVal.map((c) => c.lesionId);
+      const joined = joinGroups(groups, trainValPairs);
+      joinedCount = countJoinedGroups(groups, joined);
+      result = split(trainVal.map((c, i) => ({ ...c, lesionId: joined[i]! })));
+    }
     progress.update(1, true);
-    return [...result, ...heldOut.images.map((): ManifestSplit => 'test')];
+    return { sides: [...result, ...heldOut.images.map((): ManifestSplit => 'test')], plain: plainSides, groupsJoined: joinedCount };
   });
   throwIfCancelled(ctx.signal);
   const straddling = options.split === 'image' && index.purpose !== 'test' ? countStraddlingLesions(trainVal, sides.slice(0, trainVal.length) as ('train' | 'val')[]) : undefined;
 
-  const manifestImages: ManifestImage[] = images.map((c, i) => ({
+  const placed: ManifestImage[] = images.map((c, i) => ({
     imageId: c.imageId,
     lesionId: c.lesionId,
     dx: c.dx,
     split: sides[i]!,
     source: c.source,
     file: `${sides[i]}/${folderOf.get(c.dx)!}/${c.imageId}${path.extname(c.source).toLowerCase() || '.jpg'}`,
+    ...(c.phash ? { phash: c.phash } : {}),
   }));
-  manifestImages.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const nearDuplicates = nearDuplicateReport(placed, pairs, {
+    mode,
+    distance,
+    hashed: images.filter((c) => c.phash).length,
+    crossSplitPlain: index.purpose === 'test' ? 0 : countCrossing(trainValPairs, plain),
+    groupsJoined,
+  });
+  const manifestImages = [...placed].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
 
   const noValidationImages = index.purpose === 'test' ? [] : classesWithoutValidation(manifestImages, classes.map((c) => c.name), options.valFraction);
 
@@ -128,7 +158,7 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
     const linked = await phase('link', () => materialise(placements, staging, options.link, ctx));
     const grouping: SplitGrouping | undefined = index.grouping && { ...index.grouping, ungrouped: trainVal.filter((c) => c.ungrouped).length };
     const leakage = leakageStatement(grouping, images.length);
-    const notes = [...index.notes, ...(leakage ? [leakage] : []), ...noValidationImages];
+    const notes = [...index.notes, ...(leakage ? [leakage] : []), ...noValidationImages, ...nearDuplicateNotes(nearDuplicates.summary, images.length, options)];
     if (linked.copiedInsteadOfLinked > 0) {
       notes.push(`${linked.copiedInsteadOfLinked} file(s) were copied, not hard-linked: the dataset and ${out} are on different file systems.`);
     }
@@ -149,12 +179,14 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
         leakage,
         classes,
         synthetic: await exists(path.join(data, DEMO_MARKER)),
+        nearDuplicates: nearDuplicates.summary,
         previousAugmented: keepAug ? previous?.summary : undefined,
       }),
       classes,
       images: manifestImages,
       excluded,
       ...(index.testSet ? { testSet: index.testSet } : {}),
+      nearDuplicates: nearDuplicates.record,
       materialisedWith: linked.materialisedWith,
       notes,
     };
@@ -170,6 +202,10 @@ async function prepareInto(data: string, out: string, options: PrepareOptions, c
     ctx.emit({ type: 'log', level: 'warn', message: `image-level split: ${straddling} lesion(s) have images in both train and val (leakage).` });
   }
   for (const warning of noValidationImages) ctx.emit({ type: 'log', level: 'warn', message: warning });
+  const nd = nearDuplicates.summary;
+  ctx.emit({ type: 'log', level: nd.mode === 'ignore' && nd.crossSplit > 0 ? 'warn' : 'info', message: describeNearDuplicates(nd) });
+  const chain = chainWarning(nd, images.length);
+  if (chain) ctx.emit({ type: 'log', level: 'warn', message: chain });
   if (excluded.length > 0) {
     ctx.emit({ type: 'log', level: 'info', message: `excluded ${excluded.length} file(s): ${describeExclusions(excluded)}. The reasons are in ${manifestPath(out)} › excluded.` });
   }
@@ -216,6 +252,7 @@ interface SummaryContext {
   /** In order; a class with no images still gets its row. */
   classes: readonly ClassInfo[];
   synthetic?: boolean;
+  nearDuplicates?: NearDuplicateSummary;
   /** When aug/ survives, its per-class counts still hold. */
   previousAugmented?: DatasetSummary;
 }
@@ -249,6 +286,7 @@ export function summarise(images: readonly ManifestImage[], excluded: readonly E
     ...(c.grouping ? { grouping: c.grouping } : {}),
     ...(c.leakage ? { leakage: c.leakage } : {}),
     ...(c.synthetic ? { synthetic: true } : {}),
+    ...(c.nearDuplicates ? { nearDuplicates: c.nearDuplicates } : {}),
     classes,
     excludedCount: excluded.length,
     excluded: excluded.slice(0, SUMMARY_EXCLUDED_LIMIT),
@@ -277,6 +315,13 @@ export function leakageStatement(grouping: SplitGrouping | undefined, images: nu
   }
   if (grouping.ungrouped === 0) return undefined;
   return `${grouping.ungrouped} of ${images} images have no ${grouping.column}: each is split on its own, so leakage among them cannot be ruled out.`;
+}
+
+/** What manifest.json › notes says about near-duplicates: what was found and done, and a chain's warning. */
+function nearDuplicateNotes(s: NearDuplicateSummary, images: number, options: PrepareOptions): string[] {
+  const forced = s.mode === 'ignore' && options.nearDuplicates !== 'ignore' && s.pairs > 0 ? [`near-duplicates are reported, not grouped: ${options.split === 'image' ? 'an image-level split keeps no groups together' : 'a test set is not split'}.`] : [];
+  const chain = chainWarning(s, images);
+  return [describeNearDuplicates(s), ...forced, ...(chain ? [chain] : [])];
 }
 
 /**
@@ -321,6 +366,9 @@ export function classesWithoutValidation(images: readonly ManifestImage[], class
 function sameTrainSplit(previous: PreparedManifest, images: readonly ManifestImage[], data: string, o: PrepareOptions): boolean {
   const s = previous.summary;
   if (s.sourcePath !== data || s.split !== o.split || s.valFraction !== o.valFraction || s.seed !== o.seed) return false;
+  // The near-duplicate grouping is part of how the split was made (absent before it was recorded: not grouped).
+  const nd = s.nearDuplicates;
+  if ((nd?.mode ?? 'ignore') !== (o.split === 'lesion' ? (o.nearDuplicates ?? 'group') : 'ignore') || (nd && nd.distance !== (o.nearDuplicateDistance ?? DEFAULT_NEAR_DUPLICATE_DISTANCE))) return false;
   const trainIds = (list: readonly ManifestImage[]): string =>
     list
       .filter((m) => m.split === 'train')

@@ -2,7 +2,8 @@
  * Decides which images make it into a prepared dataset, and why each other one does not. Nothing here
  * throws on bad data: every problem becomes an exclusion with a reason from exclusionReasons.ts.
  *   1. metadata ↔ files: duplicate ids, unknown diagnoses, listed-but-missing, present-but-unlisted
- *   2. every remaining file is decoded in full (a truncated JPEG only fails once its last rows are read)
+ *   2. every remaining file is decoded in full (a truncated JPEG only fails once its last rows are read);
+ *      the same decode gives the image's perceptual hash, for finding near-duplicates (nearDuplicates.ts)
  *   3. lesions whose images disagree on the diagnosis
  */
 import { promises as fs } from 'node:fs';
@@ -16,6 +17,7 @@ import { ProgressReporter } from '../job';
 import type { DatasetIndex, ImageFile, MetadataRow } from './datasetIndex';
 import { REASON } from './exclusionReasons';
 import { IMAGE_EXTENSIONS } from './folderScan';
+import { PHASH_INPUT, perceptualHash, tooFlatToHash } from './perceptualHash';
 
 /** An image that passed the metadata checks: what the split and the manifest need. */
 export interface Candidate {
@@ -27,6 +29,8 @@ export interface Candidate {
   /** Absolute path of the file. */
   source: string;
   display: string;
+  /** The 64-bit perceptual hash (16 hex digits), set once the image has decoded. */
+  phash?: string;
 }
 
 export interface Checked {
@@ -136,7 +140,9 @@ export function explainNoMatch(rows: readonly MetadataRow[], files: readonly Ima
  * does not decode ten thousand unchanged images again.
  */
 export class DecodeCache {
-  private entries: Record<string, [size: number, mtimeMs: number, reason: string | null]> = {};
+  /** Version 2 added the perceptual hash: a version-1 cache is decoded again, once. */
+  private static readonly VERSION = 2;
+  private entries: Record<string, [size: number, mtimeMs: number, reason: string | null, phash?: string]> = {};
   private dirty = false;
 
   constructor(private readonly file?: string) {}
@@ -145,20 +151,21 @@ export class DecodeCache {
     if (!this.file) return this;
     try {
       const value = JSON.parse(await fs.readFile(this.file, 'utf8')) as { version?: number; entries?: DecodeCache['entries'] };
-      if (value.version === 1 && value.entries && typeof value.entries === 'object') this.entries = value.entries;
+      if (value.version === DecodeCache.VERSION && value.entries && typeof value.entries === 'object') this.entries = value.entries;
     } catch {
       // no cache yet, or an unreadable one: decode everything
     }
     return this;
   }
 
-  get(file: string, size: number, mtimeMs: number): string | null | undefined {
+  get(file: string, size: number, mtimeMs: number): DecodeOutcome | undefined {
     const hit = this.entries[file];
-    return hit && hit[0] === size && hit[1] === mtimeMs ? hit[2] : undefined;
+    if (!hit || hit[0] !== size || hit[1] !== mtimeMs) return undefined;
+    return { problem: hit[2], ...(hit[3] ? { phash: hit[3] } : {}) };
   }
 
-  set(file: string, size: number, mtimeMs: number, reason: string | null): void {
-    this.entries[file] = [size, mtimeMs, reason];
+  set(file: string, size: number, mtimeMs: number, outcome: DecodeOutcome): void {
+    this.entries[file] = outcome.phash ? [size, mtimeMs, outcome.problem, outcome.phash] : [size, mtimeMs, outcome.problem];
     this.dirty = true;
   }
 
@@ -166,25 +173,32 @@ export class DecodeCache {
     if (!this.file || !this.dirty) return;
     await fs.mkdir(path.dirname(this.file), { recursive: true });
     const temp = `${this.file}.tmp-${process.pid}`;
-    await fs.writeFile(temp, JSON.stringify({ version: 1, entries: this.entries }));
+    await fs.writeFile(temp, JSON.stringify({ version: DecodeCache.VERSION, entries: this.entries }));
     await fs.rename(temp, this.file);
   }
 }
 
-/** Why a file cannot be used as an image, or null when it decodes. */
-export async function decodeProblem(file: string): Promise<string | null> {
+/** Why a file cannot be used as an image (null when it decodes), and the perceptual hash of one that does. */
+export interface DecodeOutcome {
+  problem: string | null;
+  phash?: string;
+}
+
+export async function decodeImage(file: string): Promise<DecodeOutcome> {
   try {
     // A tiny resize still decodes every scanline (JPEG shrink-on-load only skips the IDCT work), so
-    // truncation is caught; sharp fails on libjpeg's "premature end" warning by default.
-    await sharp(file).resize(8, 8, { fit: 'fill' }).raw().toBuffer();
-    return null;
+    // truncation is caught; sharp fails on libjpeg's "premature end" warning by default. The 32×32 grey
+    // result is what the perceptual hash is computed from: no second decode.
+    const grey = await sharp(file).greyscale().resize(PHASH_INPUT, PHASH_INPUT, { fit: 'fill' }).raw().toBuffer();
+    return tooFlatToHash(grey) ? { problem: null } : { problem: null, phash: perceptualHash(grey) };
   } catch (err) {
     const message = oneLine((err as Error).message);
     // libvips words a truncation differently from run to run (its error buffer is shared by the images
     // decoding at the same time), so all of them get one stable reason.
-    return /premature end|truncat|treated as error due to failOn/i.test(message) ? REASON.truncated : REASON.undecodable(message);
+    return { problem: /premature end|truncat|treated as error due to failOn/i.test(message) ? REASON.truncated : REASON.undecodable(message) };
   }
 }
+
 
 export interface DecodeCheckOptions {
   concurrency?: number;
@@ -197,7 +211,7 @@ export async function checkDecodable(candidates: Candidate[], ctx: JobContext, o
   const concurrency = options.concurrency ?? Math.max(4, 2 * os.availableParallelism());
   const progress = new ProgressReporter(ctx.emit, 'validate', candidates.length, 'image');
   progress.update(0, true);
-  const problems: (string | null)[] = new Array<string | null>(candidates.length).fill(null);
+  const outcomes = new Array<DecodeOutcome>(candidates.length);
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
@@ -205,7 +219,7 @@ export async function checkDecodable(candidates: Candidate[], ctx: JobContext, o
       throwIfCancelled(ctx.signal);
       const i = next++;
       const c = candidates[i]!;
-      problems[i] = await problemOf(c.source, options.cache);
+      outcomes[i] = await decodeOutcomeOf(c.source, options.cache);
       progress.update(++done);
     }
   };
@@ -214,26 +228,26 @@ export async function checkDecodable(candidates: Candidate[], ctx: JobContext, o
   progress.update(done, true);
   const result: Checked = { candidates: [], excluded: [] };
   candidates.forEach((c, i) => {
-    const problem = problems[i];
+    const { problem, phash } = outcomes[i]!;
     if (problem) result.excluded.push({ file: c.display, reason: problem });
-    else result.candidates.push(c);
+    else result.candidates.push(phash ? { ...c, phash } : c);
   });
   return result;
 }
 
-async function problemOf(file: string, cache: DecodeCache | undefined): Promise<string | null> {
+async function decodeOutcomeOf(file: string, cache: DecodeCache | undefined): Promise<DecodeOutcome> {
   let stat;
   try {
     stat = await fs.stat(file);
   } catch (err) {
-    return REASON.undecodable(oneLine((err as Error).message));
+    return { problem: REASON.undecodable(oneLine((err as Error).message)) };
   }
-  if (stat.size === 0) return REASON.zeroByte;
+  if (stat.size === 0) return { problem: REASON.zeroByte };
   const cached = cache?.get(file, stat.size, stat.mtimeMs);
   if (cached !== undefined) return cached;
-  const problem = await decodeProblem(file);
-  cache?.set(file, stat.size, stat.mtimeMs, problem);
-  return problem;
+  const outcome = await decodeImage(file);
+  cache?.set(file, stat.size, stat.mtimeMs, outcome);
+  return outcome;
 }
 
 /** A lesion is one diagnosis; one whose images disagree is left out whole rather than guessed. */

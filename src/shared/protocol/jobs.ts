@@ -60,7 +60,15 @@ export interface PrepareOptions {
   link: LinkMode;
   /** Read the dataset as this table says (any layout Lesion Lab does not recognise by itself). */
   table?: TableSpec;
+  /** Near-duplicate clusters (perceptual hash): kept on one side of the split (default), or only reported. */
+  nearDuplicates?: NearDuplicateMode;
+  /** Hamming threshold in bits of the 64-bit hash; default DEFAULT_NEAR_DUPLICATE_DISTANCE. */
+  nearDuplicateDistance?: number;
 }
+
+export type NearDuplicateMode = 'group' | 'ignore';
+/** Resized or re-encoded copies of one photo stay within 4 bits (README › Near-duplicates has the figures). */
+export const DEFAULT_NEAR_DUPLICATE_DISTANCE = 4;
 
 /** The datasets `download` fetches. */
 export type DownloadDataset = 'isic2018' | 'isic2019';
@@ -292,6 +300,8 @@ export const prepareOptionChecks: FieldChecks<PrepareOptions> = {
   seed,
   link: literal('hard', 'symlink', 'copy'),
   table: optional(exact({ file: optional(nonEmpty), image: nonEmpty, label: nonEmpty, group: optional(nonEmpty) } satisfies FieldChecks<TableSpec>)),
+  nearDuplicates: optional(literal('group', 'ignore')),
+  nearDuplicateDistance: optional(int(0, 32)),
 };
 export const downloadOptionChecks: FieldChecks<DownloadOptions> = { out: nonEmpty, dataset: optional(literal(...DOWNLOAD_DATASETS)), includeTest: bool, baseUrl: optional(nonEmpty), acceptLicense: bool };
 export const augmentOptionChecks: FieldChecks<AugmentOptions> = { prepared: nonEmpty, target: int(1), skip: optional(arrayOf(str)), size: imageSize, seed, concurrency: optional(int(1, 64)) };

@@ -34,6 +34,49 @@ export interface ExcludedFile {
   reason: string;
 }
 
+/** One image of a near-duplicate pair, as the views show it. */
+export interface NearDuplicateImage {
+  /** Relative to the prepared folder, `/`-separated (its split and class folder are in it). */
+  file: string;
+  imageId: string;
+  /** Its group (lesion, patient …) in the data. */
+  lesionId: string;
+  dx: string;
+  split: 'train' | 'val' | 'test';
+}
+
+/** Two images of different groups whose perceptual hashes differ in at most the threshold's bits. */
+export interface NearDuplicatePair {
+  a: NearDuplicateImage;
+  b: NearDuplicateImage;
+  /** Hamming distance between the two 64-bit hashes. */
+  distance: number;
+}
+
+/** What prepare found and did about near-duplicates (manifest.json › nearDuplicates has every pair). */
+export interface NearDuplicateSummary {
+  /** group: each cluster was kept on one side of the split; ignore: only reported. */
+  mode: 'group' | 'ignore';
+  /** The Hamming threshold in bits (of 64). */
+  distance: number;
+  /** Images hashed (all that decoded). */
+  hashed: number;
+  /** Pairs of images from different groups within the threshold (manifest.json lists the first 5,000). */
+  pairs: number;
+  /** Connected sets of images that the pairs link. */
+  clusters: number;
+  /** Images in the largest cluster. */
+  largestCluster: number;
+  /** Pairs whose two images ended up in different splits (train/val/test) as prepared. */
+  crossSplit: number;
+  /** Pairs across train and val that the plain split (without grouping) made or would make. */
+  crossSplitPlain: number;
+  /** Groups joined with another one to keep a cluster together (group mode). */
+  groupsJoined: number;
+  /** The first pairs, cross-split ones first, for the views. */
+  shown: NearDuplicatePair[];
+}
+
 export interface DatasetSummary {
   sourcePath: string;
   layout: string;
@@ -52,6 +95,8 @@ export interface DatasetSummary {
   leakage?: string;
   /** The images are Lesion Lab's synthetic demo data (`demo-data` marked the folder): painted, not photographed. */
   synthetic?: boolean;
+  /** Perceptual-hash near-duplicates across groups (absent in datasets prepared before it was recorded). */
+  nearDuplicates?: NearDuplicateSummary;
   classes: DatasetClassSummary[];
   excludedCount: number;
   /** First excluded files (the full list is in manifest.json). */
@@ -234,6 +279,20 @@ export interface PredictFailure {
 
 const classCount = obj({ images: num, lesions: num });
 const interval = obj({ low: num, high: num });
+const nearDuplicateImage = obj({ file: str, imageId: str, lesionId: str, dx: str, split: literal('train', 'val', 'test') });
+export const nearDuplicatePair = obj({ a: nearDuplicateImage, b: nearDuplicateImage, distance: num });
+export const nearDuplicateSummary = obj({
+  mode: literal('group', 'ignore'),
+  distance: num,
+  hashed: num,
+  pairs: num,
+  clusters: num,
+  largestCluster: num,
+  crossSplit: num,
+  crossSplitPlain: num,
+  groupsJoined: num,
+  shown: arrayOf(nearDuplicatePair),
+});
 export const datasetSummary = obj({
   sourcePath: str,
   layout: str,
@@ -242,6 +301,7 @@ export const datasetSummary = obj({
   seed: num,
   grouping: optional(obj({ column: str, noun: literal('lesion', 'patient', 'group'), ungrouped: num })),
   leakage: optional(str),
+  nearDuplicates: optional(nearDuplicateSummary),
   classes: arrayOf(obj({ name: str, label: optional(str), all: classCount, train: classCount, val: classCount, test: optional(classCount), augmented: optional(num) })),
   excludedCount: num,
   excluded: arrayOf(obj({ file: str, reason: str })),

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import yazl from 'yazl';
+import { createRng } from '../../../src/shared/random';
 import type { BackendEvent } from '../../../src/shared/protocol/backend';
 import type { JobContext } from '../../../src/backend/job';
 
@@ -152,4 +153,49 @@ export async function treeFingerprint(root: string): Promise<string> {
 export function recordingContext(signal: AbortSignal = new AbortController().signal): JobContext & { events: BackendEvent[] } {
   const events: BackendEvent[] = [];
   return { events, signal, emit: (e) => events.push(e) };
+}
+
+/** A lesion-like RGB image: a dark irregular blob with mottled texture on skin-coloured background. */
+export function lesionRgb(width: number, height: number, seed: number): Buffer {
+  const rng = createRng(seed);
+  const cx = width * (0.3 + 0.4 * rng());
+  const cy = height * (0.3 + 0.4 * rng());
+  const rx = width * (0.15 + 0.2 * rng());
+  const ry = height * (0.15 + 0.2 * rng());
+  const wobble = Array.from({ length: 6 }, () => 0.25 * rng());
+  const rgb = Buffer.alloc(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const a = Math.atan2(y - cy, x - cx);
+      const r = Math.hypot((x - cx) / rx, (y - cy) / ry) / (1 + wobble.reduce((s, w, k) => s + w * Math.sin((k + 2) * a + k), 0));
+      const inside = r < 1;
+      const mottle = 20 * Math.sin(x / (5 + seed % 7)) * Math.cos(y / (4 + seed % 5));
+      const o = (y * width + x) * 3;
+      rgb[o] = inside ? 90 + mottle : 225 - 30 * (y / height);
+      rgb[o + 1] = inside ? 55 + mottle / 2 : 180 - 20 * (x / width);
+      rgb[o + 2] = inside ? 40 : 160;
+    }
+  }
+  return rgb;
+}
+
+/**
+ * A HAM10000-layout folder of lesion-like images (one per FakeImage, each its own picture) and, for each of
+ * `copies`, the image `of` again — resized to 60% and saved at quality 70, as another copy of a dataset holds
+ * it — under a new image id and lesion id: a near-duplicate across lesions.
+ */
+export async function writeLesionKaggle(root: string, images: readonly FakeImage[], copies: readonly { of: number; imageId: string; lesionId: string }[] = []): Promise<FakeImage[]> {
+  const [w, h] = [120, 90];
+  const part = path.join(root, 'HAM10000_images_part_1');
+  await fs.mkdir(part, { recursive: true });
+  const encoded = await Promise.all(images.map((_, i) => sharp(lesionRgb(w, h, 1000 + i), { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer()));
+  await Promise.all(images.map((img, i) => fs.writeFile(path.join(part, `${img.imageId}.jpg`), encoded[i]!)));
+  const all = [...images];
+  for (const c of copies) {
+    const copy = await sharp(encoded[c.of]!).resize(Math.round(w * 0.6)).jpeg({ quality: 70 }).toBuffer();
+    await fs.writeFile(path.join(part, `${c.imageId}.jpg`), copy);
+    all.push({ imageId: c.imageId, lesionId: c.lesionId, dx: images[c.of]!.dx });
+  }
+  await fs.writeFile(path.join(root, 'HAM10000_metadata.csv'), hamCsv(all));
+  return all;
 }

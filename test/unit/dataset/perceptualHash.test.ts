@@ -1,31 +1,7 @@
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { PHASH_INPUT, hammingDistance, pairsWithin, perceptualHash } from '../../../src/backend/dataset/perceptualHash';
-import { createRng } from '../../../src/shared/random';
-
-/** A lesion-like RGB image: a dark irregular blob with mottled texture on skin-coloured background. */
-function lesion(width: number, height: number, seed: number): Buffer {
-  const rng = createRng(seed);
-  const cx = width * (0.3 + 0.4 * rng());
-  const cy = height * (0.3 + 0.4 * rng());
-  const rx = width * (0.15 + 0.2 * rng());
-  const ry = height * (0.15 + 0.2 * rng());
-  const wobble = Array.from({ length: 6 }, () => 0.25 * rng());
-  const rgb = Buffer.alloc(width * height * 3);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const a = Math.atan2(y - cy, x - cx);
-      const r = Math.hypot((x - cx) / rx, (y - cy) / ry) / (1 + wobble.reduce((s, w, k) => s + w * Math.sin((k + 2) * a + k), 0));
-      const inside = r < 1;
-      const mottle = 20 * Math.sin(x / (5 + seed % 7)) * Math.cos(y / (4 + seed % 5));
-      const o = (y * width + x) * 3;
-      rgb[o] = inside ? 90 + mottle : 225 - 30 * (y / height);
-      rgb[o + 1] = inside ? 55 + mottle / 2 : 180 - 20 * (x / width);
-      rgb[o + 2] = inside ? 40 : 160;
-    }
-  }
-  return rgb;
-}
+import { lesionRgb as lesion } from './fixtures';
 
 /** The hash as prepare's validation decode computes it: grey, 32×32, from an encoded file. */
 async function hashOf(encoded: Buffer): Promise<string> {

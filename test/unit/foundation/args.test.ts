@@ -12,7 +12,7 @@ describe('CLI argument parsing', () => {
   it('parses prepare with defaults from the CLI contract', () => {
     const { request, json } = requestFromArgv(cmd('prepare'), ['--data', '/d', '--out', '/o', '--json']);
     assert.equal(json, true);
-    assert.deepEqual(request, { command: 'prepare', options: { data: '/d', out: '/o', split: 'lesion', valFraction: 0.2, seed: 101, link: 'hard' } });
+    assert.deepEqual(request, { command: 'prepare', options: { data: '/d', out: '/o', split: 'lesion', valFraction: 0.2, seed: 101, link: 'hard', nearDuplicates: 'group', nearDuplicateDistance: 4 } });
   });
 
   it('accepts --name=value, lists, booleans and positionals', () => {
