@@ -37,6 +37,7 @@ import { splitModelAt } from './modelSplit';
 import type { SplitModel } from './modelSplit';
 import type { RunFolder } from './runFolder';
 import { reseedMathRandom } from './seededRandom';
+import { traceBatch } from './batchTrace';
 import { warmupLr } from '../../shared/lrSchedule';
 
 export type Phase = 'head' | 'finetune';
@@ -257,6 +258,7 @@ export async function trainEpoch(setup: PhaseSetup, order: readonly number[], ph
     lr = warmupLr(setup.lr, (phaseEpoch - 1) * batches + batch + 1, setup.warmupEpochs * batches);
     setLearningRate(setup.optimizer, lr);
     try {
+      await traceBatch((globalEpoch - 1) * batches + batch + 1, b.indices, b.x);
       if (batch === 0) injectGpuFaultFor(globalEpoch);
       out = await setup.split.trainable.trainOnBatch(b.x, y);
       // A GPU failure does not throw; stop here, before a checkpoint could save what it left behind.
