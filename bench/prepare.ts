@@ -2,6 +2,12 @@
  * Times `prepare` end to end and per phase on a HAM10000-sized dataset (10,015 images, HAM10000's class
  * counts, small images), cached under bench/out/. Run: `npx tsx bench/prepare.ts` (after `npm run build`,
  * which the demo-data generator needs). Target: the whole prepare under 30 s on 2 cores.
+ *
+ * Near-duplicates: the perceptual hash comes out of validation's decode, and the pair search is its own phase
+ * (`near-duplicates`). Cold runs with `--near-duplicates group` (default) and `ignore` alternate, so their ratio
+ * is measured under the same load; `BENCH_ROUNDS` (default 2) pairs of them. `BENCH_BASELINE=<a checkout of an
+ * earlier commit>` (e.g. `git worktree add /tmp/base <commit>` with node_modules linked) alternates cold runs of
+ * that commit's prepare with this one's instead: before/after, side by side.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
@@ -53,7 +59,9 @@ async function ensureDataset(): Promise<string> {
   return 'sharp';
 }
 
-async function timePrepare(options: PrepareOptions): Promise<{ total: number; phases: Record<string, number>; images: number }> {
+type Prepare = typeof prepareDataset;
+
+async function timePrepare(options: PrepareOptions, prepare: Prepare = prepareDataset): Promise<{ total: number; phases: Record<string, number>; images: number }> {
   let phases: Record<string, number> = {};
   let images = 0;
   const emit = (e: BackendEvent): void => {
@@ -71,7 +79,7 @@ async function timePrepare(options: PrepareOptions): Promise<{ total: number; ph
     if (e.type === 'prepare/didFinish') images = e.summary.classes.reduce((n, c) => n + c.all.images, 0);
   };
   const started = performance.now();
-  await prepareDataset(options, { emit, signal: new AbortController().signal });
+  await prepare(options, { emit, signal: new AbortController().signal });
   return { total: (performance.now() - started) / 1000, phases, images };
 }
 
@@ -87,6 +95,33 @@ async function main(): Promise<void> {
   const source = await ensureDataset();
   console.log(`dataset: ${DATA} (${source}); ${os.availableParallelism()} cores, node ${process.version}`);
   const options: PrepareOptions = { data: DATA, out: OUT, split: 'lesion', valFraction: 0.2, seed: 101, link: 'hard' };
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- another checkout's module, chosen at run time
+    const before = (require(path.resolve(baseline, 'src/backend/dataset/prepare')) as { prepareDataset: Prepare }).prepareDataset;
+    const sums = { before: 0, after: 0 };
+    for (let round = 0; round < rounds; round++) {
+      for (const which of round % 2 ? (['after', 'before'] as const) : (['before', 'after'] as const)) {
+        await fs.rm(OUT, { recursive: true, force: true });
+        const r = await timePrepare(options, which === 'before' ? before : prepareDataset);
+        sums[which] += r.total;
+        report(`cold, ${which === 'before' ? `baseline ${path.basename(baseline)}` : 'this checkout'}`, r);
+      }
+    }
+    console.log(`this checkout / baseline, cold, ${rounds} alternating rounds: ${(sums.after / sums.before).toFixed(3)}`);
+    return;
+  }
+  const totals = { group: 0, ignore: 0 };
+  for (let round = 0; round < rounds; round++) {
+    for (const mode of round % 2 ? (['ignore', 'group'] as const) : (['group', 'ignore'] as const)) {
+      await fs.rm(OUT, { recursive: true, force: true });
+      const r = await timePrepare({ ...options, nearDuplicates: mode });
+      totals[mode] += r.total;
+      report(`cold, near-duplicates ${mode}`, r);
+    }
+  }
+  console.log(`near-duplicates group / ignore, cold, ${rounds} alternating rounds: ${(totals.group / totals.ignore).toFixed(3)}`);
   await fs.rm(OUT, { recursive: true, force: true });
   report('cold (lesion split, hard links)', await timePrepare(options));
   report('re-run, same parameters', await timePrepare(options));

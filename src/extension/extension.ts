@@ -25,6 +25,7 @@ import { WEBVIEW_COMMANDS } from '../shared/protocol/webview';
 import { AugmentPreviewController } from './panels/augmentPreviewController';
 import { EvaluationController } from './panels/evaluationController';
 import { PredictionController } from './panels/predictionController';
+import { DatasetController } from './panels/datasetController';
 import { SamplesController } from './panels/samplesController';
 import { SweepController } from './panels/sweepController';
 import { registerSweepCommands } from './commands/sweepCommands';
@@ -48,6 +49,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const session = new TrainingSession();
   const refresh = (kind: Parameters<LabPanels['refresh']>[0]) => (): void => lab.panels.refresh(kind);
   const samples = new SamplesController(jobs, refresh('samples'));
+  const datasetPanel = new DatasetController(jobs, refresh('dataset'));
+  datasetPanel.update(state.dataset);
   const preview = new AugmentPreviewController(jobs, () => vscode.workspace.getConfiguration('lesionLab').get('imageSize', 224), refresh('augmentPreview'));
   const prediction = new PredictionController(jobs, path.join(storage, 'gradcam'), refresh('prediction'), engineSetting, threadsSetting);
   const evaluations = new EvaluationController(jobs, path.join(storage, 'gradcam'), refresh('evaluation'), engineSetting, threadsSetting);
@@ -199,7 +202,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         kind: 'dataset',
         viewType: 'lesionLab.dataset',
         title: 'Lesion Lab: Dataset',
-        snapshot: () => ({ type: 'dataset/state', state: { preparedPath: state.dataset?.path, summary: state.dataset?.summary } }),
+        snapshot: () => ({ type: 'dataset/state', state: datasetPanel.state }),
       },
       {
         kind: 'training',
@@ -267,7 +270,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     { dispose: () => void client?.dispose() },
     vscode.window.registerWebviewViewProvider(TrainingViewProvider.viewId, sidebar),
     session.onDidChange(() => lab.panels.refresh('training')),
-    state.onDidChange(() => lab.panels.refresh('dataset')),
+    state.onDidChange(() => {
+      datasetPanel.update(state.dataset);
+      lab.panels.refresh('dataset');
+    }),
     jobs.onEvent(async (e) => {
       if (e.type === 'evaluate/didFinish') await evaluations.open(e.run, e.evaluation.set?.id);
     }),

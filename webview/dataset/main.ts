@@ -1,5 +1,6 @@
 import '../common/elements';
-import type { DatasetSummary } from '../../src/shared/protocol/results';
+import type { DatasetSummary, NearDuplicateImage, NearDuplicatePair, NearDuplicateSummary } from '../../src/shared/protocol/results';
+import { chainWarning, describeNearDuplicates } from '../../src/shared/nearDuplicates';
 import type { DatasetPanelState } from '../../src/shared/protocol/views/dataset';
 import { describeClass, summaryClassLabels } from '../../src/shared/classes';
 import { connect, runCommand } from '../common/host';
@@ -133,6 +134,38 @@ function excludedTable(s: DatasetSummary): HTMLElement {
       h('tbody', {}, ...s.excluded.map((e) => h('tr', {}, h('td', { class: 'mono' }, e.file), h('td', {}, e.reason))))));
 }
 
+/**
+ * The near-duplicate pairs side by side (thumbnails, ids, lesions, classes, splits, distance), under the sentence
+ * that says what prepare found and did; said plainly when there are none.
+ */
+function nearDuplicatesSection(nd: NearDuplicateSummary | undefined, thumbnails: Record<string, string> | undefined, images: number): HTMLElement {
+  if (!nd) return h('p', { class: 'muted' }, 'Not checked: this dataset was prepared before Lesion Lab looked for near-duplicates. Prepare it again to check.');
+  const statement = describeNearDuplicates(nd).replace(/^near-duplicates: /, '');
+  const sentence = statement.charAt(0).toUpperCase() + statement.slice(1);
+  const leak = nd.mode === 'ignore' && nd.crossSplit > 0;
+  const chain = chainWarning(nd, images);
+  const side = (img: NearDuplicateImage): HTMLElement => {
+    const uri = thumbnails?.[img.file];
+    return h('figure', { class: 'tile' },
+      uri ? h('img', { src: uri, alt: img.imageId, title: img.file }) : h('div', { class: 'placeholder muted small' }, thumbnails ? 'no thumbnail' : 'loading…'),
+      h('figcaption', { class: 'small' },
+        h('div', { class: 'mono' }, img.imageId),
+        h('div', { class: 'muted' }, `${img.lesionId} · ${img.dx}`),
+        h('div', { class: `split-tag ${img.split}` }, img.split)));
+  };
+  const pair = (p: NearDuplicatePair): HTMLElement => {
+    const crosses = p.a.split !== p.b.split;
+    return h('div', { class: `pair${crosses ? ' crosses' : ''}`, 'data-testid': 'near-duplicate-pair' },
+      side(p.a), side(p.b),
+      h('p', { class: 'small pair-note' }, `${p.distance} bit${p.distance === 1 ? '' : 's'} apart · ${crosses ? `${p.a.split} and ${p.b.split}: across the split` : `both in ${p.a.split}`}`));
+  };
+  return h('div', { 'data-testid': 'near-duplicates' },
+    h('p', { class: leak ? 'warning' : '' }, `${sentence} Hash: 64-bit DCT perceptual hash of each image; a pair is two images of different groups.`),
+    chain ? h('p', { class: 'warning' }, chain.charAt(0).toUpperCase() + chain.slice(1)) : null,
+    nd.pairs > nd.shown.length ? h('p', { class: 'muted' }, `The first ${nd.shown.length} of ${nd.pairs} pairs, those across the split first; manifest.json › nearDuplicates lists more.`) : null,
+    nd.shown.length ? h('div', { class: 'pairs' }, ...nd.shown.map(pair)) : null);
+}
+
 function render(state: DatasetPanelState): void {
   applyThemeDefaults();
   const s = state.summary;
@@ -152,6 +185,7 @@ function render(state: DatasetPanelState): void {
     distributionChart(s),
     h('h2', {}, 'Per class'), h('div', { class: 'table-wrap' }, classTable(s)),
     h('h2', {}, 'Split'), splitInfo(s),
+    h('h2', {}, 'Near-duplicates'), nearDuplicatesSection(s.nearDuplicates, state.thumbnails, total),
     h('h2', {}, 'Excluded files'), excludedTable(s));
 }
 

@@ -2,13 +2,18 @@
 // the notification's "Prepare Dataset…". The Dataset panel must show what prepare wrote to
 // prepared/manifest.json (every class, its counts, the lesion split, a drawn chart), in the dark
 // theme and after switching to a light one; the Training view must show the dataset's summary.
+// Before preparing, the demo data gets a near-duplicate: one of its images resized and re-encoded under a
+// new image id and lesion id (as HAM10000 holds one lesion under two ids); the panel must show that pair side
+// by side, both images in one split.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { LESION_CLASSES, panelFrame, preparedSummary, sidebarFrame, totals } from '../lib/lesionLab.mjs';
 import { notifications, openViewContainer, runCommand, waitFor, waitForText } from '../lib/vscode.mjs';
 import {
-  canvasPaint, chartTitleContrast, clearNotifications, clickNotificationAction, pickQuickPickItem, switchColorTheme, tableRows, waitForQuickPick, waitForWebviewTheme,
+  canvasPaint, chartTitleContrast, clearNotifications, clickNotificationAction, pickQuickPickItem, screenshotWholePanel, setEditorGroupMaximized, switchColorTheme, tableRows, waitForQuickPick,
+  waitForWebviewTheme,
 } from '../lib/workbench.mjs';
 
 export const title = 'Create Demo Dataset → Prepare Dataset through the UI; the Dataset panel shows the manifest, dark and light';
@@ -39,6 +44,36 @@ async function assertChartTextReadable(panel, when) {
   }
 }
 
+const COPY_ID = 'ISIC_0099999';
+const COPY_LESION = 'HAM_0099999';
+
+/** Adds a resized (60%), re-encoded (quality 70) copy of the first listed image under a new image and lesion id. */
+async function addNearDuplicate(demo) {
+  const metadata = join(demo, 'HAM10000_metadata.csv');
+  const [header, first] = readFileSync(metadata, 'utf8').trim().split('\n');
+  const columns = header.split(',');
+  const row = first.split(',');
+  const original = row[columns.indexOf('image_id')];
+  const part = ['HAM10000_images_part_1', 'HAM10000_images_part_2'].find((p) => existsSync(join(demo, p, `${original}.jpg`)));
+  assert.ok(part, `the demo image ${original} is in a part folder`);
+  const source = join(demo, part, `${original}.jpg`);
+  const { width } = await sharp(source).metadata();
+  await sharp(source).resize(Math.round(width * 0.6)).jpeg({ quality: 70 }).toFile(join(demo, part, `${COPY_ID}.jpg`));
+  row[columns.indexOf('image_id')] = COPY_ID;
+  row[columns.indexOf('lesion_id')] = COPY_LESION;
+  appendFileSync(metadata, `${row.join(',')}\n`);
+  return original;
+}
+
+/** The Near-duplicates section: each shown pair's two image ids, splits and whether both thumbnails are drawn. */
+async function shownPairs(panel) {
+  return panel.locator('[data-testid="near-duplicate-pair"]').evaluateAll((pairs) => pairs.map((p) => ({
+    ids: [...p.querySelectorAll('figcaption .mono')].map((e) => e.textContent),
+    splits: [...p.querySelectorAll('.split-tag')].map((e) => e.textContent),
+    drawn: [...p.querySelectorAll('img')].filter((img) => img.complete && img.naturalWidth > 0).length,
+  })));
+}
+
 export async function run(t) {
   const { page, workspace } = t;
   await openViewContainer(page, 'Lesion Lab');
@@ -55,12 +90,13 @@ export async function run(t) {
   // 2. The completion notification offers the next step.
   await clickNotificationAction(page, /Demo dataset written to demo-data/, 'Prepare Dataset…', 180_000);
   assert.ok(existsSync(join(workspace, 'demo-data', 'HAM10000_metadata.csv')), 'demo data in <workspace>/demo-data');
+  const original = await addNearDuplicate(join(workspace, 'demo-data'));
 
   // 3. Prepare opens the Dataset panel when it is done.
   const panel = await panelFrame(page, 'Dataset', 180_000);
   const summary = preparedSummary(workspace);
   const total = totals(summary);
-  assert.equal(total.all, 350, 'the small demo dataset has 350 images');
+  assert.equal(total.all, 351, 'the small demo dataset has 350 images, and the test added one copy');
   await waitForText(panel, `${total.all} images`);
 
   const shown = await perClassCounts(panel);
@@ -80,6 +116,20 @@ export async function run(t) {
   await assertChartDrawn(panel, 'dark theme');
   await assertChartTextReadable(panel, 'dark theme');
 
+  // The near-duplicates: the statement, and the pairs side by side with their thumbnails.
+  const nd = summary.nearDuplicates;
+  assert.ok(nd && nd.mode === 'group' && nd.distance === 4, `the manifest's summary records the near-duplicate check: ${JSON.stringify(nd && { ...nd, shown: undefined })}`);
+  assert.equal(nd.crossSplit, 0, 'grouped: no pair across train and val');
+  const section = await waitForText(panel.locator('[data-testid="near-duplicates"]'), new RegExp(`^${nd.pairs} pair\\(s\\) of images from different groups within 4 bits of 64`));
+  assert.match(section, /grouped: \d+ group\(s\) joined so each cluster sits on one side/);
+  const pairs = await waitFor(async () => {
+    const list = await shownPairs(panel);
+    return list.length === nd.shown.length && list.every((p) => p.drawn === 2) ? list : undefined;
+  }, `${nd.shown.length} pairs, each with both thumbnails drawn`, 60_000);
+  const ours = pairs.find((p) => [...p.ids].sort().join() === [original, COPY_ID].sort().join());
+  assert.ok(ours, `the copy and its original are listed as a pair: ${JSON.stringify(pairs)}`);
+  assert.equal(ours.splits[0], ours.splits[1], 'the copy and its original are in one split');
+
   // 4. The Training view now summarises the dataset and lets a run start.
   const sidebarText = await waitForText(sidebar, `${total.train} train · ${total.val} val`, 30_000);
   assert.match(sidebarText, /split by lesion/, 'the Training view names the split');
@@ -91,6 +141,9 @@ export async function run(t) {
   await clearNotifications(page);
   await t.screenshot(page, 'window-dark');
   await t.screenshot(panel, 'dataset-panel-dark');
+  await setEditorGroupMaximized(page, true);
+  await screenshotWholePanel(t, await panelFrame(page, 'Dataset'), 'dataset-panel-whole-dark');
+  await setEditorGroupMaximized(page, false);
   await t.screenshot(sidebar, 'training-view-dark');
 
   // 5. The same panel in a light theme, switched the way a person does it.
@@ -100,6 +153,9 @@ export async function run(t) {
   await assertChartDrawn(lightPanel, 'light theme');
   await t.screenshot(page, 'window-light');
   await t.screenshot(lightPanel, 'dataset-panel-light');
+  await setEditorGroupMaximized(page, true);
+  await screenshotWholePanel(t, await panelFrame(page, 'Dataset'), 'dataset-panel-whole-light');
+  await setEditorGroupMaximized(page, false);
   await t.screenshot(await sidebarFrame(page), 'training-view-light');
   // Last, so that the pictures above exist even when it fails.
   await assertChartTextReadable(lightPanel, 'light theme, after switching');
