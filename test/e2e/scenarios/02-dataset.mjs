@@ -87,10 +87,11 @@ export async function run(t) {
   assert.ok(pick.rows.some((r) => /^Small/.test(r)), `a Small option: ${pick.rows.join(' | ')}`);
   await pickQuickPickItem(page, 'Small');
 
-  // 2. The completion notification offers the next step.
-  await clickNotificationAction(page, /Demo dataset written to demo-data/, 'Prepare Dataset…', 180_000);
+  // 2. The completion notification offers the next step; before taking it, the near-duplicate goes in.
+  await waitFor(async () => (await notifications(page)).some((n) => /Demo dataset written to demo-data/.test(n)), 'the demo data to be written', 180_000);
   assert.ok(existsSync(join(workspace, 'demo-data', 'HAM10000_metadata.csv')), 'demo data in <workspace>/demo-data');
   const original = await addNearDuplicate(join(workspace, 'demo-data'));
+  await clickNotificationAction(page, /Demo dataset written to demo-data/, 'Prepare Dataset…', 30_000);
 
   // 3. Prepare opens the Dataset panel when it is done.
   const panel = await panelFrame(page, 'Dataset', 180_000);
