@@ -101,7 +101,7 @@ export function cancelsSingleTasks(executor: string): boolean {
 
 /** How often the panel asks for the state while something is active: a local run's files change by the epoch; a cluster's scheduler is not to be hammered. */
 export function pollSeconds(executor: string): number {
-  return executor === 'local' ? 3 : 15;
+  return executor === 'local' ? 5 : 15;
 }
 
 export interface CvSummaryView {

@@ -80,7 +80,7 @@ function tasksTable(s: SweepPanelState, status: SweepStatus): Node {
       h('td', { class: 'num' }, r.best),
       h(
         'td',
-        { class: 'text row-actions' },
+        { class: 'text task-actions' },
         button('Open', () => send({ type: 'sweep/openRun', path: r.run }), { secondary: true, disabled: r.epochs === '—', title: 'Show this run in the Training panel' }),
         single && (r.state === 'pending' || r.state === 'running') ? button('Cancel', () => send({ type: 'sweep/cancel', tasks: [r.index] }), { secondary: true, title: 'scancel this task only' }) : null,
       ),
@@ -166,6 +166,8 @@ function runsSection(summary: SweepSummary): Node | null {
   // A cross-validation's runs are its folds, shown above; a sweep's finished runs are ranked here.
   if (summary.kind === 'cv' || summary.runs.length === 0) return null;
   const ranked = [...summary.runs].sort((a, b) => b.valBalancedAccuracy - a.valBalancedAccuracy);
+  // The best run is marked only when it is better than the next: a tie has no winner.
+  const leads = ranked.length === 1 || (ranked.length > 1 && ranked[0]!.valBalancedAccuracy > ranked[1]!.valBalancedAccuracy);
   return h(
     'section',
     {},
@@ -182,7 +184,7 @@ function runsSection(summary: SweepSummary): Node | null {
           'tbody',
           {},
           ...ranked.map((r, i) =>
-            h('tr', { class: i === 0 ? 'best' : '' }, h('td', {}, r.name), h('td', { class: 'text' }, describeParams(r.params) || '—'), h('td', { class: 'num' }, String(r.bestEpoch)), h('td', { class: 'num' }, formatPercent(r.valBalancedAccuracy)), h('td', { class: 'num' }, formatPercent(r.valAccuracy)), h('td', { class: 'num' }, String(r.valImages))),
+            h('tr', { class: i === 0 && leads ? 'best' : undefined }, h('td', {}, r.name), h('td', { class: 'text' }, describeParams(r.params) || '—'), h('td', { class: 'num' }, String(r.bestEpoch)), h('td', { class: 'num' }, formatPercent(r.valBalancedAccuracy)), h('td', { class: 'num' }, formatPercent(r.valAccuracy)), h('td', { class: 'num' }, String(r.valImages))),
           ),
         ),
       ),

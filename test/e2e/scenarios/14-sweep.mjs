@@ -5,7 +5,7 @@
 // out-of-fold balanced accuracy with its 95% interval — as summary.json has them. A fold's run opens in the
 // Training panel. The whole panel is pictured dark and light.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { panelFrame, runCli, sidebarFrame } from '../lib/lesionLab.mjs';
 import { repoRoot } from '../lib/paths.mjs';
@@ -32,6 +32,15 @@ export const settings = {
 export async function setupWorkspace(dir) {
   runCli(repoRoot, ['demo-data', '--out', join(dir, 'data'), '--per-class', '6', '--size', '64'], dir);
   runCli(repoRoot, ['prepare', '--data', join(dir, 'data'), '--out', join(dir, 'prepared')], dir);
+  // A sweep the CLI ran (as on a cluster's login node): two learning rates, opened later with Open Sweep….
+  const spec = {
+    prepared: 'prepared',
+    out: 'sweeps/lr-grid',
+    train: { model: 'mobilenetv2', alpha: 0.35, weights: 'none', size: 32, batch: 8, phase: 'head', epochs: 1, engine: 'wasm', threads: 1 },
+    grid: { lr: [0.001, 0.01] },
+  };
+  writeFileSync(join(dir, 'lr-grid.json'), JSON.stringify(spec, null, 2));
+  runCli(repoRoot, ['sweep', '--spec', join(dir, 'lr-grid.json')], dir);
 }
 
 async function inputBox(page, value) {
@@ -154,4 +163,20 @@ export async function run(t) {
   await again.locator('table.sweep-tasks tbody tr[data-task="1"] vscode-button', { hasText: 'Open' }).click();
   const training = await panelFrame(page, 'Training');
   await waitForText(training, plan.tasks[1].name, 30_000);
+
+  // A sweep from the CLI, opened from the palette: its tasks' states come from sweep-status, its runs ranked by the summary.
+  await runCommand(page, 'Lesion Lab: Open Sweep…');
+  await pickQuickPickItem(page, 'lr-grid');
+  const sweep = await panelFrame(page, 'Sweep lr-grid');
+  await waitFor(async () => (await tableRows(sweep, 'table.sweep-results tbody tr')).length === 2 || undefined, 'the sweep’s ranked results', 60_000);
+  const tasks = await tableRows(sweep, 'table.sweep-tasks tbody tr');
+  assert.deepEqual(tasks.map((r) => [r[2], r[3]]), [['lr 0.001', 'finished'], ['lr 0.01', 'finished']], 'what varies, and the state sweep-status gives');
+  const sweepSummary = JSON.parse(readFileSync(join(workspace, 'sweeps', 'lr-grid', 'summary.json'), 'utf8'));
+  const ranked = [...sweepSummary.runs].sort((a, b) => b.valBalancedAccuracy - a.valBalancedAccuracy);
+  const results = await tableRows(sweep, 'table.sweep-results tbody tr');
+  assert.deepEqual(results.map((r) => [r[0], r[3]]), ranked.map((r) => [r.name, pct(r.valBalancedAccuracy)]), 'the finished runs, best first, as summary.json has them');
+  assert.equal(await sweep.locator('table.cv-folds').count(), 0, 'no folds, no cross-validation summary');
+  await setEditorGroupMaximized(page, true);
+  await screenshotWholePanel(t, sweep, 'sweep-grid-light');
+  await setEditorGroupMaximized(page, false);
 }
