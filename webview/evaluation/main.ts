@@ -320,7 +320,7 @@ function render(state: EvaluationPanelState): void {
       headline('accuracy (dominated by the largest class)', ev.accuracy, ev.accuracyCi, '', 'kpi-accuracy'),
       ev.ranking?.macroAuc !== undefined ? h('div', { class: 'kpi' }, h('span', { class: 'kpi-value' }, ev.ranking.macroAuc.toFixed(3)), h('span', { class: 'kpi-ci muted' }, 'one class against the rest'), h('span', { class: 'kpi-label' }, 'macro AUC (0.5 is chance)')) : null,
       cal ? h('div', { class: 'kpi' }, h('span', { class: 'kpi-value' }, formatPercent(cal.ece)), h('span', { class: 'kpi-ci muted' }, cal.temperature ? `${formatPercent(cal.temperature.ece)} temperature-scaled (T ${cal.temperature.value.toFixed(2)}, fitted on ${cal.temperature.fittedOn})` : 'no temperature fitted for this checkpoint'), h('span', { class: 'kpi-label' }, 'expected calibration error (15 bins)')) : null),
-    ev.bootstrap ? h('p', { class: 'muted small' }, `Intervals: ${Math.round(ev.bootstrap.level * 100)}% percentile bootstrap, ${ev.bootstrap.resamples} resamples stratified by class (seed ${ev.bootstrap.seed}).`) : null));
+    ev.bootstrap ? h('p', { class: 'muted small' }, `Intervals: ${Math.round(ev.bootstrap.level * 100)}% percentile bootstrap, ${ev.bootstrap.resamples} resamples stratified by class (seed ${ev.bootstrap.seed}); each class's recall: Wilson score interval.`) : null));
   section('confusion', [report, normalise, cell], () => h('div', {},
     h('h2', {}, 'Confusion matrix'),
     h('div', { class: 'actions' }, button(normalise ? 'Show counts' : 'Show row-normalised', () => { normalise = !normalise; rerender(); }, { secondary: true }),

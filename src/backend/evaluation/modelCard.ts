@@ -57,8 +57,9 @@ ${d.leakage ? `- ${d.leakage} These figures may be optimistic.\n` : ''}- ${confi
 
 ${reports.length ? reports.map((r) => resultsSection(r, checkpointEpoch, config.classLabels)).join('\n') : '## Results\nNot evaluated yet: run `lesion-lab evaluate --run <this folder>`.\n'}
 ## How to read these figures
-- Intervals are 95% percentile bootstrap intervals (${reports[0]?.bootstrap?.resamples ?? 1000} resamples, stratified by class, seeded): the
-  range the figure could plausibly take on another sample of the same size. With the demo's 70 validation images
+- Intervals are 95% percentile bootstrap intervals (${reports[0]?.bootstrap?.resamples ?? 1000} resamples, stratified by class, seeded) for
+  balanced accuracy and accuracy, and Wilson score intervals for each class's recall (a class whose images were all right
+  still gets a lower bound below 100%): the range the figure could plausibly take on another sample of the same size. With the demo's 70 validation images
   they are about ±9 points wide; with HAM10000's ~2,000, about ±2–3.
 - "At chance level" means the balanced-accuracy interval includes what guessing scores (1 / number of classes).
 - Validation figures are optimistic: the validation split chose the checkpoint. A held-out test set does not.

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { bootstrapIntervals, percentileInterval } from '../../../src/backend/evaluation/bootstrap';
+import { bootstrapIntervals, normalQuantile, percentileInterval, wilsonInterval } from '../../../src/backend/evaluation/bootstrap';
 import { balancedAccuracyOf, confusionMatrix } from '../../../src/backend/evaluation/metrics';
 import { createRng } from '../../../src/shared/random';
 
@@ -40,15 +40,26 @@ describe('bootstrap confidence intervals (stratified by class, percentile)', () 
     assert.ok(Math.abs(ci.balancedAccuracy.high - 0.894) < 0.025, `high ${ci.balancedAccuracy.high}`);
   });
 
-  it('matches the binomial interval of one class’s recall (100 images, 80 right: about 72–88%)', () => {
-    const { labels, predicted } = predictions([100, 50], [80, 50]);
-    const ci = bootstrapIntervals(labels, predicted, 2, { resamples: 4000 });
-    const recall = ci.recall[0]!;
-    // Normal approximation: 0.8 ± 1.96 · sqrt(0.8 · 0.2 / 100) = 0.8 ± 0.078.
-    assert.ok(Math.abs(recall.low - 0.722) < 0.015, `low ${recall.low}`);
-    assert.ok(Math.abs(recall.high - 0.878) < 0.015, `high ${recall.high}`);
-    // A class with every image right has no spread: its recall interval is [1, 1].
-    assert.deepEqual(ci.recall[1], { low: 1, high: 1 });
+  it('gives each class’s recall its Wilson interval (100 images, 80 right: 71.1–86.7%; 10 of 10: 72.2–100%, not [1, 1])', () => {
+    const { labels, predicted } = predictions([100, 10], [80, 10]);
+    const ci = bootstrapIntervals(labels, predicted, 2);
+    // Hand-computed: centre (0.8 + 1.96²/200) / (1 + 1.96²/100) = 0.7889, half-width 0.0777.
+    assert.ok(Math.abs(ci.recall[0]!.low - 0.7112) < 5e-4, `low ${ci.recall[0]!.low}`);
+    assert.ok(Math.abs(ci.recall[0]!.high - 0.8666) < 5e-4, `high ${ci.recall[0]!.high}`);
+    // Every image right is no proof of perfection on ten images: the percentile bootstrap would say [1, 1].
+    assert.ok(Math.abs(ci.recall[1]!.low - 0.7225) < 5e-4, `low ${ci.recall[1]!.low}`);
+    assert.equal(ci.recall[1]!.high, 1);
+  });
+
+  it('computes Wilson intervals and normal quantiles on known values', () => {
+    assert.ok(Math.abs(normalQuantile(0.975) - 1.959964) < 1e-6);
+    assert.ok(Math.abs(normalQuantile(0.005) + 2.575829) < 1e-6);
+    assert.ok(Math.abs(normalQuantile(0.5)) < 1e-12);
+    const none = wilsonInterval(0, 10, 0.95);
+    assert.equal(none.low, 0);
+    assert.ok(Math.abs(none.high - 0.2775) < 5e-4, `high ${none.high}`);
+    const half = wilsonInterval(5, 10, 0.95);
+    assert.ok(Math.abs(half.low - 0.2366) < 5e-4 && Math.abs(half.high - 0.7634) < 5e-4, JSON.stringify(half));
   });
 
   it('covers the true value about 95% of the time when the data are drawn from a known classifier', () => {
