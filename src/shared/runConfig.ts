@@ -101,6 +101,8 @@ export interface RunConfig {
     layout?: string;
     groupedBy?: string;
     leakage?: string;
+    /** What prepare found and did about near-duplicates across the split, in words (describeNearDuplicates). */
+    nearDuplicates?: string;
     /** The images are Lesion Lab's synthetic demo data (painted, not photographed). */
     synthetic?: boolean;
     /** The dataset folder the prepared one was made from. */

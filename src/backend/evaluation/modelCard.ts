@@ -53,7 +53,7 @@ ${config.engine?.threads !== undefined ? `- CPU threads: ${config.engine.threads
 - Prepared dataset: \`${config.dataset.prepared}\`${d.layout ? ` (${d.layout})` : ''}${synthetic ? ' — synthetic demo data' : ''}
 - Classes, in the model's output order: ${config.classes.join(', ')}
 - Split: by ${splitBy} (validation fraction ${config.dataset.valFraction}, seed ${config.dataset.seed})${config.dataset.split === 'image' ? ' — an image-level split lets images of the same lesion appear in train and validation, so these figures are optimistic' : ''}
-${d.leakage ? `- ${d.leakage} These figures may be optimistic.\n` : ''}- ${config.dataset.train} training images${config.dataset.augmented ? ` (including ${config.dataset.augmented} augmented)` : ''}, ${config.dataset.val} validation images
+${d.leakage ? `- ${d.leakage} These figures may be optimistic.\n` : ''}${d.nearDuplicates ? `- ${d.nearDuplicates.replace(/^near-duplicates: /, 'Near-duplicates (perceptual hash, at prepare): ')}\n` : ''}- ${config.dataset.train} training images${config.dataset.augmented ? ` (including ${config.dataset.augmented} augmented)` : ''}, ${config.dataset.val} validation images
 
 ${reports.length ? reports.map((r) => resultsSection(r, checkpointEpoch, config.classLabels)).join('\n') : '## Results\nNot evaluated yet: run `lesion-lab evaluate --run <this folder>`.\n'}
 ## How to read these figures

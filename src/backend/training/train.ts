@@ -39,6 +39,7 @@ import { resumeOptions } from './resumeOptions';
 import { withSeededMathRandom } from './seededRandom';
 import type { Phase } from './trainPhase';
 import { runPhase } from './trainPhase';
+import { describeNearDuplicates } from '../../shared/nearDuplicates';
 
 export function resolveTrainOptions(request: TrainOptions): ResolvedTrainOptions {
   const { explicit: _given, ...o } = request;
@@ -262,6 +263,7 @@ async function datasetImages(config: RunConfig): Promise<{ trainImages: LabeledI
     layout: s.layout,
     ...(s.grouping ? { groupedBy: s.grouping.column } : {}),
     ...(s.leakage ? { leakage: s.leakage } : {}),
+    ...(s.nearDuplicates ? { nearDuplicates: describeNearDuplicates(s.nearDuplicates) } : {}),
     source: s.sourcePath,
     synthetic: s.synthetic === true,
   };

@@ -9,7 +9,8 @@ import { readManifest } from '../../../src/backend/dataset/manifest';
 import { classesWithoutValidation } from '../../../src/backend/dataset/prepare';
 import { renderModelCard } from '../../../src/backend/evaluation/modelCard';
 import { createHumanReporter } from '../../../src/backend/humanOutput';
-import type { DatasetClassSummary, Evaluation } from '../../../src/shared/protocol/results';
+import type { DatasetClassSummary, Evaluation, NearDuplicateSummary } from '../../../src/shared/protocol/results';
+import { describeNearDuplicates } from '../../../src/shared/nearDuplicates';
 import type { RunConfig } from '../../../src/shared/runConfig';
 
 function collect(): { stream: Writable; text: () => string } {
@@ -75,5 +76,10 @@ describe('issue 13, the small things', () => {
     const card = renderModelCard(config, [ev], [], 1);
     assert.match(card, /then fine-tuning from `Conv1`/);
     assert.doesNotMatch(card, /from `1`/);
+    // What prepare did about near-duplicates reaches the card, in prepare's words (a reviewer asks about leakage).
+    assert.doesNotMatch(card, /Near-duplicates/);
+    const summary: NearDuplicateSummary = { mode: 'group', distance: 4, hashed: 14, pairs: 2, clusters: 1, largestCluster: 3, crossSplit: 0, crossSplitPlain: 1, groupsJoined: 2, shown: [] };
+    const withPairs = renderModelCard({ ...config, dataset: { ...config.dataset, nearDuplicates: describeNearDuplicates(summary) } }, [ev], [], 1);
+    assert.match(withPairs, /^- Near-duplicates \(perceptual hash, at prepare\): 2 pair\(s\) of images from different groups within 4 bits of 64, in 1 cluster\(s\); grouped: 2 group\(s\) joined so each cluster sits on one side — 1 pair\(s\) would have crossed train\/val without it\.$/m);
   });
 });
