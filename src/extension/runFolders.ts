@@ -17,7 +17,8 @@ import { checkpointValidation } from '../shared/modelEvidence';
 import type { RunMeta, RunRow } from '../shared/runsTable';
 import { runsTableRow } from '../shared/runsTable';
 
-async function readJson<T>(file: string): Promise<T | undefined> {
+/** A JSON file's content, or undefined when it is missing or unreadable (a file being written, a damaged one). */
+export async function readJson<T>(file: string): Promise<T | undefined> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8')) as T;
   } catch {

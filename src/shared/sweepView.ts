@@ -138,6 +138,7 @@ export function cvSummaryView(cv: CrossValidationResult, classes: readonly strin
   const n = cv.perFold.length;
   const oof = cv.outOfFold;
   const verdict = oof ? chanceVerdict(oof.balancedAccuracyCi, classes.length) : undefined;
+  const warning = chanceWarning(verdict, classes.length);
   return {
     config: describeParams(cv.config),
     foldsDone: n === cv.folds ? `${cv.folds} folds` : `${n} of ${cv.folds} folds`,
@@ -154,7 +155,7 @@ export function cvSummaryView(cv: CrossValidationResult, classes: readonly strin
             balancedAccuracyCi: formatInterval(oof.balancedAccuracyCi),
             accuracy: formatWithInterval(oof.accuracy, oof.accuracyCi),
             verdict,
-            ...(chanceWarning(verdict, classes.length) ? { warning: chanceWarning(verdict, classes.length) } : {}),
+            ...(warning ? { warning } : {}),
           },
         }
       : {}),

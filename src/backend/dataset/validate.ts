@@ -178,12 +178,13 @@ export class DecodeCache {
   }
 }
 
-/** Why a file cannot be used as an image (null when it decodes), and the perceptual hash of one that does. */
+/** What decoding a file found: why it cannot be used as an image (null when it decodes), and the perceptual hash of one that does. */
 export interface DecodeOutcome {
   problem: string | null;
   phash?: string;
 }
 
+/** Decodes the whole file once: its problem, or its perceptual hash. */
 export async function decodeImage(file: string): Promise<DecodeOutcome> {
   try {
     // A tiny resize still decodes every scanline (JPEG shrink-on-load only skips the IDCT work), so
@@ -198,7 +199,6 @@ export async function decodeImage(file: string): Promise<DecodeOutcome> {
     return { problem: /premature end|truncat|treated as error due to failOn/i.test(message) ? REASON.truncated : REASON.undecodable(message) };
   }
 }
-
 
 export interface DecodeCheckOptions {
   concurrency?: number;

@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BackendEvent } from '../../shared/protocol/backend';
 import type { CrossValidateOptions, SweepOptions } from '../../shared/protocol/sweeps';
@@ -10,6 +9,8 @@ import { sweepSummary } from '../../shared/sweep';
 import { cancelsSingleTasks, isActive, pollSeconds, resubmittable } from '../../shared/sweepView';
 import { assertNever } from '../../shared/assertNever';
 import type { JobRunner } from '../jobRunner';
+import { readJson } from '../runFolders';
+import { requireTrust } from '../workspacePaths';
 
 /** What the Sweep panel needs from the rest of the extension. */
 export interface SweepHost {
@@ -153,7 +154,7 @@ export class SweepController implements vscode.Disposable {
     const folder = this.state.folder;
     const status = this.state.status;
     if (!folder || !status) return;
-    if (!this.writable('Cancelling a sweep')) return;
+    if (!requireTrust('Cancelling a sweep')) return;
     if (tasks?.length && !cancelsSingleTasks(status.executor)) {
       void vscode.window.showInformationMessage('A local sweep stops as a whole: Cancel Sweep stops its running runs (each keeps its last checkpoint); running it again resumes them.');
       return;
@@ -173,7 +174,7 @@ export class SweepController implements vscode.Disposable {
 
   private async resubmit(): Promise<void> {
     const status = this.state.status;
-    if (!status || !this.writable('Resubmitting runs')) return;
+    if (!status || !requireTrust('Resubmitting runs')) return;
     if (resubmittable(status).length === 0) {
       void vscode.window.showInformationMessage('No run of this sweep needs submitting again.');
       return;
@@ -194,12 +195,6 @@ export class SweepController implements vscode.Disposable {
     await this.crossValidate(again);
   }
 
-  private writable(action: string): boolean {
-    if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage(`${action} is disabled in an untrusted workspace.`, 'Manage Workspace Trust').then((c) => c && vscode.commands.executeCommand('workbench.trust.manage'));
-    return false;
-  }
-
   private set(patch: Partial<SweepPanelState>): void {
     this.state = { ...this.state, ...patch, trusted: vscode.workspace.isTrusted };
     for (const key of Object.keys(patch) as (keyof SweepPanelState)[]) if (patch[key] === undefined) delete this.state[key];
@@ -212,14 +207,8 @@ export class SweepController implements vscode.Disposable {
   }
 }
 
-const readJson = <T>(file: string): Promise<T | undefined> =>
-  fs.readFile(file, 'utf8').then(
-    (t) => JSON.parse(t) as T,
-    () => undefined,
-  );
-
 /** summary.json as the backend last wrote it, checked; undefined before the first run finished. */
 async function readSummary(folder: string): Promise<SweepSummary | undefined> {
-  const raw = await readJson<unknown>(path.join(folder, 'summary.json')).catch(() => undefined);
+  const raw = await readJson<unknown>(path.join(folder, 'summary.json'));
   return raw !== undefined && sweepSummary(raw, 'summary.json') === undefined ? (raw as SweepSummary) : undefined;
 }
